@@ -1,0 +1,1 @@
+//! Telnyx simulator (under construction).

@@ -1,0 +1,20 @@
+//! The domain vocabulary shared by the core, the adapters and the functions.
+//!
+//! - [`ids`]: newtype ids so a billing group id can never be passed as a customer id.
+//! - [`record_type`]: the 21 detail-record types, their time fields, and the 20 service types.
+//! - [`telnyx`]: the normalized Telnyx snapshot (managed accounts, billing groups, connections,
+//!   outbound voice profiles, phone numbers, detail records), free of wire quirks.
+//! - [`onboarding`]: how an account is billed (wholesale or direct) and mapped.
+//! - [`entities`]: what we store: departments, customers, service types, services, CDR.
+
+pub mod entities;
+pub mod ids;
+pub mod onboarding;
+pub mod record_type;
+pub mod telnyx;
+
+pub use entities::*;
+pub use ids::*;
+pub use onboarding::*;
+pub use record_type::*;
+pub use telnyx::*;

@@ -1,0 +1,72 @@
+//! How an account is onboarded: billed wholesale (managed account of a reseller) or
+//! direct, and mapped per billing group or as one customer.
+
+use super::ids::*;
+use serde::{Deserialize, Serialize};
+
+/// Wholesale (reseller with a child department) or direct billing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum BillingMode {
+    /// CDR and twins land in `parent_department` under `reseller_customer`; end customers
+    /// are created in `child_department`.
+    Wholesale {
+        parent_department: DepartmentId,
+        reseller_customer: CustomerId,
+        child_department: DepartmentId,
+    },
+    /// Customers, services and CDR all live in `department`; no twins.
+    Direct {
+        department: DepartmentId,
+        /// The customer CDR is billed to when it cannot be attributed to an end customer.
+        billing_customer: Option<CustomerId>,
+    },
+}
+
+/// One customer per billing group, or one for the whole account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MappingPreference {
+    #[default]
+    PerBillingGroup,
+    /// One customer named after the managed account's organization.
+    OneCustomer,
+}
+
+/// An onboarded account: the operator's decision to sync it, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Onboarding {
+    pub account: ManagedAccountId,
+    /// The managed account's organization name (names the one customer in `OneCustomer`).
+    pub organization_name: String,
+    pub mode: BillingMode,
+    #[serde(default)]
+    pub mapping: MappingPreference,
+}
+
+impl Onboarding {
+    /// The department end customers are created in.
+    pub fn customer_department(&self) -> &DepartmentId {
+        match &self.mode {
+            BillingMode::Wholesale {
+                child_department, ..
+            } => child_department,
+            BillingMode::Direct { department, .. } => department,
+        }
+    }
+
+    /// The department CDR is stored under (the parent in wholesale mode).
+    pub fn billing_department(&self) -> &DepartmentId {
+        match &self.mode {
+            BillingMode::Wholesale {
+                parent_department, ..
+            } => parent_department,
+            BillingMode::Direct { department, .. } => department,
+        }
+    }
+
+    /// True when services get wholesale twins.
+    pub fn is_wholesale(&self) -> bool {
+        matches!(self.mode, BillingMode::Wholesale { .. })
+    }
+}

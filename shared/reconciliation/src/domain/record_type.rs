@@ -1,0 +1,394 @@
+//! The 21 Telnyx detail-record types, the time field each one is filtered by, and the
+//! 20 service types they map to (DESIGN §1 table).
+//!
+//! The time-field table is product logic: Telnyx answers a filter on a field the type
+//! does not have with 200 and zero rows, so a wrong entry silently imports nothing.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A detail-record type as `filter[record_type]` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum RecordType {
+    SipTrunking,
+    CallControl,
+    Conference,
+    ConferenceParticipant,
+    Fax,
+    Webrtc,
+    SiprecClient,
+    AiVoiceAssistant,
+    Messaging,
+    Wireless,
+    Recording,
+    MediaStreaming,
+    MediaStorage,
+    Amd,
+    Embedding,
+    Inference,
+    InferenceSpeechToText,
+    NoiseSuppression,
+    Stt,
+    Tts,
+    Verify,
+}
+
+impl RecordType {
+    /// Every record type, in a fixed order (the order a run fetches them in).
+    pub const ALL: [RecordType; 21] = [
+        RecordType::SipTrunking,
+        RecordType::CallControl,
+        RecordType::Conference,
+        RecordType::ConferenceParticipant,
+        RecordType::Fax,
+        RecordType::Webrtc,
+        RecordType::SiprecClient,
+        RecordType::AiVoiceAssistant,
+        RecordType::Messaging,
+        RecordType::Wireless,
+        RecordType::Recording,
+        RecordType::MediaStreaming,
+        RecordType::MediaStorage,
+        RecordType::Amd,
+        RecordType::Embedding,
+        RecordType::Inference,
+        RecordType::InferenceSpeechToText,
+        RecordType::NoiseSuppression,
+        RecordType::Stt,
+        RecordType::Tts,
+        RecordType::Verify,
+    ];
+
+    /// The value of `filter[record_type]`.
+    pub fn filter_name(self) -> &'static str {
+        match self {
+            RecordType::SipTrunking => "sip-trunking",
+            RecordType::CallControl => "call-control",
+            RecordType::Conference => "conference",
+            RecordType::ConferenceParticipant => "conference-participant",
+            RecordType::Fax => "fax",
+            RecordType::Webrtc => "webrtc",
+            RecordType::SiprecClient => "siprec-client",
+            RecordType::AiVoiceAssistant => "ai-voice-assistant",
+            RecordType::Messaging => "messaging",
+            RecordType::Wireless => "wireless",
+            RecordType::Recording => "recording",
+            RecordType::MediaStreaming => "media-streaming",
+            RecordType::MediaStorage => "media_storage",
+            RecordType::Amd => "amd",
+            RecordType::Embedding => "embedding",
+            RecordType::Inference => "inference",
+            RecordType::InferenceSpeechToText => "inference-speech-to-text",
+            RecordType::NoiseSuppression => "noise-suppression",
+            RecordType::Stt => "stt",
+            RecordType::Tts => "tts",
+            RecordType::Verify => "verify",
+        }
+    }
+
+    /// The time field this type is windowed by (`filter[<field>][gte]` / `[lt]`).
+    ///
+    /// Call legs use `started_at`; messaging and AI types `created_at`; speech to text
+    /// `start_time`; conference participants `joined_at`; AMD `invoked_at`.
+    pub fn time_field(self) -> &'static str {
+        match self {
+            RecordType::SipTrunking
+            | RecordType::CallControl
+            | RecordType::Conference
+            | RecordType::Fax
+            | RecordType::Webrtc
+            | RecordType::SiprecClient
+            | RecordType::Recording
+            | RecordType::MediaStreaming => "started_at",
+            RecordType::ConferenceParticipant => "joined_at",
+            RecordType::Amd => "invoked_at",
+            RecordType::Stt => "start_time",
+            RecordType::AiVoiceAssistant
+            | RecordType::Messaging
+            | RecordType::Wireless
+            | RecordType::MediaStorage
+            | RecordType::Embedding
+            | RecordType::Inference
+            | RecordType::InferenceSpeechToText
+            | RecordType::NoiseSuppression
+            | RecordType::Tts
+            | RecordType::Verify => "created_at",
+        }
+    }
+
+    /// The service type usage of this record type bills as.
+    pub fn service_type(self) -> ServiceTypeName {
+        match self {
+            RecordType::SipTrunking => ServiceTypeName::SipTrunking,
+            RecordType::CallControl => ServiceTypeName::CallControl,
+            RecordType::Conference | RecordType::ConferenceParticipant => {
+                ServiceTypeName::Conference
+            }
+            RecordType::Fax => ServiceTypeName::Fax,
+            RecordType::Webrtc => ServiceTypeName::Webrtc,
+            RecordType::SiprecClient => ServiceTypeName::SiprecClient,
+            RecordType::AiVoiceAssistant => ServiceTypeName::AiVoiceAssistant,
+            RecordType::Messaging => ServiceTypeName::Messaging,
+            RecordType::Wireless => ServiceTypeName::Wireless,
+            RecordType::Recording => ServiceTypeName::Recording,
+            RecordType::MediaStreaming => ServiceTypeName::MediaStreaming,
+            RecordType::MediaStorage => ServiceTypeName::MediaStorage,
+            RecordType::Amd => ServiceTypeName::Amd,
+            RecordType::Embedding => ServiceTypeName::Embedding,
+            RecordType::Inference => ServiceTypeName::Inference,
+            RecordType::InferenceSpeechToText => ServiceTypeName::SpeechToText,
+            RecordType::NoiseSuppression => ServiceTypeName::NoiseSuppression,
+            RecordType::Stt => ServiceTypeName::Stt,
+            RecordType::Tts => ServiceTypeName::Tts,
+            RecordType::Verify => ServiceTypeName::Verify,
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.filter_name())
+    }
+}
+
+/// An unknown `filter[record_type]` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown detail record type {0:?}")]
+pub struct UnknownRecordType(pub String);
+
+impl FromStr for RecordType {
+    type Err = UnknownRecordType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordType::ALL
+            .into_iter()
+            .find(|t| t.filter_name() == s)
+            .ok_or_else(|| UnknownRecordType(s.to_owned()))
+    }
+}
+
+impl From<RecordType> for &'static str {
+    fn from(t: RecordType) -> Self {
+        t.filter_name()
+    }
+}
+
+impl TryFrom<String> for RecordType {
+    type Error = UnknownRecordType;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// The billing category of a service type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Category {
+    Voice,
+    #[serde(rename = "SMS")]
+    Sms,
+    Media,
+    #[serde(rename = "AI")]
+    Ai,
+    Security,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Voice => "Voice",
+            Category::Sms => "SMS",
+            Category::Media => "Media",
+            Category::Ai => "AI",
+            Category::Security => "Security",
+        }
+    }
+}
+
+/// One of the 20 service types (DESIGN §1). Created on first use in each department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum ServiceTypeName {
+    SipTrunking,
+    CallControl,
+    Conference,
+    Fax,
+    Webrtc,
+    SiprecClient,
+    AiVoiceAssistant,
+    Messaging,
+    Wireless,
+    Recording,
+    MediaStreaming,
+    MediaStorage,
+    Amd,
+    Embedding,
+    Inference,
+    SpeechToText,
+    NoiseSuppression,
+    Stt,
+    Tts,
+    Verify,
+}
+
+impl ServiceTypeName {
+    pub const ALL: [ServiceTypeName; 20] = [
+        ServiceTypeName::SipTrunking,
+        ServiceTypeName::CallControl,
+        ServiceTypeName::Conference,
+        ServiceTypeName::Fax,
+        ServiceTypeName::Webrtc,
+        ServiceTypeName::SiprecClient,
+        ServiceTypeName::AiVoiceAssistant,
+        ServiceTypeName::Messaging,
+        ServiceTypeName::Wireless,
+        ServiceTypeName::Recording,
+        ServiceTypeName::MediaStreaming,
+        ServiceTypeName::MediaStorage,
+        ServiceTypeName::Amd,
+        ServiceTypeName::Embedding,
+        ServiceTypeName::Inference,
+        ServiceTypeName::SpeechToText,
+        ServiceTypeName::NoiseSuppression,
+        ServiceTypeName::Stt,
+        ServiceTypeName::Tts,
+        ServiceTypeName::Verify,
+    ];
+
+    /// The display name, exactly as the operator's setup guide spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceTypeName::SipTrunking => "SIP Trunking",
+            ServiceTypeName::CallControl => "Call Control",
+            ServiceTypeName::Conference => "Conference",
+            ServiceTypeName::Fax => "Fax",
+            ServiceTypeName::Webrtc => "WebRTC",
+            ServiceTypeName::SiprecClient => "SIPREC Client",
+            ServiceTypeName::AiVoiceAssistant => "AI Voice Assistant",
+            ServiceTypeName::Messaging => "Messaging",
+            ServiceTypeName::Wireless => "Wireless",
+            ServiceTypeName::Recording => "Recording",
+            ServiceTypeName::MediaStreaming => "Media Streaming",
+            ServiceTypeName::MediaStorage => "Media Storage",
+            ServiceTypeName::Amd => "AMD (Answering Machine Detection)",
+            ServiceTypeName::Embedding => "Embedding",
+            ServiceTypeName::Inference => "Inference",
+            ServiceTypeName::SpeechToText => "Speech to Text",
+            ServiceTypeName::NoiseSuppression => "Noise Suppression",
+            ServiceTypeName::Stt => "STT (Speech to Text)",
+            ServiceTypeName::Tts => "TTS (Text to Speech)",
+            ServiceTypeName::Verify => "Verify",
+        }
+    }
+
+    pub fn category(self) -> Category {
+        match self {
+            ServiceTypeName::SipTrunking
+            | ServiceTypeName::CallControl
+            | ServiceTypeName::Conference
+            | ServiceTypeName::Fax
+            | ServiceTypeName::Webrtc
+            | ServiceTypeName::SiprecClient
+            | ServiceTypeName::AiVoiceAssistant
+            | ServiceTypeName::Wireless => Category::Voice,
+            ServiceTypeName::Messaging => Category::Sms,
+            ServiceTypeName::Recording
+            | ServiceTypeName::MediaStreaming
+            | ServiceTypeName::MediaStorage => Category::Media,
+            ServiceTypeName::Amd
+            | ServiceTypeName::Embedding
+            | ServiceTypeName::Inference
+            | ServiceTypeName::SpeechToText
+            | ServiceTypeName::NoiseSuppression
+            | ServiceTypeName::Stt
+            | ServiceTypeName::Tts => Category::Ai,
+            ServiceTypeName::Verify => Category::Security,
+        }
+    }
+
+    /// The record types whose usage bills as this service type.
+    pub fn record_types(self) -> Vec<RecordType> {
+        RecordType::ALL
+            .into_iter()
+            .filter(|t| t.service_type() == self)
+            .collect()
+    }
+}
+
+impl fmt::Display for ServiceTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown service type display name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown service type {0:?}")]
+pub struct UnknownServiceType(pub String);
+
+impl FromStr for ServiceTypeName {
+    type Err = UnknownServiceType;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ServiceTypeName::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownServiceType(s.to_owned()))
+    }
+}
+
+impl From<ServiceTypeName> for &'static str {
+    fn from(t: ServiceTypeName) -> Self {
+        t.as_str()
+    }
+}
+
+impl TryFrom<String> for ServiceTypeName {
+    type Error = UnknownServiceType;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_type_round_trips_through_its_filter_name() {
+        for t in RecordType::ALL {
+            assert_eq!(t.filter_name().parse::<RecordType>(), Ok(t));
+        }
+        assert!("sip_trunking".parse::<RecordType>().is_err());
+    }
+
+    #[test]
+    fn there_are_twenty_service_types_each_fed_by_at_least_one_record_type() {
+        for s in ServiceTypeName::ALL {
+            assert!(!s.record_types().is_empty(), "{s} has no record type");
+        }
+        let conference = ServiceTypeName::Conference.record_types();
+        assert_eq!(
+            conference,
+            vec![RecordType::Conference, RecordType::ConferenceParticipant]
+        );
+    }
+
+    #[test]
+    fn time_fields_follow_the_live_api() {
+        assert_eq!(RecordType::SipTrunking.time_field(), "started_at");
+        assert_eq!(RecordType::Messaging.time_field(), "created_at");
+        assert_eq!(RecordType::Tts.time_field(), "created_at");
+        assert_eq!(RecordType::Stt.time_field(), "start_time");
+        assert_eq!(RecordType::ConferenceParticipant.time_field(), "joined_at");
+        assert_eq!(RecordType::Amd.time_field(), "invoked_at");
+    }
+
+    #[test]
+    fn categories_match_the_design_table() {
+        assert_eq!(ServiceTypeName::Messaging.category(), Category::Sms);
+        assert_eq!(ServiceTypeName::Wireless.category(), Category::Voice);
+        assert_eq!(ServiceTypeName::MediaStorage.category(), Category::Media);
+        assert_eq!(ServiceTypeName::Tts.category(), Category::Ai);
+        assert_eq!(ServiceTypeName::Verify.category(), Category::Security);
+    }
+}

@@ -1,0 +1,70 @@
+//! The error every port returns, classified once as transient or permanent.
+//!
+//! Adapters keep their own `thiserror` enums (with sources) and convert into
+//! [`PortError`] at the port boundary, stating whether a retry can help.
+
+use std::error::Error as StdError;
+
+/// Whether retrying the same operation later can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transience {
+    /// Throttling, a 5xx, a timeout, a dropped connection: retry with backoff.
+    Transient,
+    /// Bad input, a revoked key, a missing secret: retrying changes nothing.
+    Permanent,
+}
+
+/// An error from a port, with its source chain kept and its transience decided by the adapter.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct PortError {
+    context: String,
+    transience: Transience,
+    #[source]
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl PortError {
+    /// Wraps an adapter error. `context` says what was being done (never a secret).
+    pub fn new(
+        context: impl Into<String>,
+        transience: Transience,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            transience,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// An error with no underlying source (e.g. a validation failure found by the adapter).
+    pub fn message(context: impl Into<String>, transience: Transience) -> Self {
+        Self {
+            context: context.into(),
+            transience,
+            source: None,
+        }
+    }
+
+    /// True when a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.transience == Transience::Transient
+    }
+
+    pub fn transience(&self) -> Transience {
+        self.transience
+    }
+
+    /// The full cause chain on one line, for logs and run-log entries.
+    pub fn chain(&self) -> String {
+        let mut out = self.context.clone();
+        let mut cur: Option<&(dyn StdError + 'static)> = StdError::source(self);
+        while let Some(e) = cur {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            cur = e.source();
+        }
+        out
+    }
+}

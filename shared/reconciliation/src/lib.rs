@@ -1,0 +1,23 @@
+//! The reconciliation core of Telnyx Billing Sync.
+//!
+//! Pure and deterministic: it turns a Telnyx snapshot, the stored state and an
+//! account's onboarding (mapping) into a [`plan::Plan`]. It knows nothing of HTTP,
+//! DynamoDB, SES or Lambda; the outside world is reached only through the small
+//! traits in [`ports`], each with an in-memory implementation behind the
+//! `test-util` feature.
+//!
+//! Modules:
+//! - [`domain`]: newtype ids, record and service types, the Telnyx snapshot, stored entities.
+//! - [`plan`]: the plan model (actions, attributions, notifications, import log) and `plan()`.
+//! - [`ports`]: the traits adapters implement (`TelnyxApi`, `Store`, `Secrets`, `Mailer`, `Clock`, `Dispatcher`).
+//! - [`error`]: the port error and its transient/permanent classification.
+
+pub mod domain;
+pub mod error;
+pub mod plan;
+pub mod ports;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod fakes;
+
+pub use error::{PortError, Transience};

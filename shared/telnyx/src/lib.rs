@@ -1,0 +1,1 @@
+//! Telnyx API client (under construction).
