@@ -1,0 +1,1169 @@
+//! `plan()`: the pure reconcile step. `(onboarding, snapshot, usage, records, stored
+//! state, settings) -> Plan`, implementing the mapping rules 1–16 of DESIGN §1.
+//!
+//! Like a kube-rs reconcile it never knows why it runs: it compares what Telnyx says
+//! with what is stored and emits only the missing steps, so planning again after the
+//! plan was applied yields no action (idempotence, property-tested).
+//!
+//! Decisions the design leaves open, settled here:
+//! - **Service types are sticky.** A connection's types are the types of its stored
+//!   services plus the types seen in CDR (the `usage` input and the run's records);
+//!   only a connection with neither gets the type its kind implies (rule 8). Usage seen
+//!   in one run is therefore never "forgotten" by the next.
+//! - **A number's type is sticky too**: once it has a service, it keeps it; a new number
+//!   takes its connection's first type (in the service-type table's order), or Messaging
+//!   for a messaging-profile number without a connection (rule 10).
+//! - **Ceasing** (rule 14) happens when a connection or number vanished from Telnyx, or
+//!   when it now belongs to another customer (the old service is ceased, a new one is
+//!   created: a line is never billed to two customers). A connection that merely lost
+//!   its billing group, or whose group was deleted (rule 13), keeps its services.
+//! - **Wholesale links** (rule 9): a child type is created already linked (one write,
+//!   so a crash cannot leave an unlinked type behind), followed by an idempotent
+//!   `LinkServiceType` in the same plan. A child type that exists without a link was
+//!   unlinked by an operator (we never create one unlinked): it is reported and its
+//!   services get no twin.
+//! - **Twins follow their child**: a twin is created for an active child service of a
+//!   linked type, and ceased or reactivated whenever its child's status differs.
+//! - **Another account's records are never touched**: stored customers and services are
+//!   filtered by `account` before anything else; only shared service types and the
+//!   onboarding's own reseller customer are read across accounts.
+
+use super::codes;
+use super::identity;
+use super::model::*;
+use crate::domain::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Service types seen per connection in CDR.
+pub type Usage = BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>;
+
+/// Run-level settings of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSettings {
+    /// Link to a customer record; `{customer_id}`, `{department_id}` and `{account_id}`
+    /// are replaced, e.g. `https://billing.example.com/customers/{customer_id}`.
+    pub portal_url_template: String,
+    /// The date a service is ceased on (UTC date of the run).
+    pub today: NaiveDate,
+    /// The instant of the run (stamped on created customers).
+    pub now: DateTime<Utc>,
+}
+
+impl PlanSettings {
+    /// Settings for a run at `now` (today = UTC date of `now`).
+    pub fn at(portal_url_template: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            portal_url_template: portal_url_template.into(),
+            today: now.date_naive(),
+            now,
+        }
+    }
+}
+
+/// Everything one plan is computed from. Build with [`PlanInput::new`] and the `with_*`
+/// methods.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    pub onboarding: &'a Onboarding,
+    pub snapshot: &'a TelnyxSnapshot,
+    /// Service types seen per connection in CDR (e.g. from earlier runs); merged with the
+    /// usage of `records`.
+    pub usage: Usage,
+    /// This run's detail records, to attribute (rule 15).
+    pub records: Vec<DetailRecord>,
+    /// The stored state; may hold other accounts' records, which are ignored.
+    pub state: &'a StoredState,
+    pub settings: PlanSettings,
+}
+
+impl<'a> PlanInput<'a> {
+    pub fn new(
+        onboarding: &'a Onboarding,
+        snapshot: &'a TelnyxSnapshot,
+        state: &'a StoredState,
+        settings: PlanSettings,
+    ) -> Self {
+        Self {
+            onboarding,
+            snapshot,
+            usage: Usage::new(),
+            records: Vec::new(),
+            state,
+            settings,
+        }
+    }
+
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    pub fn with_records(mut self, records: Vec<DetailRecord>) -> Self {
+        self.records = records;
+        self
+    }
+
+    /// `usage` plus the service types of `records` per connection.
+    pub fn effective_usage(&self) -> Usage {
+        let mut usage = self.usage.clone();
+        for r in &self.records {
+            if let Some(c) = &r.connection_id {
+                usage
+                    .entry(c.clone())
+                    .or_default()
+                    .insert(r.record_type.service_type());
+            }
+        }
+        usage
+    }
+}
+
+/// The type a connection's kind implies when it has no usage yet (rule 8).
+pub fn default_service_type(kind: &ConnectionKind) -> Option<ServiceTypeName> {
+    match kind {
+        ConnectionKind::Credential | ConnectionKind::Ip | ConnectionKind::Fqdn => {
+            Some(ServiceTypeName::SipTrunking)
+        }
+        ConnectionKind::CallControlApplication | ConnectionKind::TexmlApplication => {
+            Some(ServiceTypeName::CallControl)
+        }
+        ConnectionKind::FaxApplication => Some(ServiceTypeName::Fax),
+        ConnectionKind::Other(_) => None,
+    }
+}
+
+/// The numbers a record may be matched by, in order: `cli` of an outbound record,
+/// `cld` of an inbound one; both (`cli` first) when the record has no direction.
+fn number_of(r: &DetailRecord) -> Vec<(MatchedBy, &str)> {
+    let cli = r.cli.as_deref().map(|v| (MatchedBy::CallingNumber, v));
+    let cld = r.cld.as_deref().map(|v| (MatchedBy::CalledNumber, v));
+    match r.direction {
+        Some(Direction::Outbound) => cli.into_iter().collect(),
+        Some(Direction::Inbound) => cld.into_iter().collect(),
+        None => cli.into_iter().chain(cld).collect(),
+    }
+}
+
+/// Digits of a phone number, so `+1 312-555-0100` and `13125550100` compare equal.
+fn number_key(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Computes the plan for one account. Pure and deterministic: the same input always
+/// yields the same plan (same actions in the same order, same log, same records).
+///
+/// Action order: `CreateServiceType` (parent department first, then child),
+/// `LinkServiceType`, `CreateCustomer`, `CreateService`, `CreateWholesaleTwin`, then
+/// `CeaseService`/`ReactivateService` (each child service followed by its twin).
+/// Every input record appears in `records` exactly once (a record given twice, same
+/// type and id, is kept once and logged).
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    Planner::new(input).run()
+}
+
+type ServiceKey = (CustomerId, ServiceSource, ServiceTypeName);
+
+#[derive(Debug, Clone)]
+struct NewCustomer {
+    name: String,
+    billing_group: Option<BillingGroupId>,
+}
+
+#[derive(Debug, Clone)]
+struct Desired {
+    id: ServiceId,
+    label: String,
+}
+
+struct Planner<'a> {
+    input: &'a PlanInput<'a>,
+    account: &'a ManagedAccountId,
+    customer_dept: &'a DepartmentId,
+    /// `(parent department, reseller customer)` in wholesale mode.
+    wholesale: Option<(&'a DepartmentId, &'a CustomerId)>,
+    log: Vec<LogEntry>,
+    /// This account's stored customers in the customer department.
+    customers: BTreeMap<CustomerId, &'a Customer>,
+    /// This account's stored child services (not twins), by key.
+    services: BTreeMap<ServiceKey, &'a Service>,
+    /// This account's stored twins, by the child they mirror.
+    twins: BTreeMap<ServiceId, &'a Service>,
+    // Snapshot, deduplicated by id (first occurrence wins).
+    groups: BTreeMap<BillingGroupId, &'a BillingGroup>,
+    connections: BTreeMap<ConnectionId, &'a Connection>,
+    numbers: BTreeMap<PhoneNumberId, &'a PhoneNumber>,
+    ovps: BTreeMap<OutboundVoiceProfileId, &'a OutboundVoiceProfile>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(input: &'a PlanInput<'a>) -> Self {
+        let onboarding = input.onboarding;
+        let account = &onboarding.account;
+        let customer_dept = onboarding.customer_department();
+        let wholesale = match &onboarding.mode {
+            BillingMode::Wholesale {
+                parent_department,
+                reseller_customer,
+                ..
+            } => Some((parent_department, reseller_customer)),
+            BillingMode::Direct { .. } => None,
+        };
+        let customers = input
+            .state
+            .customers
+            .iter()
+            .filter(|c| c.account.as_ref() == Some(account) && &c.department == customer_dept)
+            .map(|c| (c.id.clone(), c))
+            .collect();
+        let mut services = BTreeMap::new();
+        let mut twins = BTreeMap::new();
+        for s in input
+            .state
+            .services
+            .iter()
+            .filter(|s| &s.account == account)
+        {
+            match &s.twin_of {
+                Some(child) => {
+                    twins.entry(child.clone()).or_insert(s);
+                }
+                None if &s.department == customer_dept => {
+                    services
+                        .entry((s.customer.clone(), s.source.clone(), s.service_type_name))
+                        .or_insert(s);
+                }
+                None => {}
+            }
+        }
+        fn index<'x, K: Ord, V>(items: &'x [V], key: impl Fn(&V) -> K) -> BTreeMap<K, &'x V> {
+            let mut out = BTreeMap::new();
+            for item in items {
+                out.entry(key(item)).or_insert(item);
+            }
+            out
+        }
+        let snap = input.snapshot;
+        Self {
+            input,
+            account,
+            customer_dept,
+            wholesale,
+            log: Vec::new(),
+            customers,
+            services,
+            twins,
+            groups: index(&snap.billing_groups, |g| g.id.clone()),
+            connections: index(&snap.connections, |c| c.id.clone()),
+            numbers: index(&snap.phone_numbers, |n| n.id.clone()),
+            ovps: index(&snap.outbound_voice_profiles, |o| o.id.clone()),
+        }
+    }
+
+    fn warn(&mut self, severity: Severity, code: &str, message: String) {
+        self.log.push(LogEntry {
+            code: code.to_owned(),
+            severity,
+            message,
+        });
+    }
+
+    fn department(&self, id: &DepartmentId) -> Option<&'a Department> {
+        self.input.state.departments.iter().find(|d| &d.id == id)
+    }
+
+    fn connection_group(&self, c: &Connection) -> Option<BillingGroupId> {
+        c.outbound_voice_profile_id
+            .as_ref()
+            .and_then(|p| self.ovps.get(p))
+            .and_then(|p| p.billing_group_id.clone())
+    }
+
+    fn run(mut self) -> Plan {
+        self.check_onboarding();
+        let customers = self.resolve_customers();
+        let conn_customer = self.assign_connections(&customers);
+        let number_customer = self.assign_numbers(&customers, &conn_customer);
+        let usage = self.input.effective_usage();
+        let conn_types = self.connection_types(&usage);
+        let desired = self.desired_services(&conn_customer, &number_customer, &conn_types);
+
+        let mut actions = Vec::new();
+        let type_ids = self.service_types(&desired, &mut actions);
+        self.create_customers(&customers, &conn_customer, &mut actions);
+        self.create_services(&desired, &type_ids, &mut actions);
+        self.statuses(&desired, &type_ids, &mut actions);
+        let records = self.attribute(&customers, &conn_customer, &number_customer, &desired);
+        Plan {
+            actions,
+            records,
+            log: self.log,
+        }
+    }
+
+    fn check_onboarding(&mut self) {
+        let mut depts = vec![self.customer_dept];
+        if let Some((parent, reseller)) = self.wholesale {
+            depts.insert(0, parent);
+            if !self.input.state.customers.iter().any(|c| &c.id == reseller) {
+                self.warn(
+                    Severity::Error,
+                    codes::RESELLER_CUSTOMER_NOT_FOUND,
+                    format!(
+                        "Reseller customer {reseller} of account {} is not in department {parent}: create it, or fix the account's onboarding; detail records and twins are filed under it meanwhile",
+                        self.account
+                    ),
+                );
+            }
+        }
+        for d in depts {
+            if self.department(d).is_none() {
+                self.warn(
+                    Severity::Error,
+                    codes::DEPARTMENT_NOT_FOUND,
+                    format!(
+                        "Department {d} named by the onboarding of account {} does not exist: create it, or fix the onboarding; no new-customer email can be sent meanwhile",
+                        self.account
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Billing group → customer, and the customers to create (rules 1, 5, 7, 12, 13).
+    fn resolve_customers(&mut self) -> Customers {
+        let mut out = Customers::default();
+        let active: Vec<&BillingGroup> = self
+            .groups
+            .values()
+            .copied()
+            .filter(|g| g.deleted_at.is_none())
+            .collect();
+        out.active_groups = active.len();
+        if self.input.onboarding.mapping == MappingPreference::OneCustomer {
+            let id = identity::customer_for_account(self.customer_dept, self.account);
+            if !self.customers.contains_key(&id) {
+                out.new.insert(
+                    id.clone(),
+                    NewCustomer {
+                        name: self.input.onboarding.organization_name.clone(),
+                        billing_group: None,
+                    },
+                );
+            }
+            for g in self.groups.keys() {
+                out.by_group.insert(g.clone(), id.clone());
+            }
+            for c in self.customers.values() {
+                if let Some(g) = &c.billing_group_id {
+                    out.by_group.insert(g.clone(), id.clone());
+                }
+            }
+            out.single = Some(id);
+            return out;
+        }
+
+        for g in &active {
+            let stored = self
+                .customers
+                .get(&identity::customer_for_billing_group(
+                    self.customer_dept,
+                    self.account,
+                    &g.id,
+                ))
+                .or_else(|| {
+                    self.customers
+                        .values()
+                        .find(|c| c.billing_group_id.as_ref() == Some(&g.id))
+                })
+                .copied();
+            match stored {
+                Some(c) => {
+                    let was = c.source_name.as_deref().unwrap_or(&c.company_name);
+                    if was != g.name {
+                        self.warn(
+                            Severity::Info,
+                            codes::BILLING_GROUP_RENAMED,
+                            format!(
+                                "Billing group {} was renamed in Telnyx from '{was}' to '{}': customer '{}' ({}) keeps its name; rename it by hand if wanted",
+                                g.id, g.name, c.company_name, c.id
+                            ),
+                        );
+                    }
+                    out.by_group.insert(g.id.clone(), c.id.clone());
+                }
+                None => {
+                    let id = identity::customer_for_billing_group(
+                        self.customer_dept,
+                        self.account,
+                        &g.id,
+                    );
+                    out.new.insert(
+                        id.clone(),
+                        NewCustomer {
+                            name: g.name.clone(),
+                            billing_group: Some(g.id.clone()),
+                        },
+                    );
+                    out.by_group.insert(g.id.clone(), id);
+                }
+            }
+        }
+        if active.len() == 1 {
+            out.single = active
+                .first()
+                .and_then(|g| out.by_group.get(&g.id))
+                .cloned();
+        }
+
+        // Rule 13: a customer whose group is deleted (or gone) is kept, with a warning.
+        let kept: Vec<&Customer> = self
+            .customers
+            .values()
+            .copied()
+            .filter(|c| {
+                c.billing_group_id
+                    .as_ref()
+                    .is_some_and(|g| !active.iter().any(|a| &a.id == g))
+            })
+            .collect();
+        for c in kept {
+            let Some(g) = &c.billing_group_id else {
+                continue;
+            };
+            out.by_group
+                .entry(g.clone())
+                .or_insert_with(|| c.id.clone());
+            let how = match self.groups.get(g) {
+                Some(bg) => format!("Billing group '{}' ({g}) was deleted in Telnyx", bg.name),
+                None => format!("Billing group {g} no longer exists in Telnyx"),
+            };
+            self.warn(
+                Severity::Warning,
+                codes::BILLING_GROUP_DELETED,
+                format!(
+                    "{how}: customer '{}' ({}) and its services are kept; cease them by hand if the customer left, or move its connections to another billing group",
+                    c.company_name, c.id
+                ),
+            );
+        }
+
+        if active.is_empty() {
+            self.warn(
+                Severity::Error,
+                codes::NO_BILLING_GROUP,
+                format!(
+                    "Account {} has no billing group, so no customer is created: create a billing group in Telnyx and assign it to the outbound voice profiles; detail records are still imported under the billing customer",
+                    self.account
+                ),
+            );
+        }
+        out
+    }
+
+    /// Connection → customer (rules 2, 3, 4, 7, 11).
+    fn assign_connections(&mut self, customers: &Customers) -> BTreeMap<ConnectionId, CustomerId> {
+        let mut out = BTreeMap::new();
+        let connections: Vec<&Connection> = self.connections.values().copied().collect();
+        for c in connections {
+            let own = self.connection_group(c);
+            let customer = match (&own, self.input.onboarding.mapping) {
+                (_, MappingPreference::OneCustomer) => customers.single.clone(),
+                (Some(g), _) if customers.by_group.contains_key(g) => {
+                    customers.by_group.get(g).cloned()
+                }
+                _ => customers.single.clone(),
+            };
+            match &customer {
+                Some(id) => {
+                    out.insert(c.id.clone(), id.clone());
+                }
+                None if customers.active_groups > 1 => {
+                    let why = match &own {
+                        None => "has no billing group".to_owned(),
+                        Some(g) => {
+                            format!("points at billing group {g}, which Telnyx does not list")
+                        }
+                    };
+                    self.warn(
+                        Severity::Warning,
+                        codes::CONNECTION_WITHOUT_BILLING_GROUP,
+                        format!(
+                            "Connection '{}' ({}) {why}: assign it an outbound voice profile with a billing group in Telnyx; it will be picked up on the next run",
+                            c.name, c.id
+                        ),
+                    );
+                }
+                None => {}
+            }
+            // Rule 11: numbers pointing elsewhere do not move the connection.
+            if self.input.onboarding.mapping == MappingPreference::PerBillingGroup {
+                if let Some(g) = &own {
+                    let others: BTreeSet<&BillingGroupId> = self
+                        .numbers
+                        .values()
+                        .filter(|n| n.connection_id.as_ref() == Some(&c.id))
+                        .filter_map(|n| n.billing_group_id.as_ref())
+                        .filter(|b| *b != g)
+                        .collect();
+                    if !others.is_empty() {
+                        let list: Vec<&str> = others.iter().map(|b| b.as_str()).collect();
+                        self.warn(
+                            Severity::Info,
+                            codes::CONNECTION_BILLING_GROUP_MISMATCH,
+                            format!(
+                                "Connection '{}' ({}) bills to billing group {g} through its outbound voice profile, but some of its numbers point at {}: the connection stays with {g} and those numbers go to their own group; align them in Telnyx if this is a mistake",
+                                c.name,
+                                c.id,
+                                list.join(", ")
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Number → customer (rules 3, 6, 7, 10).
+    fn assign_numbers(
+        &mut self,
+        customers: &Customers,
+        conn_customer: &BTreeMap<ConnectionId, CustomerId>,
+    ) -> BTreeMap<PhoneNumberId, CustomerId> {
+        let mut out = BTreeMap::new();
+        let numbers: Vec<&PhoneNumber> = self.numbers.values().copied().collect();
+        for n in numbers {
+            let own = n
+                .billing_group_id
+                .as_ref()
+                .and_then(|g| customers.by_group.get(g));
+            let via_conn = n.connection_id.as_ref().and_then(|c| conn_customer.get(c));
+            match own
+                .or(via_conn)
+                .cloned()
+                .or_else(|| customers.single.clone())
+            {
+                Some(id) => {
+                    out.insert(n.id.clone(), id);
+                }
+                None if customers.active_groups > 1 => self.warn(
+                    Severity::Warning,
+                    codes::PHONE_NUMBER_WITHOUT_CUSTOMER,
+                    format!(
+                        "Phone number {} ({}) has no billing group and no connection with one: set its billing group, or assign its connection's outbound voice profile a billing group in Telnyx; it will be picked up on the next run",
+                        n.phone_number, n.id
+                    ),
+                ),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// Each connection's service types: stored ∪ usage, else the kind's default (rule 8).
+    fn connection_types(
+        &mut self,
+        usage: &Usage,
+    ) -> BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>> {
+        let mut stored: BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>> = BTreeMap::new();
+        for (_, source, t) in self.services.keys() {
+            if let ServiceSource::Connection(c) = source {
+                stored.entry(c.clone()).or_default().insert(*t);
+            }
+        }
+        let mut out = BTreeMap::new();
+        let connections: Vec<&Connection> = self.connections.values().copied().collect();
+        for c in connections {
+            let mut types = stored.get(&c.id).cloned().unwrap_or_default();
+            if let Some(seen) = usage.get(&c.id) {
+                types.extend(seen.iter().copied());
+            }
+            if types.is_empty() {
+                match default_service_type(&c.kind) {
+                    Some(t) => {
+                        types.insert(t);
+                    }
+                    None => self.warn(
+                        Severity::Info,
+                        codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE,
+                        format!(
+                            "Connection '{}' ({}) is of a kind with no default service type ({:?}) and has no usage yet: its service is created with its first detail record",
+                            c.name, c.id, c.kind
+                        ),
+                    ),
+                }
+            }
+            out.insert(c.id.clone(), types);
+        }
+        out
+    }
+
+    /// The child services that should exist (rules 6, 8, 10), by key.
+    fn desired_services(
+        &mut self,
+        conn_customer: &BTreeMap<ConnectionId, CustomerId>,
+        number_customer: &BTreeMap<PhoneNumberId, CustomerId>,
+        conn_types: &BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>,
+    ) -> BTreeMap<ServiceKey, Desired> {
+        let mut out = BTreeMap::new();
+        for (c, customer) in conn_customer {
+            let Some(conn) = self.connections.get(c) else {
+                continue;
+            };
+            let source = ServiceSource::Connection(c.clone());
+            for t in conn_types.get(c).into_iter().flatten() {
+                let key = (customer.clone(), source.clone(), *t);
+                let id = self.service_id(&key);
+                out.insert(
+                    key,
+                    Desired {
+                        id,
+                        label: conn.name.clone(),
+                    },
+                );
+            }
+        }
+        let mut stored_number_types: BTreeMap<&PhoneNumberId, BTreeSet<ServiceTypeName>> =
+            BTreeMap::new();
+        for (_, source, t) in self.services.keys() {
+            if let ServiceSource::PhoneNumber(n) = source {
+                stored_number_types.entry(n).or_default().insert(*t);
+            }
+        }
+        let mut missing_type = Vec::new();
+        for (n, customer) in number_customer {
+            let Some(number) = self.numbers.get(n) else {
+                continue;
+            };
+            let conn_first = number
+                .connection_id
+                .as_ref()
+                .filter(|c| self.connections.contains_key(*c))
+                .and_then(|c| conn_types.get(c))
+                .and_then(|ts| ts.iter().next().copied());
+            let types: BTreeSet<ServiceTypeName> = match stored_number_types.get(n) {
+                Some(ts) => ts.clone(),
+                None => conn_first
+                    .or_else(|| {
+                        let no_connection = number
+                            .connection_id
+                            .as_ref()
+                            .is_none_or(|c| !self.connections.contains_key(c));
+                        (no_connection && number.messaging_profile_id.is_some())
+                            .then_some(ServiceTypeName::Messaging)
+                    })
+                    .into_iter()
+                    .collect(),
+            };
+            if types.is_empty() {
+                missing_type.push(*number);
+            }
+            let source = ServiceSource::PhoneNumber(n.clone());
+            for t in types {
+                let key = (customer.clone(), source.clone(), t);
+                let id = self.service_id(&key);
+                out.insert(
+                    key,
+                    Desired {
+                        id,
+                        label: number.phone_number.clone(),
+                    },
+                );
+            }
+        }
+        for number in missing_type {
+            self.warn(
+                Severity::Info,
+                codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE,
+                format!(
+                    "Phone number {} ({}) has no connection with a service type and no messaging profile: assign it a connection or a messaging profile in Telnyx; it will get its service on the next run",
+                    number.phone_number, number.id
+                ),
+            );
+        }
+        out
+    }
+
+    fn service_id(&self, key: &ServiceKey) -> ServiceId {
+        match self.services.get(key) {
+            Some(s) => s.id.clone(),
+            None => identity::service(self.customer_dept, &key.0, &key.1, key.2),
+        }
+    }
+
+    fn stored_type(&self, dept: &DepartmentId, name: ServiceTypeName) -> Option<&'a ServiceType> {
+        self.input
+            .state
+            .service_types
+            .iter()
+            .find(|t| &t.department == dept && t.name == name)
+    }
+
+    /// Service types in both departments, created on first use and linked (rule 9).
+    /// Returns each used name's child type id and, when twins may be made, its parent type id.
+    fn service_types(
+        &mut self,
+        desired: &BTreeMap<ServiceKey, Desired>,
+        actions: &mut Vec<Action>,
+    ) -> BTreeMap<ServiceTypeName, TypeIds> {
+        let names: BTreeSet<ServiceTypeName> = desired.keys().map(|k| k.2).collect();
+        let mut out = BTreeMap::new();
+        let mut parents = Vec::new();
+        let mut children = Vec::new();
+        let mut links = Vec::new();
+        for name in names {
+            let make = |dept: &DepartmentId, parent: Option<ServiceTypeId>| ServiceType {
+                id: identity::service_type(dept, name),
+                department: dept.clone(),
+                name,
+                category: name.category(),
+                wholesale_parent: parent,
+            };
+            let parent_id = match self.wholesale {
+                Some((parent_dept, _)) => Some(match self.stored_type(parent_dept, name) {
+                    Some(t) => t.id.clone(),
+                    None => {
+                        let t = make(parent_dept, None);
+                        let id = t.id.clone();
+                        parents.push(Action::CreateServiceType(t));
+                        id
+                    }
+                }),
+                None => None,
+            };
+            let (child_id, twin_type) = match self.stored_type(self.customer_dept, name) {
+                Some(t) => {
+                    if parent_id.is_some() && t.wholesale_parent.is_none() {
+                        self.warn(
+                            Severity::Warning,
+                            codes::WHOLESALE_LINK_MISSING,
+                            format!(
+                                "Service type '{name}' ({}) in department {} has no wholesale link to the parent department's '{name}': its services get no wholesale twin, so their usage is not billed to the reseller as a service; restore the link to re-enable twins",
+                                t.id, self.customer_dept
+                            ),
+                        );
+                    }
+                    (t.id.clone(), t.wholesale_parent.clone())
+                }
+                None => {
+                    let t = make(self.customer_dept, parent_id.clone());
+                    let id = t.id.clone();
+                    children.push(Action::CreateServiceType(t));
+                    if let Some(p) = &parent_id {
+                        links.push(Action::LinkServiceType {
+                            child: id.clone(),
+                            parent: p.clone(),
+                        });
+                    }
+                    (id, parent_id.clone())
+                }
+            };
+            out.insert(
+                name,
+                TypeIds {
+                    child: child_id,
+                    twin: if self.wholesale.is_some() {
+                        twin_type
+                    } else {
+                        None
+                    },
+                },
+            );
+        }
+        actions.extend(parents);
+        actions.extend(children);
+        actions.extend(links);
+        out
+    }
+
+    fn create_customers(
+        &mut self,
+        customers: &Customers,
+        conn_customer: &BTreeMap<ConnectionId, CustomerId>,
+        actions: &mut Vec<Action>,
+    ) {
+        if customers.new.is_empty() {
+            return;
+        }
+        let dept = self.department(self.customer_dept);
+        let email = dept
+            .and_then(|d| d.billing_email.clone())
+            .filter(|e| !e.trim().is_empty());
+        if let (Some(d), None) = (dept, &email) {
+            self.warn(
+                Severity::Warning,
+                codes::DEPARTMENT_WITHOUT_BILLING_EMAIL,
+                format!(
+                    "Department '{}' ({}) has no billing email, so no new-customer email is sent for {} new customer(s): set its billing email; complete the new customers by hand",
+                    d.name,
+                    d.id,
+                    customers.new.len()
+                ),
+            );
+        }
+        for (id, new) in &customers.new {
+            let customer = Customer {
+                id: id.clone(),
+                department: self.customer_dept.clone(),
+                company_name: new.name.clone(),
+                account: Some(self.account.clone()),
+                billing_group_id: new.billing_group.clone(),
+                source_name: Some(new.name.clone()),
+                created_at: Some(self.input.settings.now),
+            };
+            let notify = match (dept, &email) {
+                (Some(d), Some(to)) => Some(Notification::NewCustomer {
+                    to: vec![to.clone()],
+                    account: self.account.clone(),
+                    customer_id: id.clone(),
+                    customer_name: new.name.clone(),
+                    department_id: d.id.clone(),
+                    department_name: d.name.clone(),
+                    billing_group_id: new.billing_group.clone(),
+                    connections: conn_customer
+                        .iter()
+                        .filter(|(_, c)| *c == id)
+                        .filter_map(|(c, _)| self.connections.get(c))
+                        .map(|c| format!("{} ({})", c.name, c.id))
+                        .collect(),
+                    link: self
+                        .input
+                        .settings
+                        .portal_url_template
+                        .replace("{customer_id}", id.as_str())
+                        .replace("{department_id}", d.id.as_str())
+                        .replace("{account_id}", self.account.as_str()),
+                }),
+                _ => None,
+            };
+            actions.push(Action::CreateCustomer { customer, notify });
+        }
+    }
+
+    fn create_services(
+        &mut self,
+        desired: &BTreeMap<ServiceKey, Desired>,
+        type_ids: &BTreeMap<ServiceTypeName, TypeIds>,
+        actions: &mut Vec<Action>,
+    ) {
+        let mut twins = Vec::new();
+        for (key, d) in desired {
+            let (customer, source, name) = key;
+            let Some(types) = type_ids.get(name) else {
+                continue;
+            };
+            let stored = self.services.get(key);
+            if stored.is_none() {
+                actions.push(Action::CreateService(Service {
+                    id: d.id.clone(),
+                    account: self.account.clone(),
+                    department: self.customer_dept.clone(),
+                    customer: customer.clone(),
+                    service_type: types.child.clone(),
+                    service_type_name: *name,
+                    source: source.clone(),
+                    label: d.label.clone(),
+                    status: ServiceStatus::Active,
+                    twin_of: None,
+                }));
+            }
+            // A twin for every child service that is (or becomes) active, when linked.
+            let (Some((parent_dept, reseller)), Some(parent_type)) = (self.wholesale, &types.twin)
+            else {
+                continue;
+            };
+            if self.twins.contains_key(&d.id) {
+                continue;
+            }
+            twins.push(Action::CreateWholesaleTwin(Service {
+                id: identity::wholesale_twin(parent_dept, &d.id),
+                account: self.account.clone(),
+                department: parent_dept.clone(),
+                customer: reseller.clone(),
+                service_type: parent_type.clone(),
+                service_type_name: *name,
+                source: source.clone(),
+                label: d.label.clone(),
+                status: ServiceStatus::Active,
+                twin_of: Some(d.id.clone()),
+            }));
+        }
+        actions.extend(twins);
+    }
+
+    /// Cease vanished or moved services, reactivate returning ones; twins follow (rule 14).
+    fn statuses(
+        &mut self,
+        desired: &BTreeMap<ServiceKey, Desired>,
+        _type_ids: &BTreeMap<ServiceTypeName, TypeIds>,
+        actions: &mut Vec<Action>,
+    ) {
+        let today = self.input.settings.today;
+        let desired_sources: BTreeSet<&ServiceSource> = desired.keys().map(|k| &k.1).collect();
+        let stored = self.services.clone();
+        for (key, s) in &stored {
+            let active = matches!(s.status, ServiceStatus::Active);
+            let want_active = if desired.contains_key(key) {
+                true
+            } else if !self.source_exists(&s.source) {
+                false
+            } else if desired_sources.contains(&s.source) {
+                // Moved to another customer: stop billing the old one.
+                false
+            } else {
+                // Still in Telnyx but now unassigned, or its group was deleted: kept as is.
+                active
+            };
+            if active && !want_active {
+                let why = if self.source_exists(&s.source) {
+                    (
+                        codes::SERVICE_MOVED,
+                        "now belongs to another customer; a service is created there",
+                    )
+                } else {
+                    (codes::SERVICE_CEASED, "is gone from Telnyx")
+                };
+                self.warn(
+                    Severity::Info,
+                    why.0,
+                    format!(
+                        "'{}' ({} service {}) {}: the service is ceased on {today}{}",
+                        s.label,
+                        s.service_type_name,
+                        s.id,
+                        why.1,
+                        if self.twins.contains_key(&s.id) {
+                            " with its wholesale twin"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+                actions.push(Action::CeaseService {
+                    service: s.id.clone(),
+                    on: today,
+                });
+            } else if !active && want_active {
+                self.warn(
+                    Severity::Info,
+                    codes::SERVICE_REACTIVATED,
+                    format!(
+                        "'{}' ({} service {}) is back in Telnyx: the service is reactivated",
+                        s.label, s.service_type_name, s.id
+                    ),
+                );
+                actions.push(Action::ReactivateService {
+                    service: s.id.clone(),
+                });
+            }
+            if let Some(twin) = self.twins.get(&s.id) {
+                let twin_active = matches!(twin.status, ServiceStatus::Active);
+                if twin_active && !want_active {
+                    actions.push(Action::CeaseService {
+                        service: twin.id.clone(),
+                        on: today,
+                    });
+                } else if !twin_active && want_active {
+                    actions.push(Action::ReactivateService {
+                        service: twin.id.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn source_exists(&self, source: &ServiceSource) -> bool {
+        match source {
+            ServiceSource::Connection(c) => self.connections.contains_key(c),
+            ServiceSource::PhoneNumber(n) => self.numbers.contains_key(n),
+        }
+    }
+
+    /// Rule 15: every record, attributed or flagged, exactly once.
+    fn attribute(
+        &mut self,
+        customers: &Customers,
+        conn_customer: &BTreeMap<ConnectionId, CustomerId>,
+        number_customer: &BTreeMap<PhoneNumberId, CustomerId>,
+        desired: &BTreeMap<ServiceKey, Desired>,
+    ) -> Vec<StoredDetailRecord> {
+        // Every service a record may belong to: stored (any status) or being created.
+        let mut service_ids: BTreeMap<ServiceKey, ServiceId> = self
+            .services
+            .iter()
+            .map(|(k, s)| (k.clone(), s.id.clone()))
+            .collect();
+        for (k, d) in desired {
+            service_ids.entry(k.clone()).or_insert_with(|| d.id.clone());
+        }
+        // Connection / number → customer, from Telnyx, else from stored services
+        // (late records of a vanished connection still find their customer).
+        let mut by_conn: BTreeMap<ConnectionId, CustomerId> = conn_customer.clone();
+        let mut by_number: BTreeMap<String, (PhoneNumberId, CustomerId)> = BTreeMap::new();
+        for (n, c) in number_customer {
+            if let Some(num) = self.numbers.get(n) {
+                by_number.insert(number_key(&num.phone_number), (n.clone(), c.clone()));
+            }
+        }
+        let mut stored: Vec<&Service> = self.services.values().copied().collect();
+        // Active services win over ceased ones.
+        stored.sort_by_key(|s| matches!(s.status, ServiceStatus::Active));
+        for s in stored.into_iter().rev() {
+            match &s.source {
+                ServiceSource::Connection(c) => {
+                    by_conn
+                        .entry(c.clone())
+                        .or_insert_with(|| s.customer.clone());
+                }
+                ServiceSource::PhoneNumber(n) => {
+                    by_number
+                        .entry(number_key(&s.label))
+                        .or_insert_with(|| (n.clone(), s.customer.clone()));
+                }
+            }
+        }
+        let number_connection = |n: &PhoneNumberId| {
+            self.numbers
+                .get(n)
+                .and_then(|num| num.connection_id.clone())
+        };
+        let find_service = |customer: &CustomerId, source: ServiceSource, t: ServiceTypeName| {
+            service_ids.get(&(customer.clone(), source, t)).cloned()
+        };
+
+        let billing_customer_default = match &self.input.onboarding.mode {
+            BillingMode::Wholesale {
+                reseller_customer, ..
+            } => Some(reseller_customer.clone()),
+            BillingMode::Direct {
+                billing_customer, ..
+            } => billing_customer.clone(),
+        };
+        let wholesale = self.wholesale.is_some();
+        let billing_dept = self.input.onboarding.billing_department().clone();
+
+        let mut seen = BTreeSet::new();
+        let mut duplicates = 0u64;
+        let mut unmatched = 0u64;
+        let mut out = Vec::with_capacity(self.input.records.len());
+        for r in &self.input.records {
+            if !seen.insert((r.record_type, r.id.clone())) {
+                duplicates += 1;
+                continue;
+            }
+            let t = r.record_type.service_type();
+            let mut hit: Option<(MatchedBy, CustomerId, Option<ServiceId>)> = None;
+            // 1. billing_group_id naming a known group.
+            if let Some(c) = r
+                .billing_group_id
+                .as_deref()
+                .and_then(|g| customers.by_group.get(&BillingGroupId::new(g)))
+            {
+                let via_conn = r
+                    .connection_id
+                    .as_ref()
+                    .and_then(|cn| find_service(c, ServiceSource::Connection(cn.clone()), t));
+                let via_number = || {
+                    number_of(r).into_iter().find_map(|(_, v)| {
+                        by_number.get(&number_key(v)).and_then(|(n, _)| {
+                            find_service(c, ServiceSource::PhoneNumber(n.clone()), t)
+                        })
+                    })
+                };
+                hit = Some((
+                    MatchedBy::BillingGroup,
+                    c.clone(),
+                    via_conn.or_else(via_number),
+                ));
+            }
+            // 2. connection_id.
+            if hit.is_none() {
+                if let Some((cn, c)) = r
+                    .connection_id
+                    .as_ref()
+                    .and_then(|cn| by_conn.get(cn).map(|c| (cn, c)))
+                {
+                    let svc = find_service(c, ServiceSource::Connection(cn.clone()), t);
+                    hit = Some((MatchedBy::Connection, c.clone(), svc));
+                }
+            }
+            // 3. a known number: cli outbound, cld inbound.
+            if hit.is_none() {
+                for (how, v) in number_of(r) {
+                    if let Some((n, c)) = by_number.get(&number_key(v)) {
+                        let svc = find_service(c, ServiceSource::PhoneNumber(n.clone()), t)
+                            .or_else(|| {
+                                number_connection(n).and_then(|cn| {
+                                    find_service(c, ServiceSource::Connection(cn), t)
+                                })
+                            });
+                        hit = Some((how, c.clone(), svc));
+                        break;
+                    }
+                }
+            }
+            let (matched_by, end_customer, service) = match hit {
+                Some((m, c, s)) => (m, Some(c), s),
+                None => {
+                    unmatched += 1;
+                    (MatchedBy::Unmatched, None, None)
+                }
+            };
+            let billing_customer = if wholesale {
+                billing_customer_default.clone()
+            } else {
+                end_customer
+                    .clone()
+                    .or_else(|| billing_customer_default.clone())
+            };
+            out.push(StoredDetailRecord {
+                account: self.account.clone(),
+                department: billing_dept.clone(),
+                billing_customer,
+                end_customer,
+                service,
+                matched_by,
+                record: r.clone(),
+            });
+        }
+        if unmatched > 0 {
+            self.warn(
+                Severity::Warning,
+                codes::UNMATCHED_DETAIL_RECORDS,
+                format!(
+                    "{unmatched} detail record(s) matched no customer (no known billing group, connection or number): they are stored under the billing customer and flagged 'unmatched'; check the connections and numbers reported above"
+                ),
+            );
+        }
+        if duplicates > 0 {
+            self.warn(
+                Severity::Info,
+                codes::DUPLICATE_DETAIL_RECORDS,
+                format!(
+                    "{duplicates} detail record(s) were received twice in this run and kept once"
+                ),
+            );
+        }
+        out
+    }
+}
+
+#[derive(Debug, Default)]
+struct Customers {
+    /// Billing group → its customer (existing or created by this plan).
+    by_group: BTreeMap<BillingGroupId, CustomerId>,
+    /// Customers this plan creates.
+    new: BTreeMap<CustomerId, NewCustomer>,
+    /// The customer every connection and number falls back to: the one customer
+    /// (rule 7) or the single billing group's (rule 3).
+    single: Option<CustomerId>,
+    active_groups: usize,
+}
+
+#[derive(Debug, Clone)]
+struct TypeIds {
+    child: ServiceTypeId,
+    /// The parent type twins of this type use; `None` in direct mode or when unlinked.
+    twin: Option<ServiceTypeId>,
+}
