@@ -1,0 +1,68 @@
+# Telnyx Billing Sync — the commands a user and CI type. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+STACK := infra/local/stack.sh
+WITH_STACK := infra/local/with-stack.sh
+CARGO_LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
+
+.PHONY: help demo test lint fmt build bench stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+demo: ## Start the local stack and run the product's main job end to end (stack stays up)
+	$(STACK) up
+	. .local/stack.env && cargo run --quiet -p integration-tests --bin demo
+	@echo "The local stack is still running: 'make stack-down' stops it."
+
+test: lint ## fmt + clippy + the whole test suite (starts and stops the local stack itself)
+	$(WITH_STACK) cargo test --workspace --all-features --no-fail-fast
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+build: ## Build everything (debug)
+	cargo build --workspace --all-targets
+
+bench: ## Benchmarks that print their figures
+	cargo bench -p telnyx-client --bench parse
+
+stack-up: ## Start DynamoDB Local + moto and create the resources (idempotent)
+	$(STACK) up
+
+stack-down: ## Stop the local stack (fine when nothing runs)
+	$(STACK) down
+
+stack-status: ## Is the local stack running?
+	$(STACK) status
+
+stack-env: ## Print the exports that point a shell at the local stack
+	@$(STACK) env
+
+tools: ## Install cargo-lambda, aws-sam-cli and cfn-lint into .venv
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements-tools.txt
+
+watch: tools stack-up ## Run both functions under `cargo lambda watch` against the local stack
+	. .local/stack.env && $(CARGO_LAMBDA) watch
+
+invoke-scheduler: tools ## Invoke the scheduler running under `make watch` with events/scheduler.json
+	$(CARGO_LAMBDA) invoke scheduler --data-file events/scheduler.json
+
+invoke-account-sync: tools ## Invoke account-sync running under `make watch` with events/account-sync-manual.json
+	$(CARGO_LAMBDA) invoke account-sync --data-file events/account-sync-manual.json
+
+sam-validate: tools ## Validate template.yaml (sam validate --lint)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam validate --lint --region us-east-1
+
+sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build --beta-features
+
+clean: stack-down ## Stop the stack and remove build output
+	cargo clean
+	rm -rf .aws-sam

@@ -1,0 +1,7 @@
+//! Shared support for the integration tests: where the local stack is, SDK clients
+//! pointed at it, and template.yaml parsed (CloudFormation tags tolerated).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+pub mod stack;
+pub mod template;

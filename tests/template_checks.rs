@@ -1,0 +1,141 @@
+//! Checks on `template.yaml` that no linter makes: the SQS visibility timeout is at
+//! least 6x the worker's timeout, each function builds a binary this workspace has,
+//! the queue feeds one account per invocation with partial-failure reporting, and
+//! Secrets Manager access is scoped to the key prefix, never `*`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use integration_tests::template::{self, scalar};
+use serde_yaml::Value;
+
+fn number(v: &Value) -> u64 {
+    scalar(v)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a number: {v:?}"))
+}
+
+#[test]
+fn queue_visibility_timeout_is_at_least_six_times_the_account_sync_timeout() {
+    let tpl = template::load();
+    let timeout = number(&template::resource(&tpl, "AccountSyncFunction")["Properties"]["Timeout"]);
+    let visibility =
+        number(&template::resource(&tpl, "AccountSyncQueue")["Properties"]["VisibilityTimeout"]);
+    assert!(
+        visibility >= 6 * timeout,
+        "VisibilityTimeout {visibility} < 6 x Timeout {timeout}"
+    );
+}
+
+#[test]
+fn every_function_builds_a_binary_of_this_workspace_and_names_are_unique() {
+    let tpl = template::load();
+    let mut binaries: Vec<String> = template::resources_of_type(&tpl, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(name, f)| {
+            assert_eq!(
+                scalar(&f["Metadata"]["BuildMethod"]).as_deref(),
+                Some("rust-cargolambda"),
+                "{name}"
+            );
+            assert_eq!(
+                scalar(&f["Properties"]["CodeUri"]).as_deref(),
+                Some("./"),
+                "{name}"
+            );
+            scalar(&f["Metadata"]["BuildProperties"]["Binary"]).expect("Binary")
+        })
+        .collect();
+    binaries.sort();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for bin in &binaries {
+        let manifest = std::fs::read_to_string(root.join("functions").join(bin).join("Cargo.toml"))
+            .unwrap_or_else(|_| panic!("functions/{bin}/Cargo.toml exists for Binary {bin}"));
+        assert!(
+            manifest.contains(&format!("name = \"{bin}\"")),
+            "functions/{bin} builds a binary named {bin}"
+        );
+    }
+    let before = binaries.len();
+    binaries.dedup();
+    assert_eq!(before, binaries.len(), "binary names are unique");
+    assert_eq!(
+        binaries,
+        vec!["account-sync".to_owned(), "scheduler".to_owned()]
+    );
+}
+
+#[test]
+fn account_sync_takes_one_account_per_invocation_and_reports_partial_failures() {
+    let tpl = template::load();
+    let queue_event =
+        &template::resource(&tpl, "AccountSyncFunction")["Properties"]["Events"]["Queue"];
+    assert_eq!(scalar(&queue_event["Type"]).as_deref(), Some("SQS"));
+    let props = &queue_event["Properties"];
+    assert_eq!(number(&props["BatchSize"]), 1);
+    let types: Vec<String> = props["FunctionResponseTypes"]
+        .as_sequence()
+        .expect("FunctionResponseTypes")
+        .iter()
+        .filter_map(scalar)
+        .collect();
+    assert_eq!(types, vec!["ReportBatchItemFailures".to_owned()]);
+    assert!(
+        !props["ScalingConfig"]["MaximumConcurrency"].is_null(),
+        "MaximumConcurrency caps concurrent accounts"
+    );
+    let redrive = &template::resource(&tpl, "AccountSyncQueue")["Properties"]["RedrivePolicy"];
+    assert!(
+        !redrive["deadLetterTargetArn"].is_null(),
+        "the queue has a dead-letter queue"
+    );
+}
+
+fn statements(f: &Value) -> Vec<&Value> {
+    f["Properties"]["Policies"]
+        .as_sequence()
+        .map(|s| s.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+        .flatten()
+        .collect()
+}
+
+fn tagged_text(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) => tagged_text(&t.value),
+        other => scalar(other).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn secrets_access_is_scoped_to_the_key_prefix_never_a_wildcard() {
+    let tpl = template::load();
+    let mut seen = 0;
+    for (name, f) in template::resources_of_type(&tpl, "AWS::Serverless::Function") {
+        for st in statements(f) {
+            let action = scalar(&st["Action"]).unwrap_or_default();
+            let resource = tagged_text(&st["Resource"]);
+            assert_ne!(resource, "*", "{name}: a statement with Resource '*'");
+            if action.starts_with("secretsmanager:") {
+                seen += 1;
+                assert_eq!(
+                    action, "secretsmanager:GetSecretValue",
+                    "{name}: read-only access"
+                );
+                assert!(
+                    resource.contains(":secret:${SecretPrefix}"),
+                    "{name}: {resource} is under the prefix"
+                );
+                assert!(
+                    resource.ends_with("-??????"),
+                    "{name}: {resource} ends with the -?????? suffix"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        seen, 2,
+        "the scheduler reads the master key, the worker the account keys"
+    );
+}
