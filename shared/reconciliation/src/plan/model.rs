@@ -61,6 +61,9 @@ pub enum Notification {
         organization_name: Option<String>,
         email: Option<String>,
         created_at: Option<DateTime<Utc>>,
+        /// When the alert was admitted by the 3-day throttle (part of its outbox key, so
+        /// the next alert three days later is a new entry).
+        raised_at: DateTime<Utc>,
     },
     /// An account's key is revoked or lacks a permission; goes to the operator.
     KeyProblem {
@@ -68,6 +71,8 @@ pub enum Notification {
         account: ManagedAccountId,
         /// e.g. "unauthorized (401): key missing or revoked", "forbidden (403) on /phone_numbers"
         problem: String,
+        /// When the alert was admitted by the 3-day throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
     },
 }
 
