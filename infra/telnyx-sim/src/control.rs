@@ -1,0 +1,341 @@
+//! Steering a running simulator from a test: injected faults, revoked keys, the rate
+//! limit, late-arriving records, and the log of every request served. `SimControl` is
+//! the in-process handle; the `/_sim/*` HTTP endpoints (see `server`) call the same code.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::record_types::RecordType;
+use crate::scenario::Scenario;
+use crate::store::RowList;
+use crate::world::World;
+
+/// A misbehaviour to inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Fault {
+    /// Answer with this status and a Telnyx error body (429 gets code 10011, no Retry-After).
+    Status(u16),
+    /// Answer normally after this delay (JSON: milliseconds).
+    Delay(#[serde(with = "duration_ms")] Duration),
+    /// Send the status, headers and part of the body, then drop the connection.
+    CutBody,
+    /// Answer 200 with a truncated, invalid JSON body.
+    MalformedJson,
+    /// The key of the matching request serves this many requests (the matching one
+    /// included), then is revoked: every later request with it gets 401 10009.
+    RevokeKeyAfter(u32),
+    /// On a detail-records request for page 2 or later, a new record arrives at the top
+    /// of the queried window before the page is computed: every later page shifts by
+    /// one, so the last row of the previous page comes back as the first row of this one
+    /// (and the new record itself is only seen by a later walk).
+    DuplicateAcrossPages,
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// When to inject a fault: the next `times` requests whose path starts with
+/// `path_prefix` (`""` matches every request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    #[serde(default)]
+    pub path_prefix: String,
+    #[serde(default = "one")]
+    pub times: u32,
+    pub fault: Fault,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// One request the simulator answered (control endpoints excluded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub status: u16,
+    pub at: DateTime<Utc>,
+}
+
+/// The result of counting a request against its key's rate-limit window.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateState {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_secs: i64,
+    pub allowed: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Mutable {
+    faults: Vec<FaultRule>,
+    revoked: HashSet<String>,
+    revoke_countdown: HashMap<String, u32>,
+    rate_limit: Option<u32>,
+    /// key → (UTC minute number, requests counted in it)
+    windows: HashMap<String, (i64, u32)>,
+    requests: Vec<RecordedRequest>,
+    pub records: HashMap<(usize, RecordType), RowList>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub world: World,
+    state: Mutex<Mutable>,
+}
+
+/// The handle to steer a running simulator; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SimControl(pub(crate) Arc<Shared>);
+
+impl SimControl {
+    pub(crate) fn new(scenario: Scenario, rate_limit: Option<u32>) -> SimControl {
+        let mut records: HashMap<(usize, RecordType), RowList> = HashMap::new();
+        for (i, account) in scenario.accounts.iter().enumerate() {
+            for spec in &account.detail_records {
+                records
+                    .entry((i, spec.record_type))
+                    .or_default()
+                    .insert(spec.record_type, spec.row.clone());
+            }
+        }
+        let state = Mutable {
+            rate_limit,
+            records,
+            ..Mutable::default()
+        };
+        SimControl(Arc::new(Shared {
+            world: World::new(scenario),
+            state: Mutex::new(state),
+        }))
+    }
+
+    pub(crate) fn world(&self) -> &World {
+        &self.0.world
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Mutable> {
+        // A panic elsewhere must not take the whole simulator down with it.
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a fault rule; rules are tried in the order they were added.
+    pub fn add_fault(&self, rule: FaultRule) {
+        if rule.times > 0 {
+            self.lock().faults.push(rule);
+        }
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// From now on the key gets 401 code 10009.
+    pub fn revoke_key(&self, key: &str) {
+        self.lock().revoked.insert(key.to_owned());
+    }
+
+    /// Requests per key per UTC minute on `/v2/detail_records`; `None` switches it off.
+    pub fn set_rate_limit(&self, per_minute: Option<u32>) {
+        let mut state = self.lock();
+        state.rate_limit = per_minute;
+        state.windows.clear();
+    }
+
+    /// Every request served so far, oldest first (control endpoints excluded).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// How many requests were answered with `status`.
+    pub fn count_status(&self, status: u16) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    }
+
+    /// Makes a record visible from now on (a late arrival). `record_type` is the filter
+    /// spelling (`sip-trunking`); an unknown account or type is ignored with a warning.
+    pub fn add_detail_record(&self, account_id: &str, record_type: &str, row: Value) {
+        if let Err(e) = self.try_add_detail_record(account_id, record_type, row) {
+            tracing::warn!(account_id, record_type, error = %e, "detail record not added");
+        }
+    }
+
+    pub(crate) fn try_add_detail_record(
+        &self,
+        account_id: &str,
+        record_type: &str,
+        row: Value,
+    ) -> Result<(), String> {
+        let kind: RecordType = record_type.parse().map_err(|e| format!("{e}"))?;
+        let index = self
+            .world()
+            .account_index(account_id)
+            .ok_or_else(|| format!("unknown account {account_id:?}"))?;
+        if !row.is_object() {
+            return Err("row must be a JSON object".into());
+        }
+        self.lock()
+            .records
+            .entry((index, kind))
+            .or_default()
+            .insert(kind, row);
+        Ok(())
+    }
+
+    /// Takes one use of the first matching fault (page-shift faults excluded).
+    pub(crate) fn take_fault(&self, path: &str) -> Option<Fault> {
+        take(&mut self.lock().faults, |r| {
+            r.fault != Fault::DuplicateAcrossPages && path.starts_with(&r.path_prefix)
+        })
+    }
+
+    /// Takes one use of a matching page-shift fault, if any.
+    pub(crate) fn take_page_shift(&self, path: &str) -> bool {
+        take(&mut self.lock().faults, |r| {
+            r.fault == Fault::DuplicateAcrossPages && path.starts_with(&r.path_prefix)
+        })
+        .is_some()
+    }
+
+    pub(crate) fn schedule_revocation(&self, key: &str, after: u32) {
+        self.lock().revoke_countdown.insert(key.to_owned(), after);
+    }
+
+    /// Whether the key may be used for this request; counts it down when a revocation
+    /// is scheduled.
+    pub(crate) fn key_usable(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        if state.revoked.contains(key) {
+            return false;
+        }
+        match state.revoke_countdown.get_mut(key) {
+            Some(0) => {
+                state.revoke_countdown.remove(key);
+                state.revoked.insert(key.to_owned());
+                false
+            }
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Counts one request of `key` in the current UTC-minute window.
+    pub(crate) fn rate_check(&self, key: &str, now: DateTime<Utc>) -> Option<RateState> {
+        let mut state = self.lock();
+        let limit = state.rate_limit?;
+        let minute = now.timestamp().div_euclid(60);
+        let entry = state.windows.entry(key.to_owned()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        let used = entry.1;
+        Some(RateState {
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset_secs: 60 - now.timestamp().rem_euclid(60),
+            allowed: used <= limit,
+        })
+    }
+
+    pub(crate) fn record(&self, request: RecordedRequest) {
+        self.lock().requests.push(request);
+    }
+}
+
+fn take(rules: &mut Vec<FaultRule>, matches: impl Fn(&FaultRule) -> bool) -> Option<Fault> {
+    let i = rules.iter().position(|r| r.times > 0 && matches(r))?;
+    let rule = rules.get_mut(i)?;
+    rule.times -= 1;
+    let fault = rule.fault.clone();
+    if rule.times == 0 {
+        rules.remove(i);
+    }
+    Some(fault)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_serialize_as_tagged_json() {
+        let rule = FaultRule {
+            path_prefix: "/v2/detail_records".into(),
+            times: 2,
+            fault: Fault::Delay(Duration::from_millis(1500)),
+        };
+        let json = serde_json::to_value(&rule).unwrap();
+        assert_eq!(
+            json["fault"],
+            serde_json::json!({"kind": "delay", "value": 1500})
+        );
+        let back: FaultRule = serde_json::from_value(json).unwrap();
+        assert_eq!(back, rule);
+        let cut: Fault = serde_json::from_str(r#"{"kind":"cut_body"}"#).unwrap();
+        assert_eq!(cut, Fault::CutBody);
+    }
+
+    #[test]
+    fn a_fault_rule_is_used_up_after_its_times() {
+        let control = SimControl::new(Scenario::default(), None);
+        control.add_fault(FaultRule {
+            path_prefix: "/v2/connections".into(),
+            times: 2,
+            fault: Fault::Status(503),
+        });
+        assert_eq!(control.take_fault("/v2/billing_groups"), None);
+        assert_eq!(
+            control.take_fault("/v2/connections"),
+            Some(Fault::Status(503))
+        );
+        assert_eq!(
+            control.take_fault("/v2/connections"),
+            Some(Fault::Status(503))
+        );
+        assert_eq!(control.take_fault("/v2/connections"), None);
+    }
+
+    #[test]
+    fn the_rate_window_resets_at_the_next_utc_minute() {
+        let control = SimControl::new(Scenario::default(), Some(2));
+        let t0: DateTime<Utc> = "2026-11-23T10:00:50Z".parse().unwrap();
+        assert!(control.rate_check("k", t0).unwrap().allowed);
+        assert!(control.rate_check("k", t0).unwrap().allowed);
+        let third = control.rate_check("k", t0).unwrap();
+        assert!(!third.allowed);
+        assert_eq!(third.reset_secs, 10);
+        let next = control
+            .rate_check("k", "2026-11-23T10:01:00Z".parse().unwrap())
+            .unwrap();
+        assert!(next.allowed);
+        assert_eq!(next.remaining, 1);
+    }
+}
