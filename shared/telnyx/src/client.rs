@@ -1,0 +1,571 @@
+//! The HTTP client: one `GET` with rate limiting and bounded retries, page walks over
+//! it, and one method per endpoint.
+//!
+//! Retries: 429, 5xx, timeouts, transport errors and cut bodies are retried up to
+//! [`ClientConfig::max_retries`] times with exponential backoff and jitter (a 429 waits
+//! for `x-ratelimit-reset` instead); every other 4xx and malformed bodies are returned
+//! at once. Paging: `page[size]` and `page[number]` are always sent; a walk stops at
+//! `page_number >= total_pages`, on an empty page, and fails with
+//! [`TelnyxError::PageCapReached`] rather than return a silently partial result.
+//!
+//! Logs are `tracing` events with fields (`endpoint`, `page`, `status`, `record_type`,
+//! `attempt`); headers are never logged and the key is only ever put in the
+//! `Authorization` header (marked sensitive).
+
+use crate::config::ClientConfig;
+use crate::error::TelnyxError;
+use crate::rate_limit::{Announcement, KeyFingerprint, RateLimiter};
+use crate::records::{DETAIL_RECORDS, PageMeta, parse_detail_page};
+use crate::usage::{USAGE_REPORTS, UsageReportQuery, UsageReportRow, parse_usage_page};
+use crate::wire::{
+    IntoDomain, ListPage, WireBillingGroup, WireConnection, WireManagedAccount,
+    WireOutboundVoiceProfile, WirePhoneNumber,
+};
+use rand::Rng;
+use reconciliation::domain::*;
+use reconciliation::ports::{ApiKey, TimeWindow};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+use url::Url;
+
+/// `GET /managed_accounts` (master key).
+pub const MANAGED_ACCOUNTS: &str = "/managed_accounts";
+/// `GET /billing_groups`.
+pub const BILLING_GROUPS: &str = "/billing_groups";
+/// `GET /connections` (every kind).
+pub const CONNECTIONS: &str = "/connections";
+/// `GET /outbound_voice_profiles`.
+pub const OUTBOUND_VOICE_PROFILES: &str = "/outbound_voice_profiles";
+/// `GET /phone_numbers`.
+pub const PHONE_NUMBERS: &str = "/phone_numbers";
+
+/// A Telnyx v2 client. Cheap to clone (shared connection pool and rate budgets);
+/// build it once per process and reuse it for every key.
+#[derive(Clone)]
+pub struct TelnyxClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// The base URL with a trailing `/`, so endpoint paths join under `/v2/`.
+    base: Url,
+    config: ClientConfig,
+    limiter: RateLimiter,
+}
+
+impl fmt::Debug for TelnyxClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelnyxClient")
+            .field("base_url", &self.inner.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page request.
+struct PageRequest<'a> {
+    endpoint: &'static str,
+    page: u32,
+    page_size: u32,
+    params: &'a [(String, String)],
+    record_type: Option<RecordType>,
+}
+
+impl TelnyxClient {
+    /// Builds a client. Fails on a base URL that is not an absolute http(s) URL.
+    pub fn new(config: ClientConfig) -> Result<Self, TelnyxError> {
+        let mut base = Url::parse(&config.base_url)
+            .map_err(|e| TelnyxError::Config(format!("base_url {:?}: {e}", config.base_url)))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(TelnyxError::Config(format!(
+                "base_url {:?} is not an http(s) URL",
+                config.base_url
+            )));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("telnyx-billing-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TelnyxError::Config(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                limiter: RateLimiter::new(config.rate_limit_margin),
+                config,
+            }),
+        })
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Managed accounts of the manager key (`GET /managed_accounts`), cancelled ones
+    /// included when asked (`include_cancelled_accounts=true`).
+    pub async fn managed_accounts(
+        &self,
+        master_key: &ApiKey,
+        include_cancelled: bool,
+    ) -> Result<Vec<ManagedAccount>, TelnyxError> {
+        let params = [(
+            "include_cancelled_accounts".to_owned(),
+            include_cancelled.to_string(),
+        )];
+        self.list::<WireManagedAccount>(master_key, MANAGED_ACCOUNTS, &params)
+            .await
+    }
+
+    /// Billing groups of the key's account (`GET /billing_groups`), deleted ones included
+    /// when Telnyx lists them (`deleted_at` set).
+    pub async fn billing_groups(&self, key: &ApiKey) -> Result<Vec<BillingGroup>, TelnyxError> {
+        self.list::<WireBillingGroup>(key, BILLING_GROUPS, &[])
+            .await
+    }
+
+    /// Connections of every kind (`GET /connections`).
+    pub async fn connections(&self, key: &ApiKey) -> Result<Vec<Connection>, TelnyxError> {
+        self.list::<WireConnection>(key, CONNECTIONS, &[]).await
+    }
+
+    /// Outbound voice profiles (`GET /outbound_voice_profiles`): a connection's route to
+    /// a billing group.
+    pub async fn outbound_voice_profiles(
+        &self,
+        key: &ApiKey,
+    ) -> Result<Vec<OutboundVoiceProfile>, TelnyxError> {
+        self.list::<WireOutboundVoiceProfile>(key, OUTBOUND_VOICE_PROFILES, &[])
+            .await
+    }
+
+    /// Phone numbers (`GET /phone_numbers`).
+    pub async fn phone_numbers(&self, key: &ApiKey) -> Result<Vec<PhoneNumber>, TelnyxError> {
+        self.list::<WirePhoneNumber>(key, PHONE_NUMBERS, &[]).await
+    }
+
+    /// Billing groups, connections, outbound voice profiles and phone numbers of one
+    /// account, read concurrently (each endpoint has its own rate budget).
+    pub async fn snapshot(&self, key: &ApiKey) -> Result<TelnyxSnapshot, TelnyxError> {
+        let (billing_groups, connections, outbound_voice_profiles, phone_numbers) = futures::try_join!(
+            self.billing_groups(key),
+            self.connections(key),
+            self.outbound_voice_profiles(key),
+            self.phone_numbers(key),
+        )?;
+        Ok(TelnyxSnapshot {
+            billing_groups,
+            connections,
+            outbound_voice_profiles,
+            phone_numbers,
+        })
+    }
+
+    /// A lazy walk over the detail records of `record_type` whose time field
+    /// ([`RecordType::time_field`]) lies in `window` (`[gte from, lt to)`). Nothing is
+    /// requested until [`DetailRecordPages::next_page`] is called.
+    pub fn detail_record_pages(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+        window: TimeWindow,
+    ) -> DetailRecordPages {
+        DetailRecordPages {
+            client: self.clone(),
+            key: key.clone(),
+            record_type,
+            window,
+            next_page: 1,
+            done: false,
+            seen: HashSet::new(),
+            pages_fetched: 0,
+            duplicates_dropped: 0,
+            total_results: None,
+        }
+    }
+
+    /// Aggregated usage (`GET /usage_reports`), every page.
+    pub async fn usage_report(
+        &self,
+        key: &ApiKey,
+        query: &UsageReportQuery,
+    ) -> Result<Vec<UsageReportRow>, TelnyxError> {
+        let params = query.params();
+        let page_size = self.inner.config.list_page_size;
+        let mut rows = Vec::new();
+        let mut page = 1;
+        loop {
+            self.check_cap(USAGE_REPORTS, page)?;
+            let request = PageRequest {
+                endpoint: USAGE_REPORTS,
+                page,
+                page_size,
+                params: &params,
+                record_type: None,
+            };
+            let (data, meta) = self
+                .get(key, &request, |body| {
+                    parse_usage_page(body, &query.metrics, page)
+                })
+                .await?;
+            let count = data.len();
+            rows.extend(data);
+            if is_last_page(page, page_size, count, meta.as_ref()) {
+                return Ok(rows);
+            }
+            page += 1;
+        }
+    }
+
+    /// Every page of a list endpoint.
+    async fn list<W: IntoDomain>(
+        &self,
+        key: &ApiKey,
+        endpoint: &'static str,
+        params: &[(String, String)],
+    ) -> Result<Vec<W::Domain>, TelnyxError> {
+        let page_size = self.inner.config.list_page_size;
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            self.check_cap(endpoint, page)?;
+            let request = PageRequest {
+                endpoint,
+                page,
+                page_size,
+                params,
+                record_type: None,
+            };
+            let parsed = self
+                .get(key, &request, |body| {
+                    parse_list_page::<W>(body, endpoint, page)
+                })
+                .await?;
+            let count = parsed.0.len();
+            items.extend(parsed.0);
+            if is_last_page(page, page_size, count, parsed.1.as_ref()) {
+                tracing::debug!(endpoint, pages = page, items = items.len(), "list read");
+                return Ok(items);
+            }
+            page += 1;
+        }
+    }
+
+    fn check_cap(&self, endpoint: &'static str, page: u32) -> Result<(), TelnyxError> {
+        let cap = self.inner.config.page_cap;
+        if page > cap {
+            tracing::warn!(endpoint, cap, "page cap reached with pages left");
+            return Err(TelnyxError::PageCapReached { endpoint, cap });
+        }
+        Ok(())
+    }
+
+    /// One page: rate-limited, retried, and parsed inside the retry loop (so a body cut
+    /// mid-transfer is fetched again).
+    async fn get<T>(
+        &self,
+        key: &ApiKey,
+        request: &PageRequest<'_>,
+        parse: impl Fn(&[u8]) -> Result<T, TelnyxError>,
+    ) -> Result<T, TelnyxError> {
+        let fingerprint = KeyFingerprint::of(key.expose());
+        let max_retries = self.inner.config.max_retries;
+        let span = tracing::debug_span!(
+            "telnyx_get",
+            endpoint = request.endpoint,
+            page = request.page,
+            record_type = request.record_type.map(RecordType::filter_name),
+        );
+        async move {
+            let mut attempt: u32 = 0;
+            loop {
+                self.inner
+                    .limiter
+                    .acquire(fingerprint, request.endpoint)
+                    .await;
+                let error = match self.send(key, fingerprint, request, &parse).await {
+                    Ok(value) => return Ok(value),
+                    Err(e) => e,
+                };
+                if !error.is_transient() || attempt >= max_retries {
+                    tracing::warn!(
+                        endpoint = request.endpoint,
+                        page = request.page,
+                        status = error.status(),
+                        attempts = attempt + 1,
+                        transient = error.is_transient(),
+                        error = %error,
+                        "Telnyx request failed"
+                    );
+                    return Err(error);
+                }
+                attempt += 1;
+                // A 429 with a reset has already marked the budget spent: the limiter
+                // waits for the window. Everything else backs off.
+                let delay = match &error {
+                    TelnyxError::RateLimited { reset: Some(_), .. } => Duration::ZERO,
+                    _ => self.backoff(attempt),
+                };
+                tracing::info!(
+                    endpoint = request.endpoint,
+                    page = request.page,
+                    status = error.status(),
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %error,
+                    "retrying Telnyx request"
+                );
+                tokio::time::sleep(delay).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Sends one request, reads the whole body and parses it; non-success statuses
+    /// become errors.
+    async fn send<T>(
+        &self,
+        key: &ApiKey,
+        fingerprint: KeyFingerprint,
+        request: &PageRequest<'_>,
+        parse: &impl Fn(&[u8]) -> Result<T, TelnyxError>,
+    ) -> Result<T, TelnyxError> {
+        let (endpoint, page) = (request.endpoint, request.page);
+        let url = self
+            .inner
+            .base
+            .join(endpoint.trim_start_matches('/'))
+            .map_err(|e| TelnyxError::Config(format!("endpoint {endpoint}: {e}")))?;
+        let paging = [
+            ("page[number]", page.to_string()),
+            ("page[size]", request.page_size.to_string()),
+        ];
+        let response = self
+            .inner
+            .http
+            .get(url)
+            .bearer_auth(key.expose())
+            .query(&paging)
+            .query(request.params)
+            .send()
+            .await
+            .map_err(|e| TelnyxError::from_reqwest(endpoint, page, e))?;
+        let status = response.status().as_u16();
+        let announced =
+            Announcement::from_headers(response.headers(), self.inner.config.max_rate_limit_wait);
+        self.inner
+            .limiter
+            .observe(fingerprint, endpoint, announced, status == 429);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| TelnyxError::from_reqwest(endpoint, page, e))?;
+        tracing::debug!(
+            endpoint,
+            page,
+            status,
+            bytes = body.len(),
+            "Telnyx response"
+        );
+        if (200..300).contains(&status) {
+            parse(&body)
+        } else {
+            Err(TelnyxError::from_status(
+                endpoint,
+                page,
+                status,
+                &body,
+                announced.reset,
+            ))
+        }
+    }
+
+    /// Exponential backoff with jitter: a delay in `[d/2, d]`, `d = base * 2^(attempt-1)`
+    /// capped at `backoff_max`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let config = &self.inner.config;
+        let exp = config
+            .backoff_base
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(config.backoff_max);
+        let millis = exp.as_millis() as u64;
+        let jittered = if millis < 2 {
+            millis
+        } else {
+            rand::rng().random_range(millis / 2..=millis)
+        };
+        Duration::from_millis(jittered)
+    }
+}
+
+fn parse_list_page<W: IntoDomain>(
+    body: &[u8],
+    endpoint: &'static str,
+    page: u32,
+) -> Result<(Vec<W::Domain>, Option<PageMeta>), TelnyxError> {
+    let wire: ListPage<W> =
+        serde_json::from_slice(body).map_err(|e| TelnyxError::from_json(endpoint, page, &e))?;
+    let data = wire.data.ok_or_else(|| TelnyxError::MalformedBody {
+        endpoint,
+        page,
+        detail: "no `data` array".to_owned(),
+    })?;
+    let items = data
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            w.into_domain()
+                .map_err(|detail| TelnyxError::MalformedBody {
+                    endpoint,
+                    page,
+                    detail: format!("item {i}: {detail}"),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, wire.meta))
+}
+
+/// The stop rule: an empty page, `page_number >= total_pages`, or (without `meta`) a
+/// short page.
+fn is_last_page(page: u32, page_size: u32, count: usize, meta: Option<&PageMeta>) -> bool {
+    if count == 0 {
+        return true;
+    }
+    match meta.and_then(|m| m.total_pages) {
+        Some(total) => meta.and_then(|m| m.page_number).unwrap_or(page) >= total,
+        None => count < page_size as usize,
+    }
+}
+
+/// A walk over one record type's detail records in one window, one page at a time.
+///
+/// Rows are not assumed to be in any order (Telnyx sends newest first and ignores
+/// `sort`). A record that arrives while the walk is under way shifts the pages, so one
+/// row can show up on two pages: the walk drops ids it has already returned. Only the
+/// ids are kept, never the history.
+pub struct DetailRecordPages {
+    client: TelnyxClient,
+    key: ApiKey,
+    record_type: RecordType,
+    window: TimeWindow,
+    next_page: u32,
+    done: bool,
+    seen: HashSet<DetailRecordId>,
+    pages_fetched: u32,
+    duplicates_dropped: u64,
+    total_results: Option<u64>,
+}
+
+impl fmt::Debug for DetailRecordPages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DetailRecordPages")
+            .field("record_type", &self.record_type)
+            .field("window", &self.window)
+            .field("next_page", &self.next_page)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DetailRecordPages {
+    /// The next page of records not returned before, or `None` when the walk is over.
+    /// After an error the same page is requested again on the next call.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<DetailRecord>>, TelnyxError> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let page = self.next_page;
+            if page > self.client.inner.config.page_cap {
+                self.done = true;
+                return Err(TelnyxError::PageCapReached {
+                    endpoint: DETAIL_RECORDS,
+                    cap: self.client.inner.config.page_cap,
+                });
+            }
+            let field = self.record_type.time_field();
+            let at = |t: &chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            };
+            let params = [
+                (
+                    "filter[record_type]".to_owned(),
+                    self.record_type.filter_name().to_owned(),
+                ),
+                (format!("filter[{field}][gte]"), at(&self.window.from)),
+                (format!("filter[{field}][lt]"), at(&self.window.to)),
+            ];
+            let page_size = self.client.inner.config.detail_page_size;
+            let request = PageRequest {
+                endpoint: DETAIL_RECORDS,
+                page,
+                page_size,
+                params: &params,
+                record_type: Some(self.record_type),
+            };
+            let record_type = self.record_type;
+            let parsed = self
+                .client
+                .get(&self.key, &request, |body| {
+                    parse_detail_page(body, record_type, page)
+                })
+                .await?;
+            self.pages_fetched += 1;
+            self.next_page += 1;
+            if let Some(total) = parsed.meta.and_then(|m| m.total_results) {
+                self.total_results = Some(total);
+            }
+            let count = parsed.records.len();
+            self.done = is_last_page(page, page_size, count, parsed.meta.as_ref());
+            let mut records = parsed.records;
+            records.retain(|r| self.seen.insert(r.id.clone()));
+            let dropped = count - records.len();
+            self.duplicates_dropped += dropped as u64;
+            tracing::debug!(
+                endpoint = DETAIL_RECORDS,
+                page,
+                record_type = record_type.filter_name(),
+                rows = count,
+                duplicates = dropped,
+                "detail record page"
+            );
+            if records.is_empty() && !self.done {
+                // A page holding only rows already returned: keep walking.
+                continue;
+            }
+            if records.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(records));
+        }
+    }
+
+    /// Pages requested so far.
+    pub fn pages_fetched(&self) -> u32 {
+        self.pages_fetched
+    }
+
+    /// Rows dropped because an earlier page of this walk already returned their id.
+    pub fn duplicates_dropped(&self) -> u64 {
+        self.duplicates_dropped
+    }
+
+    /// `meta.total_results` of the last page read, if Telnyx sent it.
+    pub fn total_results(&self) -> Option<u64> {
+        self.total_results
+    }
+
+    /// The record type walked.
+    pub fn record_type(&self) -> RecordType {
+        self.record_type
+    }
+}
