@@ -59,7 +59,8 @@ start() {
   Then stop it, or pick another port: $var=<free port> make stack-up (and use the same $var for make test / make demo)."
   fi
   mkdir -p "$STATE"
-  nohup "$@" >"$log" 2>&1 &
+  # Run from the state folder: DynamoDB Local writes a metadata file into its cwd.
+  (cd "$STATE" && exec nohup "$@" >"$log" 2>&1) &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     port_open "$port" && { say "$name up on 127.0.0.1:$port (pid $(cat "$pidfile"), log $log)"; return; }

@@ -1,0 +1,50 @@
+//! Sending queued notifications: claim, send, mark sent.
+//!
+//! SES has no idempotency token, so every email goes through the store's outbox: an
+//! entry is written (with the customer it announces, or when an alert is admitted),
+//! then claimed by one sender, sent, and marked sent. A crash after the send and
+//! before the mark leaves the claim to expire and the email is sent again once: the
+//! window is one send, never a loop; a crash before the send loses nothing.
+
+use crate::error::PortError;
+use crate::ports::{Clock, Mailer, Store};
+use serde::{Deserialize, Serialize};
+
+/// What one flush did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlushReport {
+    pub sent: u64,
+    /// Claimed by another sender (or sent meanwhile): left alone.
+    pub skipped: u64,
+    /// Sends that failed; they stay pending for the next flush.
+    pub failed: u64,
+}
+
+/// Sends every pending notification once. A failed send is counted and left pending
+/// (the next run retries it); only a failure to read or update the outbox is an error.
+pub async fn flush_outbox(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    clock: &dyn Clock,
+) -> Result<FlushReport, PortError> {
+    let mut report = FlushReport::default();
+    for entry in store.pending_notifications().await? {
+        if !store.claim_notification(&entry.key, clock.now()).await? {
+            report.skipped += 1;
+            continue;
+        }
+        match mailer.send(&entry.notification).await {
+            Ok(message_id) => {
+                store
+                    .mark_notification_sent(&entry.key, &message_id, clock.now())
+                    .await?;
+                report.sent += 1;
+            }
+            Err(error) => {
+                tracing::warn!(outbox_key = %entry.key, error = %error.chain(), "notification not sent; it stays queued");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}

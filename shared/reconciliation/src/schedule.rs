@@ -1,0 +1,161 @@
+//! The scheduler's job: list the managed accounts with the master key, alert on the
+//! ones nobody has onboarded (at most once per account every 3 days), and fan out one
+//! sync request per onboarded account.
+//!
+//! Safe to run twice or concurrently: the alert throttle is a conditional write, the
+//! outbox dedupes by key, and a duplicate sync request only causes a no-op sync.
+
+use crate::domain::{ManagedAccountId, Onboarding};
+use crate::error::PortError;
+use crate::outbox::{FlushReport, flush_outbox};
+use crate::plan::Notification;
+use crate::ports::{Clock, Dispatcher, Mailer, Secrets, Store, SyncRequest, TelnyxApi};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The alert kind used for the unknown-account throttle.
+pub const UNKNOWN_ACCOUNT_ALERT: &str = "unknown-account";
+
+/// The ports the scheduler uses.
+pub struct SchedulePorts<'a> {
+    pub telnyx: &'a dyn TelnyxApi,
+    pub secrets: &'a dyn Secrets,
+    pub store: &'a dyn Store,
+    pub mailer: &'a dyn Mailer,
+    pub dispatcher: &'a dyn Dispatcher,
+    pub clock: &'a dyn Clock,
+}
+
+/// Settings of the scheduler (from its typed config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSettings {
+    /// The operator's alert address(es).
+    pub alert_to: Vec<String>,
+}
+
+/// What one scheduler run did; the invocation's response and its summary log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleReport {
+    pub accounts_listed: usize,
+    /// Onboarded accounts a sync request was queued for.
+    pub dispatched: Vec<ManagedAccountId>,
+    /// Listed accounts nobody has onboarded (none of their CDR is imported).
+    pub unknown: Vec<ManagedAccountId>,
+    /// Unknown accounts alerted this run (the others were alerted less than 3 days ago).
+    pub alerted: Vec<ManagedAccountId>,
+    /// Onboarded accounts missing from the list (cancelled, or another manager's): still synced.
+    pub onboarded_not_listed: Vec<ManagedAccountId>,
+    /// Requests the queue refused (the run fails so the schedule retries).
+    pub dispatch_failures: Vec<ManagedAccountId>,
+    pub emails: FlushReport,
+}
+
+/// Why a scheduler run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("reading the master key failed")]
+    MasterKey(#[source] PortError),
+    #[error("listing managed accounts with the master key failed")]
+    ListAccounts(#[source] PortError),
+    #[error("reading onboardings or the alert throttle failed")]
+    Store(#[source] PortError),
+    #[error("queueing sync requests failed")]
+    Dispatch(#[source] PortError),
+    #[error("{} sync request(s) could not be queued: {}", .0.len(), join(.0))]
+    PartialDispatch(Vec<ManagedAccountId>),
+}
+
+fn join(ids: &[ManagedAccountId]) -> String {
+    ids.iter().map(ManagedAccountId::as_str).collect::<Vec<_>>().join(", ")
+}
+
+impl ScheduleError {
+    /// True when running the schedule again can succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ScheduleError::MasterKey(e)
+            | ScheduleError::ListAccounts(e)
+            | ScheduleError::Store(e)
+            | ScheduleError::Dispatch(e) => e.is_transient(),
+            ScheduleError::PartialDispatch(_) => true,
+        }
+    }
+}
+
+/// Runs the schedule once. Returns an error only when nothing useful could be done or
+/// some sync requests could not be queued (so the schedule's retry queues them).
+pub async fn run_schedule(
+    ports: &SchedulePorts<'_>,
+    settings: &ScheduleSettings,
+) -> Result<ScheduleReport, ScheduleError> {
+    let master = ports.secrets.master_key().await.map_err(ScheduleError::MasterKey)?;
+    let accounts = ports
+        .telnyx
+        .managed_accounts(&master, false)
+        .await
+        .map_err(ScheduleError::ListAccounts)?;
+    let onboardings: Vec<Onboarding> = ports.store.onboardings().await.map_err(ScheduleError::Store)?;
+    let onboarded: BTreeSet<&ManagedAccountId> = onboardings.iter().map(|o| &o.account).collect();
+    let listed: BTreeSet<&ManagedAccountId> = accounts.iter().map(|a| &a.id).collect();
+
+    let mut report = ScheduleReport { accounts_listed: accounts.len(), ..Default::default() };
+    let now = ports.clock.now();
+    for account in accounts.iter().filter(|a| !onboarded.contains(&a.id)) {
+        report.unknown.push(account.id.clone());
+        let admitted = ports
+            .store
+            .admit_alert(UNKNOWN_ACCOUNT_ALERT, &account.id, now)
+            .await
+            .map_err(ScheduleError::Store)?;
+        if admitted {
+            let alert = Notification::UnknownManagedAccount {
+                to: settings.alert_to.clone(),
+                account: account.id.clone(),
+                organization_name: account.organization_name.clone(),
+                email: account.email.clone(),
+                created_at: account.created_at,
+                raised_at: now,
+            };
+            ports.store.enqueue_notification(&alert, now).await.map_err(ScheduleError::Store)?;
+            report.alerted.push(account.id.clone());
+        }
+        tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");
+    }
+
+    report.onboarded_not_listed = onboardings
+        .iter()
+        .filter(|o| !listed.contains(&o.account))
+        .map(|o| o.account.clone())
+        .collect();
+    for account in &report.onboarded_not_listed {
+        tracing::warn!(account_id = %account, "onboarded account is not listed by the manager key (cancelled?); syncing it anyway");
+    }
+
+    let requests: Vec<SyncRequest> = onboardings
+        .iter()
+        .map(|o| SyncRequest {
+            managed_account_id: o.account.clone(),
+            backfill_from: None,
+            backfill_to: None,
+            dry_run: false,
+        })
+        .collect();
+    let refused = ports.dispatcher.dispatch(&requests).await.map_err(ScheduleError::Dispatch)?;
+    report.dispatch_failures = refused.iter().map(|r| r.managed_account_id.clone()).collect();
+    report.dispatched = requests
+        .iter()
+        .map(|r| r.managed_account_id.clone())
+        .filter(|id| !report.dispatch_failures.contains(id))
+        .collect();
+
+    // Alerts go out even when a dispatch failed; a flush error only delays them.
+    match flush_outbox(ports.store, ports.mailer, ports.clock).await {
+        Ok(emails) => report.emails = emails,
+        Err(error) => tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued"),
+    }
+
+    if !report.dispatch_failures.is_empty() {
+        return Err(ScheduleError::PartialDispatch(report.dispatch_failures));
+    }
+    Ok(report)
+}
