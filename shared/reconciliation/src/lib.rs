@@ -11,13 +11,20 @@
 //! - [`plan`]: the plan model (actions, attributions, notifications, import log) and `plan()`.
 //! - [`ports`]: the traits adapters implement (`TelnyxApi`, `Store`, `Secrets`, `Mailer`, `Clock`, `Dispatcher`).
 //! - [`error`]: the port error and its transient/permanent classification.
+//! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
+//! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
+//! - `fakes`, `fixtures` (feature `test-util`): in-memory ports and scenario builders.
 
 pub mod domain;
 pub mod error;
+pub mod outbox;
 pub mod plan;
 pub mod ports;
+pub mod schedule;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fixtures;
 
 pub use error::{PortError, Transience};

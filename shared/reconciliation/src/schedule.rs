@@ -66,7 +66,10 @@ pub enum ScheduleError {
 }
 
 fn join(ids: &[ManagedAccountId]) -> String {
-    ids.iter().map(ManagedAccountId::as_str).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(ManagedAccountId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ScheduleError {
@@ -88,17 +91,28 @@ pub async fn run_schedule(
     ports: &SchedulePorts<'_>,
     settings: &ScheduleSettings,
 ) -> Result<ScheduleReport, ScheduleError> {
-    let master = ports.secrets.master_key().await.map_err(ScheduleError::MasterKey)?;
+    let master = ports
+        .secrets
+        .master_key()
+        .await
+        .map_err(ScheduleError::MasterKey)?;
     let accounts = ports
         .telnyx
         .managed_accounts(&master, false)
         .await
         .map_err(ScheduleError::ListAccounts)?;
-    let onboardings: Vec<Onboarding> = ports.store.onboardings().await.map_err(ScheduleError::Store)?;
+    let onboardings: Vec<Onboarding> = ports
+        .store
+        .onboardings()
+        .await
+        .map_err(ScheduleError::Store)?;
     let onboarded: BTreeSet<&ManagedAccountId> = onboardings.iter().map(|o| &o.account).collect();
     let listed: BTreeSet<&ManagedAccountId> = accounts.iter().map(|a| &a.id).collect();
 
-    let mut report = ScheduleReport { accounts_listed: accounts.len(), ..Default::default() };
+    let mut report = ScheduleReport {
+        accounts_listed: accounts.len(),
+        ..Default::default()
+    };
     let now = ports.clock.now();
     for account in accounts.iter().filter(|a| !onboarded.contains(&a.id)) {
         report.unknown.push(account.id.clone());
@@ -116,7 +130,11 @@ pub async fn run_schedule(
                 created_at: account.created_at,
                 raised_at: now,
             };
-            ports.store.enqueue_notification(&alert, now).await.map_err(ScheduleError::Store)?;
+            ports
+                .store
+                .enqueue_notification(&alert, now)
+                .await
+                .map_err(ScheduleError::Store)?;
             report.alerted.push(account.id.clone());
         }
         tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");
@@ -140,8 +158,15 @@ pub async fn run_schedule(
             dry_run: false,
         })
         .collect();
-    let refused = ports.dispatcher.dispatch(&requests).await.map_err(ScheduleError::Dispatch)?;
-    report.dispatch_failures = refused.iter().map(|r| r.managed_account_id.clone()).collect();
+    let refused = ports
+        .dispatcher
+        .dispatch(&requests)
+        .await
+        .map_err(ScheduleError::Dispatch)?;
+    report.dispatch_failures = refused
+        .iter()
+        .map(|r| r.managed_account_id.clone())
+        .collect();
     report.dispatched = requests
         .iter()
         .map(|r| r.managed_account_id.clone())
@@ -151,7 +176,9 @@ pub async fn run_schedule(
     // Alerts go out even when a dispatch failed; a flush error only delays them.
     match flush_outbox(ports.store, ports.mailer, ports.clock).await {
         Ok(emails) => report.emails = emails,
-        Err(error) => tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued"),
+        Err(error) => {
+            tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued")
+        }
     }
 
     if !report.dispatch_failures.is_empty() {

@@ -16,3 +16,6 @@ mod render;
 pub use apply::apply_to_state;
 pub use model::*;
 pub use planner::{PlanInput, PlanSettings, Usage, default_service_type, plan};
+
+#[cfg(test)]
+mod tests;
