@@ -54,7 +54,7 @@ fn account_caller(ctl: &SimControl, headers: &HeaderMap) -> Result<(usize, Strin
     }
 }
 
-fn account<'a>(ctl: &'a SimControl, index: usize) -> Result<&'a AccountSpec, ApiError> {
+fn account(ctl: &SimControl, index: usize) -> Result<&AccountSpec, ApiError> {
     ctl.world()
         .accounts
         .get(index)

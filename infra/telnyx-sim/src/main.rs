@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(url = %sim.base_url(), "telnyx-sim listening on {}", sim.base_url());
+    tracing::info!(url = %sim.base_url(), "telnyx-sim listening");
     let _ = tokio::signal::ctrl_c().await;
     sim.shutdown().await;
     ExitCode::SUCCESS

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -94,15 +95,17 @@ async fn cut_body(response: Response) -> Response {
     let bytes = body_bytes(body).await;
     let full = bytes.len();
     let first = bytes.slice(..full / 2);
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(first),
+    let head = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(first) });
+    // A pause lets hyper flush the headers and the first half before the error
+    // aborts the connection; without it both would be dropped with the write buffer.
+    let tail = futures::stream::once(async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,
             "connection cut by the simulator",
-        )),
-    ];
-    let mut response =
-        Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)));
+        ))
+    });
+    let mut response = Response::from_parts(parts, Body::from_stream(head.chain(tail)));
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
