@@ -134,7 +134,8 @@ pub enum TelnyxError {
         #[source]
         source: reqwest::Error,
     },
-    /// Connection refused or reset, body cut mid-transfer, and other transport failures.
+    /// Connection refused or reset, a body cut short of its `Content-Length`, and other
+    /// transport failures.
     #[error("GET {endpoint} page {page}: transport error")]
     Transport {
         endpoint: &'static str,
@@ -142,14 +143,9 @@ pub enum TelnyxError {
         #[source]
         source: reqwest::Error,
     },
-    /// A 200 whose body ended in the middle of the JSON document (a cut transfer).
-    #[error("GET {endpoint} page {page}: response body truncated: {detail}")]
-    TruncatedBody {
-        endpoint: &'static str,
-        page: u32,
-        detail: String,
-    },
-    /// A 200 whose body is not the expected JSON page. Not retried.
+    /// A 200 whose body (complete as far as HTTP framing goes) is not the expected JSON
+    /// page, e.g. a document that stops half way. Not retried: a transfer cut short is
+    /// caught by HTTP framing and reported as [`TelnyxError::Transport`] instead.
     #[error("GET {endpoint} page {page}: malformed response body: {detail}")]
     MalformedBody {
         endpoint: &'static str,
@@ -193,7 +189,6 @@ impl TelnyxError {
                 | TelnyxError::Server { .. }
                 | TelnyxError::Timeout { .. }
                 | TelnyxError::Transport { .. }
-                | TelnyxError::TruncatedBody { .. }
         )
     }
 
@@ -283,21 +278,12 @@ impl TelnyxError {
         }
     }
 
-    /// Classifies a JSON failure on a 200 body: a document that simply stops is a cut
-    /// transfer (retried); anything else is malformed (not retried).
+    /// A 200 body that is not the JSON page expected.
     pub(crate) fn from_json(endpoint: &'static str, page: u32, e: &serde_json::Error) -> Self {
-        if e.is_eof() {
-            TelnyxError::TruncatedBody {
-                endpoint,
-                page,
-                detail: e.to_string(),
-            }
-        } else {
-            TelnyxError::MalformedBody {
-                endpoint,
-                page,
-                detail: e.to_string(),
-            }
+        TelnyxError::MalformedBody {
+            endpoint,
+            page,
+            detail: e.to_string(),
         }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! | `DetailRecord` field | read from |
 //! |---|---|
-//! | `id` | `id`, `uuid`, `telnyx_leg_id`; then `call_leg_id`, `telnyx_session_id`, `call_session_id`, each suffixed with `@<occurred_at>` |
+//! | `id` | `id`, `uuid`, `conversation_id`, `telnyx_leg_id`; then `call_leg_id`, `telnyx_session_id`, `call_session_id`, each suffixed with `@<occurred_at>` |
 //! | `occurred_at` | the queried type's [`RecordType::time_field`] (required) |
 //! | `connection_id` | `connection_id` (string or number) |
 //! | `billing_group_id` | `billing_group_id`, verbatim (a uuid or a number like `60`) |
@@ -18,8 +18,8 @@
 //! | `rate` | `rate`, `data_rate` (wireless) |
 //! | `billed_quantity` | `billed_sec`, `parts`, `number_of_characters`, `duration_sec`, `call_sec`, else `uplink_data + downlink_data` |
 //!
-//! Fallback ids: a call leg carries one record per leg and type, so `telnyx_leg_id` is
-//! a record id; a leg or session id of an AI or media event (`call_leg_id`, …) can carry
+//! Fallback ids: an AI assistant conversation and a call leg carry one record each per
+//! type, so `conversation_id` and `telnyx_leg_id` are record ids; a leg or session id of an AI or media event (`call_leg_id`, …) can carry
 //! several events, so the event's time is appended to keep them apart while staying
 //! deterministic across runs.
 
@@ -64,8 +64,7 @@ struct WirePage<'a> {
 
 /// Parses one `/detail_records` response body for `record_type` (the type queried).
 ///
-/// Errors: [`TelnyxError::TruncatedBody`] when the document stops early (a cut
-/// transfer), [`TelnyxError::MalformedBody`] when it is not a page, and
+/// Errors: [`TelnyxError::MalformedBody`] when the body is not a JSON page, and
 /// [`TelnyxError::MalformedRecord`] naming the row's field when a row has no usable id
 /// or time or has unreadable money.
 pub fn parse_detail_page(
@@ -205,7 +204,12 @@ fn record_id(
     fields: &RowFields<'_>,
     occurred_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<DetailRecordId, String> {
-    for raw in [fields.id, fields.uuid, fields.telnyx_leg_id] {
+    for raw in [
+        fields.id,
+        fields.uuid,
+        fields.conversation_id,
+        fields.telnyx_leg_id,
+    ] {
         if let Some(id) = flex::text(raw)? {
             return Ok(DetailRecordId::new(id.into_owned()));
         }
@@ -221,7 +225,7 @@ fn record_id(
         }
     }
     Err(
-        "none of id, uuid, telnyx_leg_id, call_leg_id, telnyx_session_id, call_session_id"
+        "none of id, uuid, conversation_id, telnyx_leg_id, call_leg_id, telnyx_session_id, call_session_id"
             .to_owned(),
     )
 }
@@ -243,6 +247,7 @@ struct RowFields<'a> {
     time: Option<&'a RawValue>,
     id: Option<&'a RawValue>,
     uuid: Option<&'a RawValue>,
+    conversation_id: Option<&'a RawValue>,
     telnyx_leg_id: Option<&'a RawValue>,
     call_leg_id: Option<&'a RawValue>,
     telnyx_session_id: Option<&'a RawValue>,
@@ -323,6 +328,7 @@ impl<'de> Visitor<'de> for RowSeed {
             let slot = match key {
                 "id" => &mut row.id,
                 "uuid" => &mut row.uuid,
+                "conversation_id" => &mut row.conversation_id,
                 "telnyx_leg_id" => &mut row.telnyx_leg_id,
                 "call_leg_id" => &mut row.call_leg_id,
                 "telnyx_session_id" => &mut row.telnyx_session_id,
@@ -530,13 +536,12 @@ mod tests {
     }
 
     #[test]
-    fn a_body_that_is_not_json_is_malformed_and_one_cut_short_is_truncated() {
+    fn a_body_that_is_not_a_json_page_is_malformed_and_permanent() {
         let bad = parse_detail_page(b"<html>oops</html>", RecordType::Fax, 2).unwrap_err();
         assert!(matches!(bad, TelnyxError::MalformedBody { page: 2, .. }));
         assert!(!bad.is_transient());
-        let cut = parse_detail_page(br#"{"data":[{"id":"a","#, RecordType::Fax, 3).unwrap_err();
-        assert!(matches!(cut, TelnyxError::TruncatedBody { page: 3, .. }));
-        assert!(cut.is_transient());
+        let half = parse_detail_page(br#"{"data":[{"id":"a","#, RecordType::Fax, 3).unwrap_err();
+        assert!(matches!(half, TelnyxError::MalformedBody { page: 3, .. }));
         let no_data = parse_detail_page(br#"{"meta":{}}"#, RecordType::Fax, 1).unwrap_err();
         assert!(matches!(no_data, TelnyxError::MalformedBody { .. }));
     }
