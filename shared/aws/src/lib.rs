@@ -1,1 +1,25 @@
-//! AWS adapters (under construction).
+//! AWS adapters of Telnyx Billing Sync: the outside world the pure core reaches
+//! through its ports ([`reconciliation::ports`]).
+//!
+//! - [`config`]: the one `SdkConfig` built at cold start (timeouts, retries, endpoints).
+//! - [`store`]: [`store::DynamoStore`], the single-table DynamoDB `Store` (key formats in
+//!   [`store::keys`], the table documented in `infra/dynamodb-table.md`).
+//! - [`secrets`]: [`secrets::SecretsManagerKeys`], Telnyx keys from Secrets Manager, cached.
+//! - [`email`]: [`email::SesMailer`], the three emails rendered from minijinja templates, sent by SES v2.
+//! - [`outbox`]: [`outbox::flush_outbox`], claim → send → mark sent, so a retry never mails twice.
+//! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
+//! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.
+//! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s.
+
+pub mod config;
+pub mod email;
+pub mod error;
+pub mod outbox;
+pub mod queue;
+pub mod secrets;
+pub mod store;
+
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use error::AwsError;

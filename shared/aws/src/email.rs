@@ -1,0 +1,344 @@
+//! The three emails, rendered from minijinja templates (`shared/aws/templates/`) and
+//! sent through SES v2 ([`SesMailer`], the `Mailer` port).
+//!
+//! - new customer created → the department's billing address;
+//! - unknown managed account → the operator's alert address;
+//! - key invalid or lacking a permission → the operator's alert address.
+//!
+//! Recipients come with the notification. Everything in the HTML part is
+//! auto-escaped (values come from Telnyx and must not inject markup); CR and LF are
+//! stripped from every header value (subject, sender, recipients) so a name cannot
+//! add a header. Each email is a `Simple` message with an HTML and a text part.
+//! SES has no idempotency token: callers send through the outbox
+//! ([`crate::outbox::flush_outbox`]).
+
+use crate::error::AwsError;
+use async_trait::async_trait;
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use minijinja::{AutoEscape, Environment, Value};
+use reconciliation::plan::Notification;
+use reconciliation::ports::{Mailer, PortResult};
+
+/// Template files, embedded at compile time: (name, source).
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "new_customer.subject.txt",
+        include_str!("../templates/new_customer.subject.txt"),
+    ),
+    (
+        "new_customer.html",
+        include_str!("../templates/new_customer.html"),
+    ),
+    (
+        "new_customer.txt",
+        include_str!("../templates/new_customer.txt"),
+    ),
+    (
+        "unknown_account.subject.txt",
+        include_str!("../templates/unknown_account.subject.txt"),
+    ),
+    (
+        "unknown_account.html",
+        include_str!("../templates/unknown_account.html"),
+    ),
+    (
+        "unknown_account.txt",
+        include_str!("../templates/unknown_account.txt"),
+    ),
+    (
+        "key_problem.subject.txt",
+        include_str!("../templates/key_problem.subject.txt"),
+    ),
+    (
+        "key_problem.html",
+        include_str!("../templates/key_problem.html"),
+    ),
+    (
+        "key_problem.txt",
+        include_str!("../templates/key_problem.txt"),
+    ),
+];
+
+/// A rendered email, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// One line: CR/LF and other control characters replaced by spaces.
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Recipients, CR/LF stripped, empty ones dropped.
+    pub to: Vec<String>,
+}
+
+/// Renders notifications into emails.
+#[derive(Debug)]
+pub struct EmailRenderer {
+    env: Environment<'static>,
+}
+
+impl EmailRenderer {
+    /// Loads the embedded templates; `.html` templates auto-escape HTML, the others
+    /// (subject, text) do not.
+    pub fn new() -> Result<Self, AwsError> {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| AwsError::Template {
+                    template: (*name).to_owned(),
+                    source: e,
+                })?;
+        }
+        Ok(Self { env })
+    }
+
+    /// The subject, HTML and text of `notification`.
+    pub fn render(&self, notification: &Notification) -> Result<RenderedEmail, AwsError> {
+        let stem = match notification {
+            Notification::NewCustomer { .. } => "new_customer",
+            Notification::UnknownManagedAccount { .. } => "unknown_account",
+            Notification::KeyProblem { .. } => "key_problem",
+        };
+        let context = Value::from(minijinja::value::Serde(notification));
+        let render = |suffix: &str| {
+            let name = format!("{stem}.{suffix}");
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(&context))
+                .map_err(|e| AwsError::Template {
+                    template: name.clone(),
+                    source: e,
+                })
+        };
+        let to: Vec<String> = notification
+            .recipients()
+            .iter()
+            .map(|a| header_value(a))
+            .filter(|a| !a.is_empty())
+            .collect();
+        if to.is_empty() {
+            return Err(AwsError::NoRecipient {
+                what: notification.dedupe_key(),
+            });
+        }
+        Ok(RenderedEmail {
+            subject: header_value(&render("subject.txt")?),
+            html: render("html")?,
+            text: render("txt")?,
+            to,
+        })
+    }
+}
+
+/// A header value on one line: CR, LF and other control characters become spaces,
+/// runs of spaces collapse, ends are trimmed.
+pub fn header_value(value: &str) -> String {
+    value
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Sends notifications through SES v2 from a verified sender.
+#[derive(Debug)]
+pub struct SesMailer {
+    client: Client,
+    sender: String,
+    renderer: EmailRenderer,
+}
+
+impl SesMailer {
+    /// A mailer sending from `sender` (a verified SES identity).
+    pub fn new(client: Client, sender: impl AsRef<str>) -> Result<Self, AwsError> {
+        Ok(Self {
+            client,
+            sender: header_value(sender.as_ref()),
+            renderer: EmailRenderer::new()?,
+        })
+    }
+
+    /// The renderer (e.g. to print emails in a dry run).
+    pub fn renderer(&self) -> &EmailRenderer {
+        &self.renderer
+    }
+
+    async fn send_rendered(&self, email: RenderedEmail) -> Result<String, AwsError> {
+        let content = |data: String| {
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| AwsError::Encode {
+                    what: "email content".to_owned(),
+                    source: Box::new(e),
+                })
+        };
+        let message = Message::builder()
+            .subject(content(email.subject)?)
+            .body(
+                Body::builder()
+                    .html(content(email.html)?)
+                    .text(content(email.text)?)
+                    .build(),
+            )
+            .build();
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(&self.sender)
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to))
+                    .build(),
+            )
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("SES", "SendEmail", e))?;
+        Ok(out.message_id.unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    #[tracing::instrument(skip_all, fields(key = %notification.dedupe_key()))]
+    async fn send(&self, notification: &Notification) -> PortResult<String> {
+        let context = || format!("sending email {}", notification.dedupe_key());
+        let email = self
+            .renderer
+            .render(notification)
+            .map_err(|e| e.into_port(context()))?;
+        let message_id = self
+            .send_rendered(email)
+            .await
+            .map_err(|e| e.into_port(context()))?;
+        tracing::info!(message_id = %message_id, "email sent");
+        Ok(message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconciliation::domain::{BillingGroupId, CustomerId, DepartmentId, ManagedAccountId};
+
+    fn new_customer(name: &str) -> Notification {
+        Notification::NewCustomer {
+            to: vec!["billing@dept.example".into()],
+            account: ManagedAccountId::new("acc-1"),
+            customer_id: CustomerId::new("cust-1"),
+            customer_name: name.into(),
+            department_id: DepartmentId::new("dept-child"),
+            department_name: "Acme End Customers".into(),
+            billing_group_id: Some(BillingGroupId::new("bg-1")),
+            connections: vec!["Main trunk (conn-1)".into(), "IVR (conn-2)".into()],
+            link: "https://billing.example.com/customers/cust-1".into(),
+        }
+    }
+
+    #[test]
+    fn new_customer_text_part_lists_everything_staff_needs() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let Ok(email) = renderer.render(&new_customer("Acme & Co")) else {
+            panic!("renders")
+        };
+        assert_eq!(email.subject, "New customer created: Acme & Co (cust-1)");
+        let expected = "A new customer was created automatically from a Telnyx billing group.\n\n\
+Customer:         Acme & Co\n\
+Customer id:      cust-1\n\
+Department:       Acme End Customers (dept-child)\n\
+Billing group id: bg-1\n\
+Managed account:  acc-1\n\n\
+Connections:\n  - Main trunk (conn-1)\n  - IVR (conn-2)\n\n\
+Please complete the customer's address, contacts and billing preferences:\n\
+https://billing.example.com/customers/cust-1";
+        assert_eq!(email.text, expected);
+        assert!(email.html.contains("<td>Acme &amp; Co</td>"));
+    }
+
+    #[test]
+    fn html_is_escaped_and_subject_stays_on_one_line() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let Ok(email) = renderer.render(&new_customer("<b>x</b>\r\nBcc: evil@example.com")) else {
+            panic!("renders")
+        };
+        assert!(!email.subject.contains('\r') && !email.subject.contains('\n'));
+        assert_eq!(
+            email.subject,
+            "New customer created: <b>x</b> Bcc: evil@example.com (cust-1)"
+        );
+        assert!(
+            email.html.contains("&lt;b&gt;x&lt;&#x2f;b&gt;"),
+            "{}",
+            email.html
+        );
+    }
+
+    #[test]
+    fn unknown_account_and_key_problem_texts_name_the_account() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let unknown = Notification::UnknownManagedAccount {
+            to: vec!["ops@operator.example".into()],
+            account: ManagedAccountId::new("acc-9"),
+            organization_name: Some("Nine Ltd".into()),
+            email: None,
+            created_at: None,
+        };
+        let Ok(email) = renderer.render(&unknown) else {
+            panic!("renders")
+        };
+        assert_eq!(
+            email.subject,
+            "Unknown Telnyx managed account acc-9 (Nine Ltd)"
+        );
+        assert!(
+            email
+                .text
+                .contains("Account id:   acc-9\nOrganization: Nine Ltd\nEmail:        unknown\n")
+        );
+        let problem = Notification::KeyProblem {
+            to: vec!["ops@operator.example".into()],
+            account: ManagedAccountId::new("acc-9"),
+            problem: "unauthorized (401): key missing or revoked".into(),
+        };
+        let Ok(email) = renderer.render(&problem) else {
+            panic!("renders")
+        };
+        assert_eq!(email.subject, "Telnyx API key problem for account acc-9");
+        assert!(
+            email
+                .text
+                .contains("Problem: unauthorized (401): key missing or revoked")
+        );
+    }
+
+    #[test]
+    fn a_notification_without_recipients_is_refused() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let problem = Notification::KeyProblem {
+            to: vec!["\r\n".into()],
+            account: ManagedAccountId::new("acc-9"),
+            problem: "x".into(),
+        };
+        assert!(matches!(
+            renderer.render(&problem),
+            Err(AwsError::NoRecipient { .. })
+        ));
+    }
+}

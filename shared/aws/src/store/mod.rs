@@ -1,0 +1,1052 @@
+//! The DynamoDB [`Store`]: one table (`pk`/`sk` + index `gsi1`), documented item by
+//! item in `infra/dynamodb-table.md`, every key built by [`keys`].
+//!
+//! - Every creation is a conditional put (`attribute_not_exists(pk)`); "already
+//!   exists" is a normal outcome ([`is_already_exists`]), counted in
+//!   [`ApplyReport::already_existed`].
+//! - A customer and its new-customer email are written in one `TransactWriteItems`,
+//!   so only the writer that created the customer queues the email.
+//! - Every read is a `GetItem` or a `Query`, never a `Scan`.
+//! - Time-dependent methods take `now`; the only other clock use (the outbox entry's
+//!   `queued_at` during `apply`) goes through an injectable [`Clock`].
+
+pub mod items;
+pub mod keys;
+pub mod records;
+
+use crate::error::AwsError;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
+use items::{Item, entity_item, from_item, key_item, n, s};
+use keys::Key;
+use reconciliation::domain::*;
+use reconciliation::plan::{Action, Notification};
+use reconciliation::ports::{
+    ApplyReport, Clock, OutboxEntry, PortResult, RecordWriteReport, RunLog, Store, SystemClock,
+};
+use records::{BatchRetry, BatchWriteItems, SdkBatchWriter};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub use records::write_records_then_advance;
+
+/// The DynamoDB code of a failed condition.
+const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
+/// The cancellation reason of a failed condition inside a transaction.
+const TRANSACTION_CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// True when a write failed only because its condition did not hold — for a creation,
+/// "the item already exists"; a normal outcome, not an error.
+pub fn is_already_exists<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::ServiceError(se) => se.err().code() == Some(CONDITIONAL_CHECK_FAILED),
+        _ => false,
+    }
+}
+
+/// For a cancelled transaction, which of its items failed their condition (by
+/// position); `None` when the failure is not a cancellation.
+pub fn failed_transaction_conditions<R>(
+    err: &SdkError<TransactWriteItemsError, R>,
+) -> Option<Vec<bool>> {
+    let SdkError::ServiceError(se) = err else {
+        return None;
+    };
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() else {
+        return None;
+    };
+    Some(
+        cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code() == Some(TRANSACTION_CONDITION_FAILED))
+            .collect(),
+    )
+}
+
+/// Tunables of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// How long a run log is kept (its `expires_at`).
+    pub run_log_retention: Duration,
+    /// One alert of a kind per account per this interval.
+    pub alert_interval: Duration,
+    /// How long a claim on an outbox entry holds before another sender may take it.
+    pub claim_lease: Duration,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            run_log_retention: Duration::days(90),
+            alert_interval: Duration::days(3),
+            claim_lease: Duration::minutes(5),
+        }
+    }
+}
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Created or changed.
+    Done,
+    /// Already there (creation) or already in the wanted state (update).
+    AlreadyThere,
+}
+
+/// The DynamoDB implementation of the [`Store`] port.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    writer: Arc<dyn BatchWriteItems>,
+    retry: BatchRetry,
+    clock: Arc<dyn Clock>,
+    settings: StoreSettings,
+}
+
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .field("retry", &self.retry)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key condition on the sort key of a query.
+enum SortKey {
+    Any,
+    BeginsWith(String),
+    Below(String),
+}
+
+impl DynamoStore {
+    /// A store on `table`, with the real BatchWriteItem call, default retry and settings.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            writer: Arc::new(SdkBatchWriter::new(client.clone())),
+            client,
+            table: table.into(),
+            retry: BatchRetry::default(),
+            clock: Arc::new(SystemClock),
+            settings: StoreSettings::default(),
+        }
+    }
+
+    /// Replaces the BatchWriteItem call (tests inject unprocessed items and failures).
+    pub fn with_batch_writer(mut self, writer: Arc<dyn BatchWriteItems>) -> Self {
+        self.writer = writer;
+        self
+    }
+
+    /// Replaces the unprocessed-items retry policy.
+    pub fn with_batch_retry(mut self, retry: BatchRetry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Replaces the clock used for `queued_at` of notifications queued by `apply`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces retention, alert interval and claim lease.
+    pub fn with_settings(mut self, settings: StoreSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The table name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    // ---- low-level helpers ---------------------------------------------------------
+
+    async fn get(&self, key: &Key) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("DynamoDB", "GetItem", e))?;
+        Ok(out.item)
+    }
+
+    async fn put(&self, item: Item) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    /// Puts `item` only if no item has its key.
+    async fn put_new(&self, item: Item) -> Result<Outcome, AwsError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Outcome::Done),
+            Err(e) if is_already_exists(&e) => Ok(Outcome::AlreadyThere),
+            Err(e) => Err(AwsError::sdk("DynamoDB", "PutItem", e)),
+        }
+    }
+
+    /// A conditional update of an existing item. A failed condition on an existing item
+    /// is `AlreadyThere`; on a missing item, [`AwsError::NotFound`].
+    async fn update_existing(
+        &self,
+        key: &Key,
+        what: String,
+        update: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: HashMap<String, AttributeValue>,
+    ) -> Result<Outcome, AwsError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .condition_expression(format!("attribute_exists(#pk) AND ({condition})"))
+            .expression_attribute_names("#pk", keys::PK)
+            .set_expression_attribute_values(Some(values));
+        for (placeholder, name) in names {
+            request = request.expression_attribute_names(*placeholder, *name);
+        }
+        match request.send().await {
+            Ok(_) => Ok(Outcome::Done),
+            Err(e) if is_already_exists(&e) => match self.get(key).await? {
+                Some(_) => Ok(Outcome::AlreadyThere),
+                None => Err(AwsError::NotFound { what }),
+            },
+            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)),
+        }
+    }
+
+    async fn query(
+        &self,
+        index: Option<&str>,
+        partition: &str,
+        sort: SortKey,
+        newest_first: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, AwsError> {
+        let (pk_name, sk_name) = match index {
+            Some(_) => (keys::GSI1PK, keys::GSI1SK),
+            None => (keys::PK, keys::SK),
+        };
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .consistent_read(index.is_none())
+            .scan_index_forward(!newest_first)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(partition));
+        request = match sort {
+            SortKey::Any => request.key_condition_expression("#pk = :pk"),
+            SortKey::BeginsWith(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :sk)")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":sk", s(prefix)),
+            SortKey::Below(bound) => request
+                .key_condition_expression("#pk = :pk AND #sk < :sk")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":sk", s(bound)),
+        };
+        let stream = request.into_paginator().items().send();
+        let items: Vec<Item> = match limit {
+            Some(limit) => {
+                let mut out = Vec::new();
+                let mut stream = stream;
+                while let Some(item) = stream.next().await {
+                    out.push(item.map_err(|e| AwsError::sdk("DynamoDB", "Query", e))?);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+                out
+            }
+            None => stream
+                .try_collect()
+                .await
+                .map_err(|e| AwsError::sdk("DynamoDB", "Query", e))?,
+        };
+        Ok(items)
+    }
+
+    fn outbox_item(
+        &self,
+        notification: &Notification,
+        now: DateTime<Utc>,
+    ) -> Result<Item, AwsError> {
+        let key = notification.dedupe_key();
+        let entry = OutboxEntry {
+            key: key.clone(),
+            notification: notification.clone(),
+            queued_at: now,
+            sent_at: None,
+        };
+        entity_item(
+            "outbox",
+            &entry,
+            &keys::outbox(&key),
+            Some(&keys::outbox_pending_index(&key, now)),
+        )
+    }
+
+    // ---- state -----------------------------------------------------------------------
+
+    async fn load_department(
+        &self,
+        department: &DepartmentId,
+        account: &ManagedAccountId,
+    ) -> Result<Vec<Item>, AwsError> {
+        let partition = keys::department_partition(department);
+        // Three precise queries on the department's gsi1 partition: the department and
+        // its customers (they sort below "SERVICE#"), its service types, and this
+        // account's services (other accounts' twins in a shared parent are not read).
+        let (head, types, services) = futures::try_join!(
+            self.query(
+                Some(keys::GSI1),
+                &partition,
+                SortKey::Below("SERVICE#".to_owned()),
+                false,
+                None
+            ),
+            self.query(
+                Some(keys::GSI1),
+                &partition,
+                SortKey::BeginsWith(keys::SERVICE_TYPE_INDEX_PREFIX.to_owned()),
+                false,
+                None
+            ),
+            self.query(
+                Some(keys::GSI1),
+                &partition,
+                SortKey::BeginsWith(keys::service_index_prefix(account)),
+                false,
+                None
+            ),
+        )?;
+        Ok(head.into_iter().chain(types).chain(services).collect())
+    }
+
+    async fn load_state_inner(&self, onboarding: &Onboarding) -> Result<StoredState, AwsError> {
+        let departments: BTreeSet<&DepartmentId> = [
+            onboarding.customer_department(),
+            onboarding.billing_department(),
+        ]
+        .into_iter()
+        .collect();
+        let referenced: BTreeSet<&CustomerId> = match &onboarding.mode {
+            BillingMode::Wholesale {
+                reseller_customer, ..
+            } => [reseller_customer].into_iter().collect(),
+            BillingMode::Direct {
+                billing_customer, ..
+            } => billing_customer.iter().collect(),
+        };
+        let loaded = futures::future::try_join_all(
+            departments
+                .iter()
+                .map(|d| self.load_department(d, &onboarding.account)),
+        )
+        .await?;
+        let mut state = StoredState::default();
+        for item in loaded.into_iter().flatten() {
+            match items::entity_of(&item) {
+                Some("department") => state.departments.push(from_item(item)?),
+                Some("customer") => {
+                    let customer: Customer = from_item(item)?;
+                    // The planner needs this account's customers, the customer the
+                    // onboarding bills to, and operator-made customers (no account).
+                    let wanted = customer
+                        .account
+                        .as_ref()
+                        .is_none_or(|a| *a == onboarding.account)
+                        || referenced.contains(&customer.id);
+                    if wanted {
+                        state.customers.push(customer);
+                    }
+                }
+                Some("service_type") => state.service_types.push(from_item(item)?),
+                Some("service") => state.services.push(from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok(state)
+    }
+
+    // ---- apply -----------------------------------------------------------------------
+
+    /// Creates a customer and queues its notification in one transaction.
+    async fn create_customer_with_notification(
+        &self,
+        customer: &Customer,
+        notification: &Notification,
+    ) -> Result<(Outcome, bool), AwsError> {
+        let customer_item = entity_item(
+            "customer",
+            customer,
+            &keys::customer(&customer.id),
+            Some(&keys::customer_index(&customer.department, &customer.id)),
+        )?;
+        let outbox_item = self.outbox_item(notification, self.clock.now())?;
+        let conditional_put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK)
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|e| AwsError::Encode {
+                    what: "TransactWriteItems request".to_owned(),
+                    source: Box::new(e),
+                })
+        };
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(conditional_put(customer_item.clone())?)
+            .transact_items(conditional_put(outbox_item)?)
+            // Unique per call: an SDK retry of this very request is idempotent, while
+            // a concurrent writer's transaction still fails its condition.
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok((Outcome::Done, true)),
+            Err(e) => match failed_transaction_conditions(&e) {
+                // The customer exists: another writer created it (and queued its email).
+                Some(failed) if failed.first() == Some(&true) => Ok((Outcome::AlreadyThere, false)),
+                // Only the outbox entry exists (queued earlier, customer since removed):
+                // create the customer alone; the email is already queued.
+                Some(failed) if failed.get(1) == Some(&true) => {
+                    Ok((self.put_new(customer_item).await?, false))
+                }
+                _ => Err(AwsError::sdk("DynamoDB", "TransactWriteItems", e)),
+            },
+        }
+    }
+
+    async fn set_service_status(
+        &self,
+        service: &ServiceId,
+        to: ServiceStatus,
+    ) -> Result<Outcome, AwsError> {
+        let (from_tag, what) = match to {
+            ServiceStatus::Active => ("ceased", format!("service {service} (reactivate)")),
+            ServiceStatus::Ceased { .. } => ("active", format!("service {service} (cease)")),
+        };
+        self.update_existing(
+            &keys::service(service),
+            what.clone(),
+            "SET #status = :to",
+            "#status.#status = :from",
+            &[("#status", "status")],
+            HashMap::from([
+                (":to".to_owned(), items::attribute(&what, &to)?),
+                (":from".to_owned(), s(from_tag)),
+            ]),
+        )
+        .await
+    }
+
+    async fn apply_one(&self, action: &Action, report: &mut ApplyReport) -> Result<(), AwsError> {
+        let count_creation = |report: &mut ApplyReport, outcome: Outcome| match outcome {
+            Outcome::Done => report.created += 1,
+            Outcome::AlreadyThere => report.already_existed += 1,
+        };
+        let count_update = |report: &mut ApplyReport, outcome: Outcome| match outcome {
+            Outcome::Done => report.updated += 1,
+            Outcome::AlreadyThere => report.already_existed += 1,
+        };
+        match action {
+            Action::CreateServiceType(t) => {
+                let item = entity_item(
+                    "service_type",
+                    t,
+                    &keys::service_type(&t.id),
+                    Some(&keys::service_type_index(&t.department, &t.id)),
+                )?;
+                count_creation(report, self.put_new(item).await?);
+            }
+            Action::LinkServiceType { child, parent } => {
+                let outcome = self
+                    .update_existing(
+                        &keys::service_type(child),
+                        format!("service type {child}"),
+                        "SET #link = :parent",
+                        "attribute_not_exists(#link) OR #link <> :parent",
+                        &[("#link", "wholesale_parent")],
+                        HashMap::from([(":parent".to_owned(), s(parent.as_str()))]),
+                    )
+                    .await?;
+                count_update(report, outcome);
+            }
+            Action::CreateCustomer {
+                customer,
+                notify: None,
+            } => {
+                let item = entity_item(
+                    "customer",
+                    customer,
+                    &keys::customer(&customer.id),
+                    Some(&keys::customer_index(&customer.department, &customer.id)),
+                )?;
+                count_creation(report, self.put_new(item).await?);
+            }
+            Action::CreateCustomer {
+                customer,
+                notify: Some(notification),
+            } => {
+                let (outcome, queued) = self
+                    .create_customer_with_notification(customer, notification)
+                    .await?;
+                count_creation(report, outcome);
+                if queued {
+                    report.notifications_queued += 1;
+                }
+            }
+            Action::CreateService(service) | Action::CreateWholesaleTwin(service) => {
+                let item = entity_item(
+                    "service",
+                    service,
+                    &keys::service(&service.id),
+                    Some(&keys::service_index(
+                        &service.department,
+                        &service.account,
+                        &service.id,
+                    )),
+                )?;
+                count_creation(report, self.put_new(item).await?);
+            }
+            Action::CeaseService { service, on } => {
+                let outcome = self
+                    .set_service_status(service, ServiceStatus::Ceased { on: *on })
+                    .await?;
+                count_update(report, outcome);
+            }
+            Action::ReactivateService { service } => {
+                let outcome = self
+                    .set_service_status(service, ServiceStatus::Active)
+                    .await?;
+                count_update(report, outcome);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- reads beyond the port (operations, tests) ---------------------------------
+
+    /// Every stored detail record of one account and type (Query on its partition).
+    pub async fn detail_records(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+    ) -> PortResult<Vec<StoredDetailRecord>> {
+        let partition = keys::detail_record(account, record_type, &DetailRecordId::new("")).pk;
+        self.query(None, &partition, SortKey::Any, false, None)
+            .await
+            .and_then(|items| items.into_iter().map(records::record_from_item).collect())
+            .map_err(|e| {
+                e.into_port(format!(
+                    "reading {record_type} records of account {account}"
+                ))
+            })
+    }
+
+    /// What `department` bills `customer` (`None`: unbilled records) in the month of
+    /// `month_of`, by time (Query on `gsi1`).
+    pub async fn billed_records(
+        &self,
+        department: &DepartmentId,
+        customer: Option<&CustomerId>,
+        month_of: DateTime<Utc>,
+    ) -> PortResult<Vec<StoredDetailRecord>> {
+        let partition = keys::billing_partition(department, customer, month_of);
+        self.query(Some(keys::GSI1), &partition, SortKey::Any, false, None)
+            .await
+            .and_then(|items| items.into_iter().map(records::record_from_item).collect())
+            .map_err(|e| e.into_port(format!("reading billed records of department {department}")))
+    }
+
+    /// The newest `limit` run logs of an account, newest first (Query on its partition).
+    pub async fn run_logs(
+        &self,
+        account: &ManagedAccountId,
+        limit: usize,
+    ) -> PortResult<Vec<RunLog>> {
+        self.query(
+            None,
+            &keys::account_partition(account),
+            SortKey::BeginsWith(keys::RUN_PREFIX.to_owned()),
+            true,
+            Some(limit),
+        )
+        .await
+        .and_then(|items| items.into_iter().map(from_item).collect())
+        .map_err(|e| e.into_port(format!("reading run logs of account {account}")))
+    }
+
+    /// The raw stored item of a run log (for checking its `expires_at`).
+    pub async fn run_log_expiry(&self, log: &RunLog) -> PortResult<Option<i64>> {
+        let key = keys::run_log(&log.account, log.started_at, &log.run_id);
+        let item = self.get(&key).await.map_err(|e| {
+            e.into_port(format!(
+                "reading run log {} of account {}",
+                log.run_id, log.account
+            ))
+        })?;
+        Ok(item
+            .as_ref()
+            .and_then(|i| i.get(keys::EXPIRES_AT))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok()))
+    }
+
+    /// Every watermark of an account (Query on its partition).
+    pub async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<Vec<(RecordType, DateTime<Utc>)>> {
+        let items = self
+            .query(
+                None,
+                &keys::account_partition(account),
+                SortKey::BeginsWith(keys::WATERMARK_PREFIX.to_owned()),
+                false,
+                None,
+            )
+            .await
+            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let t = items::string_attr(item, "record_type")?.parse().ok()?;
+                Some((t, watermark_of(item)?))
+            })
+            .collect())
+    }
+
+    /// One outbox entry, sent or not.
+    pub async fn outbox_entry(&self, key: &str) -> PortResult<Option<OutboxEntry>> {
+        self.get(&keys::outbox(key))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading outbox entry {key}")))
+    }
+
+    /// One stored customer.
+    pub async fn customer(&self, id: &CustomerId) -> PortResult<Option<Customer>> {
+        self.get(&keys::customer(id))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading customer {id}")))
+    }
+
+    /// One stored service or twin.
+    pub async fn service(&self, id: &ServiceId) -> PortResult<Option<Service>> {
+        self.get(&keys::service(id))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading service {id}")))
+    }
+}
+
+/// Watermarks are stored as epoch microseconds (`watermark`, a Number, so the
+/// never-backward condition compares numbers) plus a readable `watermark_at`.
+fn watermark_of(item: &Item) -> Option<DateTime<Utc>> {
+    let micros: i64 = item.get("watermark")?.as_n().ok()?.parse().ok()?;
+    DateTime::from_timestamp_micros(micros)
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    #[tracing::instrument(skip_all, fields(account_id = %account))]
+    async fn onboarding(&self, account: &ManagedAccountId) -> PortResult<Option<Onboarding>> {
+        self.get(&keys::onboarding(account))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading the onboarding of account {account}")))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn onboardings(&self) -> PortResult<Vec<Onboarding>> {
+        self.query(
+            Some(keys::GSI1),
+            keys::ONBOARDINGS_PARTITION,
+            SortKey::Any,
+            false,
+            None,
+        )
+        .await
+        .and_then(|items| items.into_iter().map(from_item).collect())
+        .map_err(|e| e.into_port("listing onboardings"))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %onboarding.account))]
+    async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
+        let account = &onboarding.account;
+        let item = entity_item(
+            "onboarding",
+            onboarding,
+            &keys::onboarding(account),
+            Some(&keys::onboarding_index(account)),
+        );
+        match item {
+            Ok(item) => self.put(item).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| e.into_port(format!("storing the onboarding of account {account}")))
+    }
+
+    #[tracing::instrument(skip_all, fields(department = %department.id))]
+    async fn put_department(&self, department: &Department) -> PortResult<()> {
+        let id = &department.id;
+        let item = entity_item(
+            "department",
+            department,
+            &keys::department(id),
+            Some(&keys::department_index(id)),
+        );
+        match item {
+            Ok(item) => self.put(item).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| e.into_port(format!("storing department {id}")))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %onboarding.account))]
+    async fn load_state(&self, onboarding: &Onboarding) -> PortResult<StoredState> {
+        let state = self.load_state_inner(onboarding).await.map_err(|e| {
+            e.into_port(format!(
+                "loading the stored state of account {}",
+                onboarding.account
+            ))
+        })?;
+        tracing::debug!(
+            departments = state.departments.len(),
+            customers = state.customers.len(),
+            service_types = state.service_types.len(),
+            services = state.services.len(),
+            "stored state loaded"
+        );
+        Ok(state)
+    }
+
+    #[tracing::instrument(skip_all, fields(actions = actions.len()))]
+    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
+        let mut report = ApplyReport::default();
+        for action in actions {
+            self.apply_one(action, &mut report)
+                .await
+                .map_err(|e| e.into_port(describe_action(action)))?;
+        }
+        tracing::info!(
+            created = report.created,
+            already_existed = report.already_existed,
+            updated = report.updated,
+            notifications_queued = report.notifications_queued,
+            "actions applied"
+        );
+        Ok(report)
+    }
+
+    #[tracing::instrument(skip_all, fields(records = records.len()))]
+    async fn put_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        let account = records
+            .first()
+            .map_or_else(String::new, |r| r.account.to_string());
+        let context = || format!("writing detail records of account {account}");
+        let (batches, in_call_duplicates) =
+            records::dedupe_into_batches(records).map_err(|e| e.into_port(context()))?;
+        let writer = self.writer.as_ref();
+        let report = stream::iter(batches.into_iter().map(|batch| {
+            records::write_batch(&self.client, writer, &self.table, batch, &self.retry)
+        }))
+        .buffer_unordered(records::BATCHES_IN_FLIGHT)
+        .try_fold(
+            RecordWriteReport {
+                written: 0,
+                duplicates: in_call_duplicates,
+            },
+            |mut total, batch| async move {
+                total.written += batch.written;
+                total.duplicates += batch.duplicates;
+                Ok(total)
+            },
+        )
+        .await
+        .map_err(|e| e.into_port(context()))?;
+        tracing::info!(
+            written = report.written,
+            duplicates = report.duplicates,
+            "detail records stored"
+        );
+        Ok(report)
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type))]
+    async fn watermark(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        let item = self
+            .get(&keys::watermark(account, record_type))
+            .await
+            .map_err(|e| {
+                e.into_port(format!(
+                    "reading the {record_type} watermark of account {account}"
+                ))
+            })?;
+        Ok(item.as_ref().and_then(watermark_of))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type, to = %to))]
+    async fn advance_watermark(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::watermark(account, record_type))))
+            .update_expression(
+                "SET #wm = :to, watermark_at = :at, #entity = :entity, account = :account, record_type = :type",
+            )
+            .condition_expression("attribute_not_exists(#wm) OR #wm < :to")
+            .expression_attribute_names("#wm", "watermark")
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_values(":to", n(to.timestamp_micros()))
+            .expression_attribute_values(":at", s(keys::sortable_time(to)))
+            .expression_attribute_values(":entity", s("watermark"))
+            .expression_attribute_values(":account", s(account.as_str()))
+            .expression_attribute_values(":type", s(record_type.filter_name()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already at or beyond `to`: a watermark never moves backward.
+            Err(e) if is_already_exists(&e) => {
+                tracing::debug!("watermark already at or beyond the requested instant");
+                Ok(())
+            }
+            Err(e) => Err(
+                AwsError::sdk("DynamoDB", "UpdateItem", e).into_port(format!(
+                    "advancing the {record_type} watermark of account {account}"
+                )),
+            ),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %log.account, run_id = %log.run_id))]
+    async fn put_run_log(&self, log: &RunLog) -> PortResult<()> {
+        let expires_at = (log.finished_at + self.settings.run_log_retention).timestamp();
+        entity_item(
+            "run_log",
+            log,
+            &keys::run_log(&log.account, log.started_at, &log.run_id),
+            None,
+        )
+        .map(|mut item| {
+            item.insert(keys::EXPIRES_AT.to_owned(), n(expires_at));
+            item
+        })
+        .map(|item| self.put(item))
+        .map_err(|e| {
+            e.into_port(format!(
+                "storing run log {} of account {}",
+                log.run_id, log.account
+            ))
+        })?
+        .await
+        .map_err(|e| {
+            e.into_port(format!(
+                "storing run log {} of account {}",
+                log.run_id, log.account
+            ))
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, kind))]
+    async fn admit_alert(
+        &self,
+        kind: &str,
+        account: &ManagedAccountId,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        // Decided on the stored `last_sent_at`, never on TTL deletion (expired items
+        // still read back); `expires_at` only cleans up long after the interval.
+        let cutoff = now - self.settings.alert_interval;
+        let expires_at = (now + self.settings.alert_interval + Duration::days(1)).timestamp();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::alert(kind, account))))
+            .update_expression(
+                "SET last_sent_at = :now, last_sent = :now_text, kind = :kind, account = :account, #entity = :entity, #ttl = :ttl",
+            )
+            .condition_expression("attribute_not_exists(#pk) OR last_sent_at <= :cutoff")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#entity", keys::ENTITY)
+            .expression_attribute_names("#ttl", keys::EXPIRES_AT)
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":now_text", s(keys::sortable_time(now)))
+            .expression_attribute_values(":cutoff", n(cutoff.timestamp()))
+            .expression_attribute_values(":kind", s(kind))
+            .expression_attribute_values(":account", s(account.as_str()))
+            .expression_attribute_values(":entity", s("alert"))
+            .expression_attribute_values(":ttl", n(expires_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_already_exists(&e) => Ok(false),
+            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)
+                .into_port(format!("admitting a {kind} alert for account {account}"))),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(key = %notification.dedupe_key()))]
+    async fn enqueue_notification(
+        &self,
+        notification: &Notification,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let context = || format!("queueing notification {}", notification.dedupe_key());
+        let item = self
+            .outbox_item(notification, now)
+            .map_err(|e| e.into_port(context()))?;
+        let outcome = self
+            .put_new(item)
+            .await
+            .map_err(|e| e.into_port(context()))?;
+        Ok(outcome == Outcome::Done)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>> {
+        self.query(
+            Some(keys::GSI1),
+            keys::OUTBOX_PENDING_PARTITION,
+            SortKey::Any,
+            false,
+            None,
+        )
+        .await
+        .and_then(|items| items.into_iter().map(from_item).collect())
+        .map_err(|e| e.into_port("listing pending notifications"))
+    }
+
+    #[tracing::instrument(skip_all, fields(key))]
+    async fn claim_notification(&self, key: &str, now: DateTime<Utc>) -> PortResult<bool> {
+        let until = now + self.settings.claim_lease;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::outbox(key))))
+            .update_expression("SET claimed_until = :until")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(sent_at) \
+                 AND (attribute_not_exists(claimed_until) OR claimed_until <= :now)",
+            )
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_already_exists(&e) => Ok(false),
+            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)
+                .into_port(format!("claiming notification {key}"))),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(key, message_id))]
+    async fn mark_notification_sent(
+        &self,
+        key: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let outcome = self
+            .update_existing(
+                &keys::outbox(key),
+                format!("outbox entry {key}"),
+                "SET sent_at = :now, message_id = :mid REMOVE #gpk, #gsk, claimed_until",
+                "attribute_not_exists(sent_at)",
+                &[("#gpk", keys::GSI1PK), ("#gsk", keys::GSI1SK)],
+                HashMap::from([
+                    (":now".to_owned(), s(keys::sortable_time(now))),
+                    (":mid".to_owned(), s(message_id)),
+                ]),
+            )
+            .await
+            .map_err(|e| e.into_port(format!("marking notification {key} sent")))?;
+        if outcome == Outcome::AlreadyThere {
+            tracing::debug!("notification was already marked sent");
+        }
+        Ok(())
+    }
+}
+
+/// What an action is about, for error contexts (ids only, never content).
+fn describe_action(action: &Action) -> String {
+    match action {
+        Action::CreateServiceType(t) => format!(
+            "creating service type {} in department {}",
+            t.id, t.department
+        ),
+        Action::LinkServiceType { child, parent } => {
+            format!("linking service type {child} to {parent}")
+        }
+        Action::CreateCustomer { customer, .. } => format!(
+            "creating customer {} in department {}",
+            customer.id, customer.department
+        ),
+        Action::CreateService(s) => format!("creating service {} of account {}", s.id, s.account),
+        Action::CreateWholesaleTwin(s) => {
+            format!("creating wholesale twin {} of account {}", s.id, s.account)
+        }
+        Action::CeaseService { service, .. } => format!("ceasing service {service}"),
+        Action::ReactivateService { service } => format!("reactivating service {service}"),
+    }
+}
