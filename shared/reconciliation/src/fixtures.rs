@@ -2,11 +2,14 @@
 //! onboarding, a Telnyx snapshot, a stored state and this run's records, and plans
 //! over them. Other crates' tests use them too.
 //!
-//! ```ignore
+//! ```
+//! use reconciliation::fixtures::*;
+//!
 //! let plan = Scenario::wholesale()
 //!     .billing_group("bg-a", "Customer A")
 //!     .sip_connection("conn-1", "Main trunk", Some("bg-a"))
 //!     .plan();
+//! assert_eq!(plan.created_customers().len(), 1);
 //! ```
 
 use crate::domain::*;

@@ -18,4 +18,6 @@ pub use model::*;
 pub use planner::{PlanInput, PlanSettings, Usage, default_service_type, plan};
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -236,7 +236,7 @@ impl<'a> Planner<'a> {
                 None => {}
             }
         }
-        fn index<'x, K: Ord, V>(items: &'x [V], key: impl Fn(&V) -> K) -> BTreeMap<K, &'x V> {
+        fn index<K: Ord, V>(items: &[V], key: impl Fn(&V) -> K) -> BTreeMap<K, &V> {
             let mut out = BTreeMap::new();
             for item in items {
                 out.entry(key(item)).or_insert(item);
@@ -720,18 +720,18 @@ impl<'a> Planner<'a> {
                 category: name.category(),
                 wholesale_parent: parent,
             };
-            let parent_id = match self.wholesale {
-                Some((parent_dept, _)) => Some(match self.stored_type(parent_dept, name) {
-                    Some(t) => t.id.clone(),
-                    None => {
-                        let t = make(parent_dept, None);
-                        let id = t.id.clone();
-                        parents.push(Action::CreateServiceType(t));
-                        id
-                    }
-                }),
-                None => None,
-            };
+            let parent_id =
+                self.wholesale.map(
+                    |(parent_dept, _)| match self.stored_type(parent_dept, name) {
+                        Some(t) => t.id.clone(),
+                        None => {
+                            let t = make(parent_dept, None);
+                            let id = t.id.clone();
+                            parents.push(Action::CreateServiceType(t));
+                            id
+                        }
+                    },
+                );
             let (child_id, twin_type) = match self.stored_type(self.customer_dept, name) {
                 Some(t) => {
                     if parent_id.is_some() && t.wholesale_parent.is_none() {
