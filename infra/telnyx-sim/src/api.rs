@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::control::{RateState, SimControl};
+use crate::control::{RateScope, RateState, SimControl};
 use crate::error::ApiError;
 use crate::paging::{self, Page};
 use crate::record_types::RecordType;
@@ -337,13 +337,13 @@ fn parse_detail_query(query: &[(String, String)]) -> Result<DetailQuery, ApiErro
     })
 }
 
-fn rate_headers(response: &mut Response, rate: Option<RateState>) {
+pub(crate) fn rate_headers(response: &mut Response, rate: Option<RateState>) {
     let Some(rate) = rate else { return };
     let headers = response.headers_mut();
     for (name, value) in [
         (
             "x-ratelimit-limit",
-            format!("{}, {};w=60", rate.limit, rate.limit),
+            format!("{}, {};w={}", rate.limit, rate.limit, rate.window_secs),
         ),
         ("x-ratelimit-remaining", rate.remaining.to_string()),
         ("x-ratelimit-reset", rate.reset_secs.to_string()),
@@ -397,7 +397,7 @@ pub(crate) async fn detail_records(
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
-    let rate = ctl.rate_check(&key, Utc::now());
+    let rate = ctl.rate_check(&key, RateScope::DetailRecords, Utc::now());
     let mut response = if rate.is_some_and(|r| !r.allowed) {
         ApiError::rate_limited().into_response()
     } else {

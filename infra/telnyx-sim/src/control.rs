@@ -76,10 +76,23 @@ pub struct RecordedRequest {
     pub at: DateTime<Utc>,
 }
 
+/// Measured on the live API: 5 requests a second on `/usage_reports`.
+const USAGE_REPORTS_PER_SECOND: u32 = 5;
+
+/// The endpoints that are rate limited, each with its own fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RateScope {
+    /// The configured limit per UTC minute.
+    DetailRecords,
+    /// 5 a second, whenever rate limiting is on.
+    UsageReports,
+}
+
 /// The result of counting a request against its key's rate-limit window.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RateState {
     pub limit: u32,
+    pub window_secs: i64,
     pub remaining: u32,
     pub reset_secs: i64,
     pub allowed: bool,
@@ -91,8 +104,8 @@ pub(crate) struct Mutable {
     revoked: HashSet<String>,
     revoke_countdown: HashMap<String, u32>,
     rate_limit: Option<u32>,
-    /// key → (UTC minute number, requests counted in it)
-    windows: HashMap<String, (i64, u32)>,
+    /// (key, endpoint) → (window number since the epoch, requests counted in it)
+    windows: HashMap<(String, RateScope), (i64, u32)>,
     requests: Vec<RecordedRequest>,
     pub records: HashMap<(usize, RecordType), RowList>,
 }
@@ -154,7 +167,8 @@ impl SimControl {
         self.lock().revoked.insert(key.to_owned());
     }
 
-    /// Requests per key per UTC minute on `/v2/detail_records`; `None` switches it off.
+    /// Requests per key per UTC minute on `/v2/detail_records`; `None` switches rate
+    /// limiting off (the 5-a-second limit of `/v2/usage_reports` too).
     pub fn set_rate_limit(&self, per_minute: Option<u32>) {
         let mut state = self.lock();
         state.rate_limit = per_minute;
@@ -245,21 +259,35 @@ impl SimControl {
         }
     }
 
-    /// Counts one request of `key` in the current UTC-minute window.
-    pub(crate) fn rate_check(&self, key: &str, now: DateTime<Utc>) -> Option<RateState> {
+    /// Counts one request of `key` in the current fixed window of `scope`; `None` when
+    /// rate limiting is off.
+    pub(crate) fn rate_check(
+        &self,
+        key: &str,
+        scope: RateScope,
+        now: DateTime<Utc>,
+    ) -> Option<RateState> {
         let mut state = self.lock();
-        let limit = state.rate_limit?;
-        let minute = now.timestamp().div_euclid(60);
-        let entry = state.windows.entry(key.to_owned()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let per_minute = state.rate_limit?;
+        let (limit, window_secs) = match scope {
+            RateScope::DetailRecords => (per_minute, 60),
+            RateScope::UsageReports => (USAGE_REPORTS_PER_SECOND, 1),
+        };
+        let window = now.timestamp().div_euclid(window_secs);
+        let entry = state
+            .windows
+            .entry((key.to_owned(), scope))
+            .or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
         }
         entry.1 = entry.1.saturating_add(1);
         let used = entry.1;
         Some(RateState {
             limit,
+            window_secs,
             remaining: limit.saturating_sub(used),
-            reset_secs: 60 - now.timestamp().rem_euclid(60),
+            reset_secs: window_secs - now.timestamp().rem_euclid(window_secs),
             allowed: used <= limit,
         })
     }
@@ -284,6 +312,19 @@ fn take(rules: &mut Vec<FaultRule>, matches: impl Fn(&FaultRule) -> bool) -> Opt
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_reports_allow_five_requests_a_second_per_key() {
+        let control = SimControl::new(Scenario::default(), Some(40));
+        let t0: DateTime<Utc> = "2026-11-23T10:00:50Z".parse().unwrap();
+        let check = |key, t| control.rate_check(key, RateScope::UsageReports, t).unwrap();
+        for _ in 0..5 {
+            assert!(check("k", t0).allowed);
+        }
+        assert!(!check("k", t0).allowed);
+        assert!(check("other", t0).allowed);
+        assert!(check("k", "2026-11-23T10:00:51Z".parse().unwrap()).allowed);
+    }
 
     #[test]
     fn faults_serialize_as_tagged_json() {
@@ -327,14 +368,17 @@ mod tests {
     fn the_rate_window_resets_at_the_next_utc_minute() {
         let control = SimControl::new(Scenario::default(), Some(2));
         let t0: DateTime<Utc> = "2026-11-23T10:00:50Z".parse().unwrap();
-        assert!(control.rate_check("k", t0).unwrap().allowed);
-        assert!(control.rate_check("k", t0).unwrap().allowed);
-        let third = control.rate_check("k", t0).unwrap();
+        let check = |t| {
+            control
+                .rate_check("k", RateScope::DetailRecords, t)
+                .unwrap()
+        };
+        assert!(check(t0).allowed);
+        assert!(check(t0).allowed);
+        let third = check(t0);
         assert!(!third.allowed);
         assert_eq!(third.reset_secs, 10);
-        let next = control
-            .rate_check("k", "2026-11-23T10:01:00Z".parse().unwrap())
-            .unwrap();
+        let next = check("2026-11-23T10:01:00Z".parse().unwrap());
         assert!(next.allowed);
         assert_eq!(next.remaining, 1);
     }

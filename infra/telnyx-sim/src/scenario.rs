@@ -68,6 +68,33 @@ pub struct AccountSpec {
     pub generate: Option<GenerateSpec>,
 }
 
+impl AccountSpec {
+    /// An account with nothing in it yet, for scenarios built in code.
+    pub fn new(
+        id: impl Into<String>,
+        organization_name: impl Into<String>,
+        email: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> AccountSpec {
+        AccountSpec {
+            id: id.into(),
+            organization_name: organization_name.into(),
+            email: email.into(),
+            api_key: api_key.into(),
+            cancelled: false,
+            hide_pricing: false,
+            rollup_billing: false,
+            created_at: default_created_at(),
+            billing_groups: Vec::new(),
+            outbound_voice_profiles: Vec::new(),
+            connections: Vec::new(),
+            phone_numbers: Vec::new(),
+            detail_records: Vec::new(),
+            generate: None,
+        }
+    }
+}
+
 fn default_created_at() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default() // 2026-01-01
 }
@@ -243,6 +270,13 @@ mod tests {
         let scenario = Scenario::from_file(path).unwrap();
         assert_eq!(scenario.accounts.len(), 4);
         assert!(scenario.accounts.iter().any(|a| a.cancelled));
+    }
+
+    #[test]
+    fn an_account_built_in_code_equals_its_minimal_yaml() {
+        let yaml = "{id: a, organization_name: A, email: a@x, api_key: KEYa}";
+        let parsed: AccountSpec = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(parsed, AccountSpec::new("a", "A", "a@x", "KEYa"));
     }
 
     #[test]

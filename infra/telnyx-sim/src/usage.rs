@@ -13,8 +13,8 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{Map, Value, json};
 
-use crate::api::{QueryPairs, authenticate};
-use crate::control::SimControl;
+use crate::api::{QueryPairs, authenticate, rate_headers};
+use crate::control::{RateScope, SimControl};
 use crate::error::ApiError;
 use crate::paging::{Page, PageRules};
 use crate::record_types::RecordType;
@@ -71,18 +71,24 @@ pub(crate) async fn usage_reports(
     headers: HeaderMap,
     Query(query): QueryPairs,
 ) -> Response {
-    match report(&ctl, &headers, &query) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => e.into_response(),
-    }
+    let (caller, key) = match authenticate(&ctl, &headers) {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let rate = ctl.rate_check(&key, RateScope::UsageReports, Utc::now());
+    let mut response = if rate.is_some_and(|r| !r.allowed) {
+        ApiError::rate_limited().into_response()
+    } else {
+        match report(&ctl, caller, &query) {
+            Ok(body) => Json(body).into_response(),
+            Err(e) => e.into_response(),
+        }
+    };
+    rate_headers(&mut response, rate);
+    response
 }
 
-fn report(
-    ctl: &SimControl,
-    headers: &HeaderMap,
-    query: &[(String, String)],
-) -> Result<Value, ApiError> {
-    let (caller, _) = authenticate(ctl, headers)?;
+fn report(ctl: &SimControl, caller: Caller, query: &[(String, String)]) -> Result<Value, ApiError> {
     let across = query
         .iter()
         .any(|(k, v)| k == "managed_accounts" && v == "true");
