@@ -7,6 +7,12 @@
 //! when the budget is spent sleeps until the reset instead of provoking a 429. A 429
 //! (which carries no `Retry-After` on the live API) marks the budget spent until reset.
 //!
+//! The windows are fixed and aligned to the UTC clock (a minute on `/detail_records`,
+//! a second on `/usage_reports`), and `x-ratelimit-reset` counts whole seconds. When the
+//! window length (`w=`) is announced and the next UTC window boundary agrees with the
+//! header to within a second, the limiter waits for that boundary (precise); otherwise
+//! it trusts the header. Either way a small margin is added.
+//!
 //! The map is keyed by a SHA-256 fingerprint of the key, never the key itself.
 
 use reqwest::header::HeaderMap;
@@ -41,13 +47,18 @@ struct Budget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Announcement {
     pub(crate) remaining: Option<u32>,
+    /// Time until the window rolls over.
     pub(crate) reset: Option<Duration>,
 }
 
 impl Announcement {
-    /// Reads `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds; an epoch
-    /// timestamp is tolerated). `max_wait` caps the reset.
+    /// Reads `x-ratelimit-remaining`, `x-ratelimit-reset` (seconds; an epoch timestamp is
+    /// tolerated) and the window `w=` of `x-ratelimit-limit`. `max_wait` caps the reset.
     pub(crate) fn from_headers(headers: &HeaderMap, max_wait: Duration) -> Self {
+        Self::read(headers, max_wait, std::time::SystemTime::now())
+    }
+
+    fn read(headers: &HeaderMap, max_wait: Duration, now: std::time::SystemTime) -> Self {
         let number = |name: &str| -> Option<f64> {
             let text = headers.get(name)?.to_str().ok()?;
             // `x-ratelimit-limit` style lists: the first number is the one that applies.
@@ -69,10 +80,42 @@ impl Announcement {
             } else {
                 secs
             };
-            Duration::from_secs_f64(secs).min(max_wait)
+            Duration::from_secs_f64(secs)
         });
-        Self { remaining, reset }
+        let window = headers
+            .get("x-ratelimit-limit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|text| {
+                text.split([',', ';'])
+                    .find_map(|part| part.trim().strip_prefix("w="))
+                    .and_then(|w| w.trim().parse::<u64>().ok())
+            })
+            .filter(|w| *w > 0)
+            .map(Duration::from_secs);
+        let boundary = window.and_then(|w| until_utc_boundary(w, now));
+        let reset = match (reset, boundary) {
+            (Some(header), Some(b)) if header.abs_diff(b) <= Duration::from_secs(1) => Some(b),
+            (Some(header), _) => Some(header),
+            (None, b) => b,
+        };
+        Self {
+            remaining,
+            reset: reset.map(|r| r.min(max_wait)),
+        }
     }
+}
+
+/// Time from `now` to the next multiple of `window` since the Unix epoch (UTC).
+fn until_utc_boundary(window: Duration, now: std::time::SystemTime) -> Option<Duration> {
+    let since_epoch = now.duration_since(std::time::UNIX_EPOCH).ok()?;
+    let window_ns = window.as_nanos();
+    if window_ns == 0 {
+        return None;
+    }
+    let into = since_epoch.as_nanos() % window_ns;
+    u64::try_from(window_ns - into)
+        .ok()
+        .map(Duration::from_nanos)
 }
 
 /// Per (key fingerprint, endpoint) budgets.
@@ -190,12 +233,44 @@ mod tests {
             Duration::from_secs(65),
         );
         assert_eq!(a.remaining, Some(7));
-        assert_eq!(a.reset, Some(Duration::from_secs(12)));
+        assert!(a.reset.is_some_and(|r| r <= Duration::from_secs(60)));
         let capped = Announcement::from_headers(
             &headers(&[("x-ratelimit-reset", "3600")]),
             Duration::from_secs(65),
         );
         assert_eq!(capped.reset, Some(Duration::from_secs(65)));
+    }
+
+    #[test]
+    fn the_utc_window_boundary_refines_a_whole_second_reset() {
+        // 10:00:50.250 UTC; the server says 10 s (rounded up); the boundary is 9.75 s away.
+        let now = std::time::UNIX_EPOCH + Duration::from_millis(1_795_000_850_250);
+        let a = Announcement::read(
+            &headers(&[
+                ("x-ratelimit-limit", "40, 40;w=60"),
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "10"),
+            ]),
+            Duration::from_secs(65),
+            now,
+        );
+        assert_eq!(a.reset, Some(Duration::from_millis(9_750)));
+        // A header that disagrees with the clock by more than a second wins.
+        let skewed = Announcement::read(
+            &headers(&[
+                ("x-ratelimit-limit", "40;w=60"),
+                ("x-ratelimit-reset", "30"),
+            ]),
+            Duration::from_secs(65),
+            now,
+        );
+        assert_eq!(skewed.reset, Some(Duration::from_secs(30)));
+        let no_window = Announcement::read(
+            &headers(&[("x-ratelimit-reset", "12")]),
+            Duration::from_secs(65),
+            now,
+        );
+        assert_eq!(no_window.reset, Some(Duration::from_secs(12)));
     }
 
     #[test]

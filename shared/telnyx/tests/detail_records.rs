@@ -1,0 +1,313 @@
+//! Detail-record walks against the simulator: request shape, paging, the per-type time
+//! field table, de-duplication across shifted pages, hidden pricing, and the page cap.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use reconciliation::domain::{Direction, RecordType};
+use rust_decimal::Decimal;
+use serde_json::json;
+use std::collections::HashSet;
+use std::str::FromStr;
+use support::*;
+use telnyx_client::{ClientConfig, TelnyxClient, TelnyxError};
+
+const FROM: &str = "2026-11-20T00:00:00Z";
+const TO: &str = "2026-11-21T00:00:00Z";
+
+#[tokio::test]
+async fn one_hundred_thirty_records_come_in_three_pages_of_fifty_fifty_thirty() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(130, "sip-trunking", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = client(&sim);
+    let mut pages =
+        client.detail_record_pages(&account_key(), RecordType::SipTrunking, window(FROM, TO));
+    let mut sizes = Vec::new();
+    let mut ids = HashSet::new();
+    while let Some(page) = pages.next_page().await.unwrap() {
+        sizes.push(page.len());
+        ids.extend(page.into_iter().map(|r| r.id));
+    }
+
+    assert_eq!(sizes, [50, 50, 30]);
+    assert_eq!(ids.len(), 130);
+    assert_eq!(pages.total_results(), Some(130));
+    assert_eq!(pages.pages_fetched(), 3);
+    assert_eq!(
+        requests_to(&sim, "/v2/detail_records").len(),
+        3,
+        "no request after the last page"
+    );
+}
+
+#[tokio::test]
+async fn the_window_query_names_the_type_its_time_field_and_page_size_fifty() {
+    let sim = start(ScenarioBuilder::new().build()).await;
+
+    walk(
+        &client(&sim),
+        RecordType::ConferenceParticipant,
+        window(FROM, TO),
+    )
+    .await
+    .unwrap();
+
+    let sent = &requests_to(&sim, "/v2/detail_records")[0];
+    assert_eq!(
+        query_value(sent, "filter[record_type]"),
+        Some("conference-participant")
+    );
+    assert_eq!(
+        query_value(sent, "filter[joined_at][gte]"),
+        Some("2026-11-20T00:00:00Z")
+    );
+    assert_eq!(
+        query_value(sent, "filter[joined_at][lt]"),
+        Some("2026-11-21T00:00:00Z")
+    );
+    assert_eq!(query_value(sent, "page[size]"), Some("50"));
+    assert_eq!(query_value(sent, "page[number]"), Some("1"));
+}
+
+/// The core's time-field table checked against the simulator's own, type by type: a row
+/// stamped (only) in its type's real time field inside the window must come back, and a
+/// wrong field in the core's table would make the simulator answer zero rows.
+#[tokio::test]
+async fn every_record_type_is_found_by_its_time_field_window() {
+    let mut scenario = ScenarioBuilder::new();
+    for kind in telnyx_sim::RecordType::ALL {
+        let inside = json!({
+            kind.id_field(): format!("in-{}", kind.filter_name()),
+            kind.time_field(): "2026-11-20T12:00:00.000Z",
+        });
+        let outside = json!({
+            kind.id_field(): format!("out-{}", kind.filter_name()),
+            kind.time_field(): "2026-11-19T12:00:00.000Z",
+        });
+        scenario = scenario
+            .detail_record(kind.filter_name(), inside)
+            .detail_record(kind.filter_name(), outside);
+    }
+    let sim = start(scenario.build()).await;
+    let client = client(&sim);
+
+    for record_type in RecordType::ALL {
+        let sim_kind: telnyx_sim::RecordType = record_type.filter_name().parse().unwrap();
+        let (_, records) = walk(&client, record_type, window(FROM, TO)).await.unwrap();
+        assert_eq!(
+            records.len(),
+            1,
+            "{record_type}: the window query found {} rows",
+            records.len()
+        );
+        let record = &records[0];
+        assert_eq!(
+            record.raw[sim_kind.id_field()],
+            json!(format!("in-{record_type}")),
+            "{record_type}"
+        );
+        assert_eq!(record.record_type, record_type);
+        assert_eq!(
+            record.occurred_at,
+            at("2026-11-20T12:00:00Z"),
+            "{record_type}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_record_shifted_onto_the_next_page_is_returned_once() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(130, "messaging", FROM, TO)
+            .build(),
+    )
+    .await;
+    sim.control().add_fault(telnyx_sim::FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 1,
+        fault: telnyx_sim::Fault::DuplicateAcrossPages,
+    });
+    let client = client(&sim);
+    let mut pages =
+        client.detail_record_pages(&account_key(), RecordType::Messaging, window(FROM, TO));
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next_page().await.unwrap() {
+        ids.extend(page.into_iter().map(|r| r.id));
+    }
+
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a duplicate id left the walk");
+    assert_eq!(ids.len(), 130);
+    assert_eq!(pages.duplicates_dropped(), 1);
+}
+
+#[tokio::test]
+async fn rows_are_normalized_whatever_their_drift() {
+    let scenario = ScenarioBuilder::new()
+        .detail_record(
+            "webrtc",
+            json!({"id": "w-1", "started_at": "2026-11-20T13:00:01.000Z", "connection_id": 1684641123236054244_u64,
+                   "billing_group_id": 60, "country_code": 1, "direction": "Inbound", "billed_sec": "180",
+                   "cost": "0.0060", "rate": "0.0020", "currency": "USD", "cli": "+13125550102", "cld": "+15125550100"}),
+        )
+        .detail_record(
+            "webrtc",
+            json!({"id": "w-2", "started_at": "2026-11-20T14:00:01.000Z", "connection_id": "1684641123236054244",
+                   "cost": "1.666E-4", "billed_sec": 60}),
+        )
+        .build();
+    let sim = start(scenario).await;
+
+    let (_, records) = walk(&client(&sim), RecordType::Webrtc, window(FROM, TO))
+        .await
+        .unwrap();
+
+    let w1 = records.iter().find(|r| r.id.as_str() == "w-1").unwrap();
+    assert_eq!(
+        w1.connection_id.as_ref().map(|c| c.as_str()),
+        Some("1684641123236054244")
+    );
+    assert_eq!(w1.billing_group_id.as_deref(), Some("60"));
+    assert_eq!(w1.direction, Some(Direction::Inbound));
+    assert_eq!(w1.billed_quantity, Some(Decimal::from(180)));
+    assert_eq!(w1.cost, Some(Decimal::from_str("0.0060").unwrap()));
+    let w2 = records.iter().find(|r| r.id.as_str() == "w-2").unwrap();
+    assert_eq!(w2.cost, Some(Decimal::from_str("0.0001666").unwrap()));
+}
+
+#[tokio::test]
+async fn hidden_pricing_leaves_cost_and_rate_empty_but_keeps_usage() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .set("hide_pricing", json!(true))
+            .generate(10, "sip-trunking", FROM, TO)
+            .build(),
+    )
+    .await;
+
+    let (_, records) = walk(&client(&sim), RecordType::SipTrunking, window(FROM, TO))
+        .await
+        .unwrap();
+
+    assert_eq!(records.len(), 10);
+    assert!(records.iter().all(|r| r.cost.is_none() && r.rate.is_none()));
+    assert!(records.iter().all(|r| r.billed_quantity.is_some()));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.raw.get("cost") == Some(&json!(""))),
+        "both spellings seen"
+    );
+}
+
+#[tokio::test]
+async fn reaching_the_page_cap_with_pages_left_is_an_error_after_the_pages_read() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(130, "tts", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = TelnyxClient::new(ClientConfig {
+        page_cap: 2,
+        ..config(&sim)
+    })
+    .unwrap();
+    let mut pages = client.detail_record_pages(&account_key(), RecordType::Tts, window(FROM, TO));
+
+    assert_eq!(pages.next_page().await.unwrap().map(|p| p.len()), Some(50));
+    assert_eq!(pages.next_page().await.unwrap().map(|p| p.len()), Some(50));
+    let err = pages.next_page().await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TelnyxError::PageCapReached {
+                endpoint: "/detail_records",
+                cap: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(requests_to(&sim, "/v2/detail_records").len(), 2);
+}
+
+#[tokio::test]
+async fn a_list_needing_more_pages_than_the_cap_fails_instead_of_truncating() {
+    let sim = start(ScenarioBuilder::new().phone_numbers(300).build()).await;
+    let client = TelnyxClient::new(ClientConfig {
+        page_cap: 1,
+        ..config(&sim)
+    })
+    .unwrap();
+
+    let err = client.phone_numbers(&account_key()).await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TelnyxError::PageCapReached {
+                endpoint: "/phone_numbers",
+                cap: 1
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn records_outside_the_window_are_not_requested_back() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(100, "sip-trunking", FROM, TO)
+            .build(),
+    )
+    .await;
+
+    let (_, first_half) = walk(
+        &client(&sim),
+        RecordType::SipTrunking,
+        window(FROM, "2026-11-20T12:00:00Z"),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(first_half.len(), 50);
+    assert!(
+        first_half
+            .iter()
+            .all(|r| r.occurred_at < at("2026-11-20T12:00:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn the_port_streams_pages_and_keeps_the_client_error_as_source() {
+    use reconciliation::ports::TelnyxApi;
+    let sim = start(ScenarioBuilder::new().generate(60, "amd", FROM, TO).build()).await;
+    let client = client(&sim);
+    let api: &dyn TelnyxApi = &client;
+
+    let mut pages = api
+        .detail_records(&account_key(), RecordType::Amd, window(FROM, TO))
+        .await
+        .unwrap();
+    let first = pages.next_page().await.unwrap().unwrap();
+    sim.control().add_fault(telnyx_sim::FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 1,
+        fault: telnyx_sim::Fault::MalformedJson,
+    });
+    let err = pages.next_page().await.unwrap_err();
+
+    assert_eq!(first.len(), 50);
+    assert!(!err.is_transient());
+    let chain = err.chain();
+    assert!(chain.contains("amd detail records (page 2)"), "{chain}");
+    assert!(chain.contains("/detail_records page 2"), "{chain}");
+}
