@@ -276,7 +276,7 @@ pub(crate) fn build_row(
             "connection_name": p.connection_name,
             "billing_group_id": p.billing_group_id,
             "billing_group_name": p.billing_group_name,
-            "feature": if rng.below(2) == 0 { "premium" } else { "standard" },
+            "feature": "PREMIUM",
             "rate": rate,
             "rate_measured_in": "invocations",
             "cost": cost,
