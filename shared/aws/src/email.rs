@@ -10,7 +10,7 @@
 //! stripped from every header value (subject, sender, recipients) so a name cannot
 //! add a header. Each email is a `Simple` message with an HTML and a text part.
 //! SES has no idempotency token: callers send through the outbox
-//! ([`crate::outbox::flush_outbox`]).
+//! (`reconciliation::outbox::flush_outbox`: claim → send → mark sent).
 
 use crate::error::AwsError;
 use async_trait::async_trait;
@@ -297,6 +297,7 @@ https://billing.example.com/customers/cust-1";
             organization_name: Some("Nine Ltd".into()),
             email: None,
             created_at: None,
+            raised_at: chrono::DateTime::UNIX_EPOCH,
         };
         let Ok(email) = renderer.render(&unknown) else {
             panic!("renders")
@@ -314,6 +315,7 @@ https://billing.example.com/customers/cust-1";
             to: vec!["ops@operator.example".into()],
             account: ManagedAccountId::new("acc-9"),
             problem: "unauthorized (401): key missing or revoked".into(),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
         };
         let Ok(email) = renderer.render(&problem) else {
             panic!("renders")
@@ -335,6 +337,7 @@ https://billing.example.com/customers/cust-1";
             to: vec!["\r\n".into()],
             account: ManagedAccountId::new("acc-9"),
             problem: "x".into(),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
         };
         assert!(matches!(
             renderer.render(&problem),

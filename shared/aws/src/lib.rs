@@ -5,8 +5,8 @@
 //! - [`store`]: [`store::DynamoStore`], the single-table DynamoDB `Store` (key formats in
 //!   [`store::keys`], the table documented in `infra/dynamodb-table.md`).
 //! - [`secrets`]: [`secrets::SecretsManagerKeys`], Telnyx keys from Secrets Manager, cached.
-//! - [`email`]: [`email::SesMailer`], the three emails rendered from minijinja templates, sent by SES v2.
-//! - [`outbox`]: [`outbox::flush_outbox`], claim → send → mark sent, so a retry never mails twice.
+//! - [`email`]: [`email::SesMailer`], the three emails rendered from minijinja templates, sent by
+//!   SES v2 (through the core's outbox, `reconciliation::outbox::flush_outbox`).
 //! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
 //! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.
 //! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s.
@@ -14,7 +14,6 @@
 pub mod config;
 pub mod email;
 pub mod error;
-pub mod outbox;
 pub mod queue;
 pub mod secrets;
 pub mod store;
