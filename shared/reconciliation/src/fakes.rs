@@ -46,23 +46,25 @@ pub struct StoreData {
 }
 
 impl StoreData {
-    /// The business data only (state, records, watermarks, outbox), for "nothing was
-    /// written" comparisons that ignore run logs and claims.
-    pub fn business(
-        &self,
-    ) -> (
-        StoredState,
-        Vec<StoredDetailRecord>,
-        BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
-        Vec<String>,
-    ) {
-        (
-            self.state.clone(),
-            self.records.values().cloned().collect(),
-            self.watermarks.clone(),
-            self.outbox.keys().cloned().collect(),
-        )
+    /// The business data only (state, records, watermarks, outbox keys), for "nothing
+    /// was written" comparisons that ignore run logs and claims.
+    pub fn business(&self) -> BusinessData {
+        BusinessData {
+            state: self.state.clone(),
+            records: self.records.values().cloned().collect(),
+            watermarks: self.watermarks.clone(),
+            outbox: self.outbox.keys().cloned().collect(),
+        }
     }
+}
+
+/// What a run can write, for "nothing was written" assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessData {
+    pub state: StoredState,
+    pub records: Vec<StoredDetailRecord>,
+    pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
+    pub outbox: Vec<String>,
 }
 
 /// An in-memory [`Store`].
@@ -245,11 +247,12 @@ impl Store for InMemoryStore {
         let mut report = RecordWriteReport::default();
         for r in records {
             let key = (r.account.clone(), r.record.record_type, r.record.id.clone());
-            if d.records.contains_key(&key) {
-                report.duplicates += 1;
-            } else {
-                d.records.insert(key, r.clone());
-                report.written += 1;
+            match d.records.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => report.duplicates += 1,
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(r.clone());
+                    report.written += 1;
+                }
             }
         }
         Ok(report)
@@ -547,7 +550,7 @@ impl TelnyxApi for InMemoryTelnyx {
             .cloned()
             .collect();
         // Telnyx ignores `sort`: newest first.
-        rows.sort_by(|a, b| b.occurred_at.cmp(&a.occurred_at));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.occurred_at));
         let pages = rows
             .chunks(self.page_size)
             .map(<[DetailRecord]>::to_vec)
