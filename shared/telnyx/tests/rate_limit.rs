@@ -1,0 +1,147 @@
+//! The client-side rate limiter against the simulator's fixed UTC windows: a sustained
+//! run spends the whole budget without a single 429, a spent budget waits for the
+//! window to roll over, and a 429 waits for `x-ratelimit-reset` and then succeeds.
+//!
+//! `/usage_reports` (5 a second) gives fast windows; `/detail_records` (per minute)
+//! is checked once across a minute boundary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use chrono::{DateTime, Timelike, Utc};
+use reconciliation::domain::RecordType;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::*;
+use telnyx_client::UsageReportQuery;
+
+const USAGE_LIMIT_PER_SECOND: usize = 5;
+
+fn usage_query() -> UsageReportQuery {
+    UsageReportQuery {
+        product: "messaging".into(),
+        dimensions: vec!["direction".into()],
+        metrics: vec!["cost".into()],
+        start_date: None,
+        end_date: None,
+        managed_accounts: false,
+    }
+}
+
+fn scenario() -> telnyx_sim::Scenario {
+    ScenarioBuilder::new()
+        .detail_record(
+            "messaging",
+            json!({"uuid": "m1", "created_at": "2026-11-20T08:00:05.000Z", "direction": "outbound", "cost": "0.004"}),
+        )
+        .build()
+}
+
+/// Sleeps until `offset` after the next boundary of `window` (UTC), so a test starts at
+/// the beginning of a window.
+async fn align_to_window(window: Duration, offset: Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into = now.as_nanos() % window.as_nanos();
+    let until = Duration::from_nanos((window.as_nanos() - into) as u64);
+    tokio::time::sleep(until + offset).await;
+}
+
+/// Requests per window (the window number since the epoch).
+fn per_window(times: &[DateTime<Utc>], window_secs: i64) -> BTreeMap<i64, usize> {
+    let mut counts = BTreeMap::new();
+    for t in times {
+        *counts
+            .entry(t.timestamp().div_euclid(window_secs))
+            .or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_sustained_run_spends_at_least_ninety_percent_of_the_budget_without_a_429() {
+    let sim = start_with_limit(scenario(), Some(40)).await;
+    let client = client(&sim);
+    align_to_window(Duration::from_secs(1), Duration::from_millis(20)).await;
+
+    for _ in 0..30 {
+        client
+            .usage_report(&account_key(), &usage_query())
+            .await
+            .unwrap();
+    }
+
+    let served = requests_to(&sim, "/v2/usage_reports");
+    assert_eq!(sim.control().count_status(429), 0);
+    assert_eq!(served.len(), 30);
+    let times: Vec<_> = served.iter().map(|r| r.at).collect();
+    let windows = per_window(&times, 1);
+    let budget = USAGE_LIMIT_PER_SECOND * windows.len();
+    assert!(
+        served.len() * 10 >= budget * 9,
+        "used {} of a budget of {budget} over {} windows: {windows:?}",
+        served.len(),
+        windows.len()
+    );
+}
+
+#[tokio::test]
+async fn a_429_waits_for_the_reset_and_then_succeeds() {
+    let sim = start_with_limit(scenario(), Some(40)).await;
+    // Two clients with one key: the second knows nothing of the budget the first spent.
+    let spender = client(&sim);
+    let latecomer = client(&sim);
+    align_to_window(Duration::from_secs(1), Duration::from_millis(20)).await;
+    for _ in 0..USAGE_LIMIT_PER_SECOND {
+        spender
+            .usage_report(&account_key(), &usage_query())
+            .await
+            .unwrap();
+    }
+
+    let rows = latecomer
+        .usage_report(&account_key(), &usage_query())
+        .await
+        .unwrap();
+
+    assert_eq!(rows.len(), 1);
+    let served = requests_to(&sim, "/v2/usage_reports");
+    let statuses: Vec<u16> = served.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 200]);
+    let (throttled, retried) = (served[5].at, served[6].at);
+    assert!(
+        retried.timestamp() > throttled.timestamp(),
+        "the retry waited for the next window: {throttled} then {retried}"
+    );
+}
+
+#[tokio::test]
+async fn detail_records_past_the_minute_budget_wait_for_the_next_minute_instead_of_a_429() {
+    const LIMIT: usize = 5;
+    let sim = start_with_limit(scenario(), Some(LIMIT as u32)).await;
+    let client = client(&sim);
+    // The first minute must hold the whole burst: only a start in its last seconds waits.
+    if Utc::now().second() >= 58 {
+        align_to_window(Duration::from_secs(60), Duration::from_millis(200)).await;
+    }
+    let window = window("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z");
+
+    for _ in 0..LIMIT + 2 {
+        let (_, records) = walk(&client, RecordType::Messaging, window).await.unwrap();
+        assert_eq!(records.len(), 1);
+    }
+
+    let served = requests_to(&sim, "/v2/detail_records");
+    assert_eq!(sim.control().count_status(429), 0);
+    assert_eq!(served.len(), LIMIT + 2);
+    let minutes = per_window(&served.iter().map(|r| r.at).collect::<Vec<_>>(), 60);
+    let counts: Vec<usize> = minutes.values().copied().collect();
+    assert_eq!(
+        counts,
+        [LIMIT, 2],
+        "the whole first minute's budget, then the rest: {minutes:?}"
+    );
+}
