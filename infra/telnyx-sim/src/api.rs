@@ -30,16 +30,20 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
 }
 
-/// Resolves the caller; unknown, missing or revoked keys get 401 10009.
+/// Resolves the caller; unknown, missing or revoked keys, and the keys of cancelled
+/// accounts, get 401 10009.
 pub(crate) fn authenticate(
     ctl: &SimControl,
     headers: &HeaderMap,
 ) -> Result<(Caller, String), ApiError> {
     let key = bearer(headers).ok_or_else(ApiError::unauthenticated)?;
-    let caller = ctl
-        .world()
-        .caller(key)
-        .ok_or_else(ApiError::unauthenticated)?;
+    let world = ctl.world();
+    let caller = world.caller(key).ok_or_else(ApiError::unauthenticated)?;
+    if let Caller::Account(i) = caller {
+        if world.accounts.get(i).is_none_or(|a| a.cancelled) {
+            return Err(ApiError::unauthenticated());
+        }
+    }
     if !ctl.key_usable(key) {
         return Err(ApiError::unauthenticated());
     }

@@ -98,6 +98,15 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn method_not_allowed(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!("10006"),
+            "Method not allowed",
+            detail,
+        )
+    }
+
     /// A server-side failure injected by a fault.
     pub(crate) fn server(status: StatusCode) -> Self {
         let title = match status.as_u16() {

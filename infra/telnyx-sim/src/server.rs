@@ -32,6 +32,7 @@ pub(crate) fn router(ctl: SimControl) -> Router {
         .route("/v2/detail_records", get(api::detail_records))
         .route("/v2/usage_reports", get(usage::usage_reports))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(ctl.clone(), faults_and_log));
     let control = Router::new()
         .route("/_sim/faults", post(add_fault).delete(clear_faults))
@@ -44,6 +45,15 @@ pub(crate) fn router(ctl: SimControl) -> Router {
 
 async fn not_found(request: Request) -> Response {
     ApiError::not_found(format!("No route matches {}", request.uri().path())).into_response()
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::method_not_allowed(format!(
+        "{} is not allowed on {}",
+        request.method(),
+        request.uri().path()
+    ))
+    .into_response()
 }
 
 /// Applies the first matching fault, then logs the request with the status it got.

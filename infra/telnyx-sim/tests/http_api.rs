@@ -91,6 +91,20 @@ async fn an_unknown_key_gets_401_with_code_10009() {
 }
 
 #[tokio::test]
+async fn a_cancelled_accounts_key_gets_401() {
+    let sim = sim_without_rate_limit().await;
+    let reply = get(
+        &sim,
+        "KEY0123DELTA8C74656C6E79782E636F6D_ZGVsdGE",
+        "/billing_groups",
+        &[],
+    )
+    .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(first_error(&reply)["code"], "10009");
+}
+
+#[tokio::test]
 async fn the_master_key_cannot_read_account_resources() {
     let sim = sim_without_rate_limit().await;
     for path in [
@@ -839,6 +853,20 @@ async fn unknown_paths_get_404_with_a_numeric_code() {
     let reply = get(&sim, ACME, "/nothing_here", &[]).await;
     assert_eq!(reply.status, 404);
     assert!(first_error(&reply)["code"].is_number());
+}
+
+#[tokio::test]
+async fn a_write_on_a_read_only_resource_gets_405_with_a_telnyx_error_body() {
+    let sim = sim_without_rate_limit().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/billing_groups", sim.base_url()))
+        .bearer_auth(ACME)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "10006");
 }
 
 #[tokio::test]
