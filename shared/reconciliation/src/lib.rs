@@ -12,6 +12,7 @@
 //! - [`ports`]: the traits adapters implement (`TelnyxApi`, `Store`, `Secrets`, `Mailer`, `Clock`, `Dispatcher`).
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
+//! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
 //! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
 //! - `fakes`, `fixtures` (feature `test-util`): in-memory ports and scenario builders.
 
@@ -21,6 +22,7 @@ pub mod outbox;
 pub mod plan;
 pub mod ports;
 pub mod schedule;
+pub mod sync;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
