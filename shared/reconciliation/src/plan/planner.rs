@@ -19,9 +19,11 @@
 //!   its billing group, or whose group was deleted (rule 13), keeps its services.
 //! - **Wholesale links** (rule 9): a child type is created already linked (one write,
 //!   so a crash cannot leave an unlinked type behind), followed by an idempotent
-//!   `LinkServiceType` in the same plan. A child type that exists without a link was
-//!   unlinked by an operator (we never create one unlinked): it is reported and its
-//!   services get no twin.
+//!   `LinkServiceType` in the same plan. A child type that exists without a link while
+//!   the parent type exists was unlinked by an operator (we never create one unlinked):
+//!   it is reported every run and its services get no twin; we never undo an operator's
+//!   unlink. A child type without a link whose parent type does not exist yet (made by
+//!   hand before onboarding) had no link to remove: it is linked when we create the parent.
 //! - **Twins follow their child**: a twin is created for an active child service of a
 //!   linked type, and ceased or reactivated whenever its child's status differs.
 //! - **Another account's records are never touched**: stored customers and services are
@@ -720,33 +722,44 @@ impl<'a> Planner<'a> {
                 category: name.category(),
                 wholesale_parent: parent,
             };
-            let parent_id =
+            // (parent type id, whether this plan creates it)
+            let parent =
                 self.wholesale.map(
                     |(parent_dept, _)| match self.stored_type(parent_dept, name) {
-                        Some(t) => t.id.clone(),
+                        Some(t) => (t.id.clone(), false),
                         None => {
                             let t = make(parent_dept, None);
                             let id = t.id.clone();
                             parents.push(Action::CreateServiceType(t));
-                            id
+                            (id, true)
                         }
                     },
                 );
-            let (child_id, twin_type) = match self.stored_type(self.customer_dept, name) {
-                Some(t) => {
-                    if parent_id.is_some() && t.wholesale_parent.is_none() {
-                        self.warn(
-                            Severity::Warning,
-                            codes::WHOLESALE_LINK_MISSING,
-                            format!(
-                                "Service type '{name}' ({}) in department {} has no wholesale link to the parent department's '{name}': its services get no wholesale twin, so their usage is not billed to the reseller as a service; restore the link to re-enable twins",
-                                t.id, self.customer_dept
-                            ),
-                        );
-                    }
-                    (t.id.clone(), t.wholesale_parent.clone())
+            let parent_id = parent.as_ref().map(|(id, _)| id.clone());
+            let stored_child = self.stored_type(self.customer_dept, name);
+            let (child_id, twin_type) = match (stored_child, &parent) {
+                (Some(t), Some((p, true))) if t.wholesale_parent.is_none() => {
+                    // The parent type did not exist, so no link was ever there to remove
+                    // (e.g. a child type made by hand before onboarding): link it now.
+                    links.push(Action::LinkServiceType {
+                        child: t.id.clone(),
+                        parent: p.clone(),
+                    });
+                    (t.id.clone(), Some(p.clone()))
                 }
-                None => {
+                (Some(t), Some(_)) if t.wholesale_parent.is_none() => {
+                    self.warn(
+                        Severity::Warning,
+                        codes::WHOLESALE_LINK_MISSING,
+                        format!(
+                            "Service type '{name}' ({}) in department {} has no wholesale link to the parent department's '{name}': its services get no wholesale twin, so their usage is not billed to the reseller as a service; restore the link to re-enable twins",
+                            t.id, self.customer_dept
+                        ),
+                    );
+                    (t.id.clone(), None)
+                }
+                (Some(t), _) => (t.id.clone(), t.wholesale_parent.clone()),
+                (None, _) => {
                     let t = make(self.customer_dept, parent_id.clone());
                     let id = t.id.clone();
                     children.push(Action::CreateServiceType(t));

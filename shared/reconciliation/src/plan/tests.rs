@@ -941,3 +941,26 @@ fn a_missing_department_or_reseller_is_reported_as_an_error() {
     assert_eq!(plan.created_customers().len(), 1);
     assert_eq!(plan.notifications().count(), 0);
 }
+
+#[test]
+fn a_child_type_made_by_hand_before_the_parent_type_exists_is_linked_when_the_parent_is_created() {
+    let hand_made = ServiceType {
+        id: "sty-by-hand".into(),
+        department: CHILD_DEPT.into(),
+        name: ServiceTypeName::SipTrunking,
+        category: Category::Voice,
+        wholesale_parent: None,
+    };
+    let mut s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"))
+        .stored(|st| st.service_types.push(hand_made));
+    let plan = s.settle();
+    let parent = identity::service_type(&PARENT_DEPT.into(), ServiceTypeName::SipTrunking);
+    let by_hand = ServiceTypeId::new("sty-by-hand");
+    assert_eq!(plan.links(), vec![(&by_hand, &parent)]);
+    assert!(plan.entries(codes::WHOLESALE_LINK_MISSING).is_empty());
+    assert_eq!(plan.created_twins().len(), 1);
+    assert_eq!(service_on(&plan, &conn("conn-1"))[0].service_type, by_hand);
+    assert!(s.plan().has_no_actions());
+}
