@@ -253,6 +253,17 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
+    fn applying_the_same_actions_twice_changes_nothing_the_second_time(c in case()) {
+        let plan = c.scenario.plan();
+        let mut once = c.scenario.state.clone();
+        apply_to_state(&mut once, &plan.actions);
+        let mut twice = once.clone();
+        let report = apply_to_state(&mut twice, &plan.actions);
+        prop_assert_eq!(&once, &twice);
+        prop_assert_eq!(report.created + report.updated + report.notifications_queued, 0);
+    }
+
+    #[test]
     fn planning_is_deterministic(c in case()) {
         prop_assert_eq!(c.scenario.plan(), c.scenario.plan());
     }

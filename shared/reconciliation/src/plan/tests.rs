@@ -964,3 +964,20 @@ fn a_child_type_made_by_hand_before_the_parent_type_exists_is_linked_when_the_pa
     assert_eq!(service_on(&plan, &conn("conn-1"))[0].service_type, by_hand);
     assert!(s.plan().has_no_actions());
 }
+
+#[test]
+fn a_record_naming_its_billing_group_and_connection_lands_on_that_connections_service() {
+    let s = attribution_scenario().record(
+        record(RecordType::SipTrunking, "r1")
+            .billing_group("bg-a")
+            .connection("conn-a"),
+    );
+    let plan = s.plan();
+    let r = plan.record("r1").unwrap();
+    assert_eq!(r.matched_by, MatchedBy::BillingGroup);
+    assert_eq!(r.end_customer, Some(s.customer_of_group("bg-a")));
+    let svc = s
+        .stored_service(&conn("conn-a"), ServiceTypeName::SipTrunking)
+        .unwrap();
+    assert_eq!(r.service, Some(svc.id.clone()));
+}
