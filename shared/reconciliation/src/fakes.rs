@@ -23,6 +23,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Returns `Pending` once (waking itself), so concurrent runs on the fakes interleave at
+/// the points real I/O would (without a runtime dependency).
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+fn yield_now() -> YieldNow {
+    YieldNow(false)
+}
+
 fn injected(op: &str) -> PortError {
     PortError::message(format!("injected failure in {op}"), Transience::Transient)
 }
@@ -169,37 +193,42 @@ impl Store for InMemoryStore {
         ]
         .into_iter()
         .collect();
-        let d = lock(&self.data);
-        Ok(StoredState {
-            departments: d
-                .state
-                .departments
-                .iter()
-                .filter(|x| depts.contains(&x.id))
-                .cloned()
-                .collect(),
-            customers: d
-                .state
-                .customers
-                .iter()
-                .filter(|x| depts.contains(&x.department))
-                .cloned()
-                .collect(),
-            service_types: d
-                .state
-                .service_types
-                .iter()
-                .filter(|x| depts.contains(&x.department))
-                .cloned()
-                .collect(),
-            services: d
-                .state
-                .services
-                .iter()
-                .filter(|x| depts.contains(&x.department))
-                .cloned()
-                .collect(),
-        })
+        let state = {
+            let d = lock(&self.data);
+            StoredState {
+                departments: d
+                    .state
+                    .departments
+                    .iter()
+                    .filter(|x| depts.contains(&x.id))
+                    .cloned()
+                    .collect(),
+                customers: d
+                    .state
+                    .customers
+                    .iter()
+                    .filter(|x| depts.contains(&x.department))
+                    .cloned()
+                    .collect(),
+                service_types: d
+                    .state
+                    .service_types
+                    .iter()
+                    .filter(|x| depts.contains(&x.department))
+                    .cloned()
+                    .collect(),
+                services: d
+                    .state
+                    .services
+                    .iter()
+                    .filter(|x| depts.contains(&x.department))
+                    .cloned()
+                    .collect(),
+            }
+        };
+        // Another run may write between this read and our apply, as with a real store.
+        yield_now().await;
+        Ok(state)
     }
 
     async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
@@ -339,12 +368,15 @@ impl Store for InMemoryStore {
 
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>> {
         self.check("pending_notifications")?;
-        Ok(lock(&self.data)
+        let pending = lock(&self.data)
             .outbox
             .values()
             .filter(|e| e.sent_at.is_none())
             .cloned()
-            .collect())
+            .collect();
+        // Two flushes may read the same pending entry; the claim decides who sends.
+        yield_now().await;
+        Ok(pending)
     }
 
     async fn claim_notification(&self, key: &str, now: DateTime<Utc>) -> PortResult<bool> {

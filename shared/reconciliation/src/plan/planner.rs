@@ -191,6 +191,8 @@ struct Planner<'a> {
     services: BTreeMap<ServiceKey, &'a Service>,
     /// This account's stored twins, by the child they mirror.
     twins: BTreeMap<ServiceId, &'a Service>,
+    /// Whether each stored child service is active once this plan is applied.
+    active_after: BTreeMap<ServiceId, bool>,
     // Snapshot, deduplicated by id (first occurrence wins).
     groups: BTreeMap<BillingGroupId, &'a BillingGroup>,
     connections: BTreeMap<ConnectionId, &'a Connection>,
@@ -255,6 +257,7 @@ impl<'a> Planner<'a> {
             customers,
             services,
             twins,
+            active_after: BTreeMap::new(),
             groups: index(&snap.billing_groups, |g| g.id.clone()),
             connections: index(&snap.connections, |c| c.id.clone()),
             numbers: index(&snap.phone_numbers, |n| n.id.clone()),
@@ -928,6 +931,7 @@ impl<'a> Planner<'a> {
                 // Still in Telnyx but now unassigned, or its group was deleted: kept as is.
                 active
             };
+            self.active_after.insert(s.id.clone(), want_active);
             if active && !want_active {
                 let why = if self.source_exists(&s.source) {
                     (
@@ -1020,9 +1024,16 @@ impl<'a> Planner<'a> {
             }
         }
         let mut stored: Vec<&Service> = self.services.values().copied().collect();
-        // Active services win over ceased ones.
-        stored.sort_by_key(|s| matches!(s.status, ServiceStatus::Active));
-        for s in stored.into_iter().rev() {
+        // Services active once this plan is applied win over ceased ones (judged after
+        // the plan, so planning again after applying attributes the same way).
+        stored.sort_by_key(|s| {
+            !self
+                .active_after
+                .get(&s.id)
+                .copied()
+                .unwrap_or(matches!(s.status, ServiceStatus::Active))
+        });
+        for s in stored {
             match &s.source {
                 ServiceSource::Connection(c) => {
                     by_conn

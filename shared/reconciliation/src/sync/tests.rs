@@ -335,3 +335,29 @@ async fn a_failed_email_stays_queued_and_goes_out_on_the_next_run() {
     assert_eq!(second.emails.sent, 1);
     assert_eq!(w.mailer.sent().len(), 1);
 }
+
+#[tokio::test]
+async fn two_concurrent_runs_converge_and_send_one_email() {
+    let w = World::new();
+    let req = request();
+    let (a, b) = tokio::join!(w.sync(&req), w.sync(&req));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // Both planned from the same state (the fakes interleave at each read)...
+    assert!(a.plan.contains("+ customer") && b.plan.contains("+ customer"));
+    // ...yet only the writer that created the customer queued its email.
+    assert_eq!(a.records.written + b.records.written, 3);
+    assert_eq!(
+        a.applied.notifications_queued + b.applied.notifications_queued,
+        1
+    );
+    assert_eq!(w.mailer.sent().len(), 1);
+    let data = w.store.data();
+    assert_eq!(data.records.len(), 3);
+    let customers = data
+        .state
+        .customers
+        .iter()
+        .filter(|c| c.id == w.scenario.customer_of_group("bg-a"))
+        .count();
+    assert_eq!(customers, 1);
+}
