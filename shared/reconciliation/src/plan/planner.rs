@@ -26,6 +26,10 @@
 //!   hand before onboarding) had no link to remove: it is linked when we create the parent.
 //! - **Twins follow their child**: a twin is created for an active child service of a
 //!   linked type, and ceased or reactivated whenever its child's status differs.
+//! - **Standing conditions are logged every run** until fixed (an unassigned connection,
+//!   a renamed or deleted billing group, a missing wholesale link): the import log of
+//!   any single run tells the whole story. A rename is detected against the customer's
+//!   `source_name`, which we never overwrite, so it stays reported (as `Info`).
 //! - **Another account's records are never touched**: stored customers and services are
 //!   filtered by `account` before anything else; only shared service types and the
 //!   onboarding's own reseller customer are read across accounts.
@@ -297,7 +301,7 @@ impl<'a> Planner<'a> {
         let type_ids = self.service_types(&desired, &mut actions);
         self.create_customers(&customers, &conn_customer, &mut actions);
         self.create_services(&desired, &type_ids, &mut actions);
-        self.statuses(&desired, &type_ids, &mut actions);
+        self.statuses(&desired, &mut actions);
         let records = self.attribute(&customers, &conn_customer, &number_customer, &desired);
         Plan {
             actions,
@@ -909,12 +913,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Cease vanished or moved services, reactivate returning ones; twins follow (rule 14).
-    fn statuses(
-        &mut self,
-        desired: &BTreeMap<ServiceKey, Desired>,
-        _type_ids: &BTreeMap<ServiceTypeName, TypeIds>,
-        actions: &mut Vec<Action>,
-    ) {
+    fn statuses(&mut self, desired: &BTreeMap<ServiceKey, Desired>, actions: &mut Vec<Action>) {
         let today = self.input.settings.today;
         let desired_sources: BTreeSet<&ServiceSource> = desired.keys().map(|k| &k.1).collect();
         let stored = self.services.clone();
