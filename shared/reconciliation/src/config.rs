@@ -10,8 +10,14 @@ use std::str::FromStr;
 /// One configuration problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigProblem {
-    Missing { var: &'static str, hint: &'static str },
-    Malformed { var: &'static str, reason: String },
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    Malformed {
+        var: &'static str,
+        reason: String,
+    },
 }
 
 impl fmt::Display for ConfigProblem {
@@ -36,11 +42,16 @@ pub struct EnvReader<F> {
 
 impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
     pub fn new(lookup: F) -> Self {
-        Self { lookup, problems: Vec::new() }
+        Self {
+            lookup,
+            problems: Vec::new(),
+        }
     }
 
     fn get(&self, var: &str) -> Option<String> {
-        (self.lookup)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.lookup)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     /// A required string; `hint` says what it is for.
@@ -64,7 +75,10 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         match self.get(var) {
             None => default,
             Some(raw) => raw.parse().unwrap_or_else(|e: T::Err| {
-                self.problems.push(ConfigProblem::Malformed { var, reason: e.to_string() });
+                self.problems.push(ConfigProblem::Malformed {
+                    var,
+                    reason: e.to_string(),
+                });
                 default
             }),
         }
@@ -94,7 +108,7 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
             Some(d) => self.or(var, d),
             None => self.required(var, "a URL"),
         };
-        if !value.is_empty() && !(value.starts_with("http://") || value.starts_with("https://")) {
+        if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://")) {
             self.problems.push(ConfigProblem::Malformed {
                 var,
                 reason: format!("{value:?} is not an http(s) URL"),
@@ -105,12 +119,19 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
 
     /// Records a problem found by the caller's own validation.
     pub fn malformed(&mut self, var: &'static str, reason: impl Into<String>) {
-        self.problems.push(ConfigProblem::Malformed { var, reason: reason.into() });
+        self.problems.push(ConfigProblem::Malformed {
+            var,
+            reason: reason.into(),
+        });
     }
 
     /// Ok when no problem was found.
     pub fn finish(self) -> Result<(), ConfigError> {
-        if self.problems.is_empty() { Ok(()) } else { Err(ConfigError(self.problems)) }
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError(self.problems))
+        }
     }
 }
 
@@ -121,25 +142,38 @@ fn looks_like_email(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use std::collections::HashMap;
 
     fn reader(vars: &[(&str, &str)]) -> EnvReader<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         EnvReader::new(move |k| map.get(k).cloned())
     }
 
     #[test]
     fn every_missing_and_malformed_variable_is_named_at_once() {
-        let mut env = reader(&[("ALERT_EMAIL", "ops@operator.example, not-an-email"), ("PAGE_CAP", "many")]);
+        let mut env = reader(&[
+            ("ALERT_EMAIL", "ops@operator.example, not-an-email"),
+            ("PAGE_CAP", "many"),
+        ]);
         env.required("TABLE_NAME", "the DynamoDB table");
         env.emails("ALERT_EMAIL", "operator alerts");
         env.parsed_or::<u32>("PAGE_CAP", 10);
         env.url("TELNYX_BASE_URL", Some("ftp://x"));
         let err = env.finish().unwrap_err().to_string();
-        assert!(err.contains("TABLE_NAME is not set (the DynamoDB table)"), "{err}");
-        assert!(err.contains("ALERT_EMAIL is malformed: \"not-an-email\""), "{err}");
+        assert!(
+            err.contains("TABLE_NAME is not set (the DynamoDB table)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("ALERT_EMAIL is malformed: \"not-an-email\""),
+            "{err}"
+        );
         assert!(err.contains("PAGE_CAP is malformed"), "{err}");
         assert!(err.contains("TELNYX_BASE_URL is malformed"), "{err}");
     }
@@ -147,7 +181,10 @@ mod tests {
     #[test]
     fn defaults_apply_and_blank_counts_as_unset() {
         let mut env = reader(&[("SECRET_PREFIX", "  "), ("TABLE_NAME", "t")]);
-        assert_eq!(env.or("SECRET_PREFIX", "telnyx-billing-sync/"), "telnyx-billing-sync/");
+        assert_eq!(
+            env.or("SECRET_PREFIX", "telnyx-billing-sync/"),
+            "telnyx-billing-sync/"
+        );
         assert_eq!(env.required("TABLE_NAME", "table"), "t");
         assert!(env.finish().is_ok());
     }
