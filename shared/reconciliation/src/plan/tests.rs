@@ -740,6 +740,10 @@ fn an_inbound_record_without_connection_is_matched_by_its_called_number() {
     let r = plan.record("r1").unwrap();
     assert_eq!(r.matched_by, MatchedBy::CalledNumber);
     assert_eq!(r.end_customer, Some(s.customer_of_group("bg-a")));
+    let svc = s
+        .stored_service(&num("num-a"), ServiceTypeName::SipTrunking)
+        .unwrap();
+    assert_eq!(r.service, Some(svc.id.clone()));
 }
 
 #[test]
