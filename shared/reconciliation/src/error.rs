@@ -58,13 +58,23 @@ impl PortError {
 
     /// The full cause chain on one line, for logs and run-log entries.
     pub fn chain(&self) -> String {
-        let mut out = self.context.clone();
-        let mut cur: Option<&(dyn StdError + 'static)> = StdError::source(self);
-        while let Some(e) = cur {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
-            cur = e.source();
-        }
-        out
+        error_chain(self)
     }
+}
+
+/// An error and all its sources on one line (`outer: cause: root cause`), for logs,
+/// run logs and Lambda error messages. Adapters never put a secret in an error.
+pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cur = error.source();
+    while let Some(e) = cur {
+        let text = e.to_string();
+        // thiserror's `#[error(transparent)]` repeats the source's text: print it once.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = e.source();
+    }
+    out
 }

@@ -10,12 +10,14 @@
 //! - [`domain`]: newtype ids, record and service types, the Telnyx snapshot, stored entities.
 //! - [`plan`]: the plan model (actions, attributions, notifications, import log) and `plan()`.
 //! - [`ports`]: the traits adapters implement (`TelnyxApi`, `Store`, `Secrets`, `Mailer`, `Clock`, `Dispatcher`).
+//! - [`config`]: typed configuration reading that names every bad variable at once.
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
 //! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
 //! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
 //! - `fakes`, `fixtures` (feature `test-util`): in-memory ports and scenario builders.
 
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod outbox;
@@ -29,4 +31,4 @@ pub mod fakes;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 
-pub use error::{PortError, Transience};
+pub use error::{PortError, Transience, error_chain};
