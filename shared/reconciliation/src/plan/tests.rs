@@ -748,15 +748,31 @@ fn an_inbound_record_without_connection_is_matched_by_its_called_number() {
 
 #[test]
 fn a_record_on_a_number_falls_back_to_its_connections_service_of_that_type() {
-    let s = attribution_scenario()
-        .record(record(RecordType::Webrtc, "r1").outbound("+13125550100", "+14155550000"));
+    // conn-a is used as SIP trunking and WebRTC; its number only has the first type.
+    let s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .sip_connection("conn-a", "Trunk A", Some("bg-a"))
+        .usage("conn-a", ServiceTypeName::SipTrunking)
+        .usage("conn-a", ServiceTypeName::Webrtc)
+        .number("num-a", "+13125550100", Some("conn-a"), None)
+        .settled()
+        .record(record(RecordType::Webrtc, "r1").outbound("+13125550100", "+14155550000"))
+        .record(record(RecordType::Fax, "r2").outbound("+13125550100", "+14155550000"));
     let plan = s.plan();
-    let r = plan.record("r1").unwrap();
-    assert_eq!(r.matched_by, MatchedBy::CallingNumber);
-    assert_eq!(
-        r.service, None,
-        "no WebRTC service exists for num-a or conn-a"
+    let r1 = plan.record("r1").unwrap();
+    assert_eq!(r1.matched_by, MatchedBy::CallingNumber);
+    assert!(
+        s.stored_service(&num("num-a"), ServiceTypeName::Webrtc)
+            .is_none()
     );
+    let conn_webrtc = s
+        .stored_service(&conn("conn-a"), ServiceTypeName::Webrtc)
+        .unwrap();
+    assert_eq!(r1.service, Some(conn_webrtc.id.clone()));
+    // No fax service anywhere: the customer is known, the service is not.
+    let r2 = plan.record("r2").unwrap();
+    assert_eq!(r2.end_customer, Some(s.customer_of_group("bg-a")));
+    assert_eq!(r2.service, None);
 }
 
 #[test]
