@@ -5,6 +5,7 @@ VENV := .venv
 STACK := infra/local/stack.sh
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help demo test lint fmt build bench stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
 
@@ -16,7 +17,7 @@ demo: ## Start the local stack and run the product's main job end to end (stack 
 	. .local/stack.env && cargo run --quiet -p integration-tests --bin demo
 	@echo "The local stack is still running: 'make stack-down' stops it."
 
-test: lint ## fmt + clippy + the whole test suite (starts and stops the local stack itself)
+test: lint sam-validate ## fmt, clippy, sam validate --lint and the whole test suite (starts and stops the local stack itself)
 	$(WITH_STACK) cargo test --workspace --all-features --no-fail-fast
 
 lint: ## cargo fmt --check and clippy -D warnings

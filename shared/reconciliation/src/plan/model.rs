@@ -81,19 +81,14 @@ impl Notification {
     pub fn dedupe_key(&self) -> String {
         match self {
             Notification::NewCustomer { customer_id, .. } => format!("new-customer#{customer_id}"),
+            // An alert's key carries the instant the 3-day throttle admitted it, so the
+            // next period's alert is a new outbox entry rather than a duplicate.
             Notification::UnknownManagedAccount {
-                account,
-                created_at,
-                ..
-            } => format!(
-                "unknown-account#{account}#{}",
-                created_at.map(|t| t.timestamp()).unwrap_or_default()
-            ),
+                account, raised_at, ..
+            } => format!("unknown-account#{account}#{}", raised_at.timestamp()),
             Notification::KeyProblem {
-                account, problem, ..
-            } => {
-                format!("key-problem#{account}#{problem}")
-            }
+                account, raised_at, ..
+            } => format!("key-problem#{account}#{}", raised_at.timestamp()),
         }
     }
 

@@ -1,0 +1,170 @@
+//! Onboarding an account: the operator's decision to sync it, and how.
+//!
+//! Wholesale: the reseller customer is created in the parent department with the id
+//! the account would get as a one-customer mapping there
+//! ([`identity::customer_for_account`]), so onboarding twice converges on one customer.
+
+use reconciliation::PortError;
+use reconciliation::domain::{
+    BillingMode, Customer, CustomerId, Department, DepartmentId, ManagedAccountId,
+    MappingPreference, Onboarding,
+};
+use reconciliation::plan::{Action, identity};
+use reconciliation::ports::Store;
+
+/// What went wrong; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(
+        "department {0} does not exist: create it first with `billing-admin department put --id {0} ...`"
+    )]
+    UnknownDepartment(DepartmentId),
+    #[error("the child department {child} must name {parent} as its parent (it names {actual:?})")]
+    ChildNotUnderParent {
+        child: DepartmentId,
+        parent: DepartmentId,
+        actual: Option<DepartmentId>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the store failed")]
+    Store(#[source] PortError),
+}
+
+/// How to bill the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Wholesale {
+        parent_department: DepartmentId,
+        child_department: DepartmentId,
+        reseller_name: String,
+    },
+    Direct {
+        department: DepartmentId,
+    },
+}
+
+/// An onboarding request as the operator types it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardRequest {
+    pub account: ManagedAccountId,
+    pub organization_name: String,
+    pub mode: Mode,
+    pub mapping: MappingPreference,
+}
+
+/// Creates or replaces a department.
+pub async fn put_department(store: &dyn Store, department: Department) -> Result<(), AdminError> {
+    if department.id.as_str().trim().is_empty() || department.name.trim().is_empty() {
+        return Err(AdminError::Invalid(
+            "a department needs a non-empty id and name".into(),
+        ));
+    }
+    if department.parent.as_ref() == Some(&department.id) {
+        return Err(AdminError::Invalid(format!(
+            "department {} cannot be its own parent",
+            department.id
+        )));
+    }
+    store
+        .put_department(&department)
+        .await
+        .map_err(AdminError::Store)
+}
+
+/// Onboards an account; returns the stored onboarding. Idempotent.
+pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboarding, AdminError> {
+    if request.account.as_str().trim().is_empty() {
+        return Err(AdminError::Invalid(
+            "the managed account id is empty".into(),
+        ));
+    }
+    let (mode, reseller) = match &request.mode {
+        Mode::Wholesale {
+            parent_department,
+            child_department,
+            reseller_name,
+        } => {
+            let reseller = Customer {
+                id: identity::customer_for_account(parent_department, &request.account),
+                department: parent_department.clone(),
+                company_name: reseller_name.clone(),
+                account: Some(request.account.clone()),
+                billing_group_id: None,
+                source_name: None,
+                created_at: None,
+            };
+            let mode = BillingMode::Wholesale {
+                parent_department: parent_department.clone(),
+                reseller_customer: reseller.id.clone(),
+                child_department: child_department.clone(),
+            };
+            (mode, Some(reseller))
+        }
+        Mode::Direct { department } => (
+            BillingMode::Direct {
+                department: department.clone(),
+                billing_customer: None,
+            },
+            None,
+        ),
+    };
+    let onboarding = Onboarding {
+        account: request.account.clone(),
+        organization_name: request.organization_name.clone(),
+        mode,
+        mapping: request.mapping,
+    };
+
+    // Validate against what is stored before writing anything.
+    let state = store
+        .load_state(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    let find = |id: &DepartmentId| state.departments.iter().find(|d| &d.id == id).cloned();
+    match &request.mode {
+        Mode::Wholesale {
+            parent_department,
+            child_department,
+            ..
+        } => {
+            find(parent_department)
+                .ok_or_else(|| AdminError::UnknownDepartment(parent_department.clone()))?;
+            let child: Department = find(child_department)
+                .ok_or_else(|| AdminError::UnknownDepartment(child_department.clone()))?;
+            if child.parent.as_ref() != Some(parent_department) {
+                return Err(AdminError::ChildNotUnderParent {
+                    child: child_department.clone(),
+                    parent: parent_department.clone(),
+                    actual: child.parent,
+                });
+            }
+        }
+        Mode::Direct { department } => {
+            find(department).ok_or_else(|| AdminError::UnknownDepartment(department.clone()))?;
+        }
+    }
+
+    if let Some(reseller) = reseller {
+        store
+            .apply(&[Action::CreateCustomer {
+                customer: reseller,
+                notify: None,
+            }])
+            .await
+            .map_err(AdminError::Store)?;
+    }
+    store
+        .put_onboarding(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(onboarding)
+}
+
+/// The reseller customer's id for a wholesale onboarding (what [`onboard`] creates).
+pub fn reseller_customer_id(
+    parent_department: &DepartmentId,
+    account: &ManagedAccountId,
+) -> CustomerId {
+    identity::customer_for_account(parent_department, account)
+}
