@@ -142,6 +142,9 @@ async fn email_sent_through_sesv2_is_readable_from_moto() {
     assert_eq!(ours[0]["destinations"]["ToAddresses"][0], to.as_str());
 }
 
+/// A global secondary index as compared: name, key schema, projection type.
+type IndexShape = (String, BTreeSet<(String, String)>, String);
+
 fn key_schema(v: &Value) -> BTreeSet<(String, String)> {
     v.as_sequence()
         .expect("KeySchema is a list")
@@ -209,21 +212,20 @@ async fn local_table_matches_the_template_definition() {
         .collect();
     assert_eq!(live_attrs, want_attrs, "attribute definitions");
 
-    let want_gsis: BTreeSet<(String, BTreeSet<(String, String)>, String)> =
-        props["GlobalSecondaryIndexes"]
-            .as_sequence()
-            .map(|s| s.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .map(|g| {
-                (
-                    template::scalar(&g["IndexName"]).expect("index name"),
-                    key_schema(&g["KeySchema"]),
-                    template::scalar(&g["Projection"]["ProjectionType"]).expect("projection"),
-                )
-            })
-            .collect();
-    let live_gsis: BTreeSet<(String, BTreeSet<(String, String)>, String)> = live
+    let want_gsis: BTreeSet<IndexShape> = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .map(|s| s.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|g| {
+            (
+                template::scalar(&g["IndexName"]).expect("index name"),
+                key_schema(&g["KeySchema"]),
+                template::scalar(&g["Projection"]["ProjectionType"]).expect("projection"),
+            )
+        })
+        .collect();
+    let live_gsis: BTreeSet<IndexShape> = live
         .global_secondary_indexes()
         .iter()
         .map(|g| {

@@ -3,5 +3,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod e2e;
 pub mod stack;
 pub mod template;

@@ -1,0 +1,242 @@
+//! End to end on the local stack: scheduler → SQS → account-sync, through both
+//! functions' real wiring, the real aws-sdk clients (DynamoDB Local, moto) and the
+//! Telnyx simulator serving the sample reseller.
+
+use account_sync::handler::Response;
+use integration_tests::e2e::*;
+use reconciliation::domain::ManagedAccountId;
+use serde_json::json;
+use telnyx_sim::{Fault, FaultRule, SimOptions};
+
+fn no_rate_limit() -> SimOptions {
+    SimOptions {
+        rate_limit_per_minute: None,
+    }
+}
+
+fn batch_failures(response: &Response) -> usize {
+    match response {
+        Response::Batch(b) => b.batch_item_failures.len(),
+        Response::Run(_) => panic!("expected a batch response"),
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_run_imports_every_record_once_mails_new_customers_and_a_second_run_changes_nothing()
+ {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+
+    let report = h.tick().await.expect("scheduler tick");
+    assert_eq!(report.accounts_listed, 3, "cancelled Delta is not listed");
+    let mut dispatched = report.dispatched.clone();
+    dispatched.sort();
+    let mut onboarded = vec![ManagedAccountId::new(ACME), ManagedAccountId::new(BETA)];
+    onboarded.sort();
+    assert_eq!(dispatched, onboarded);
+    assert_eq!(report.unknown, vec![ManagedAccountId::new(GAMMA)]);
+
+    let runs = h.deliver_queue().await;
+    assert_eq!(runs.len(), 2, "one invocation per onboarded account");
+    assert!(
+        runs.iter().all(|(_, r)| batch_failures(r) == 0),
+        "no run failed"
+    );
+
+    assert_eq!(h.stored_records(ACME).await, sample_record_count(ACME));
+    assert_eq!(h.stored_records(BETA).await, sample_record_count(BETA));
+    assert_eq!(
+        h.stored_records(GAMMA).await,
+        0,
+        "an unknown account's CDR is not imported"
+    );
+
+    let alert = h.emails_to(&h.names.alert_to).await;
+    assert_eq!(alert.len(), 1, "one unknown-account alert: {alert:?}");
+    assert!(
+        alert[0]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Gamma New Co"),
+        "{}",
+        alert[0]
+    );
+    let acme_mails = h.emails_to(&h.names.acme_billing).await;
+    let subjects: Vec<&str> = acme_mails
+        .iter()
+        .filter_map(|m| m["subject"].as_str())
+        .collect();
+    assert_eq!(
+        acme_mails.len(),
+        2,
+        "one email per Acme billing group customer: {subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("Acme Retail Customers")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("Acme Wholesale Customers")),
+        "{subjects:?}"
+    );
+    let beta_mails = h.emails_to(&h.names.operator_billing).await;
+    assert_eq!(
+        beta_mails.len(),
+        1,
+        "Beta (direct) gets its one customer in the operator department"
+    );
+
+    // A second schedule: no new alert (3-day throttle), no new record, no new email.
+    let again = h.tick().await.expect("second tick");
+    assert!(again.alerted.is_empty());
+    let runs = h.deliver_queue().await;
+    assert_eq!(runs.len(), 2);
+    assert_eq!(h.stored_records(ACME).await, sample_record_count(ACME));
+    assert_eq!(h.emails_to(&h.names.acme_billing).await.len(), 2);
+    assert_eq!(h.emails_to(&h.names.alert_to).await.len(), 1);
+    h.sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_manual_dry_run_returns_the_plan_and_writes_nothing() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    let response = account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(
+            json!({"managed_account_id": ACME, "dry_run": true}),
+            Default::default(),
+        ),
+        &h.account_sync,
+    )
+    .await
+    .expect("dry run");
+    let Response::Run(summary) = response else {
+        panic!("expected a run summary")
+    };
+    assert!(
+        summary.plan.contains("Acme Retail Customers"),
+        "{}",
+        summary.plan
+    );
+    assert_eq!(h.stored_records(ACME).await, 0);
+    assert!(h.emails_to(&h.names.acme_billing).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_key_revoked_in_telnyx_fails_the_run_writes_no_records_and_alerts_once() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().revoke_key(ACME_KEY);
+    h.tick().await.expect("tick");
+    let runs = h.deliver_queue().await;
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter().all(|(_, r)| batch_failures(r) == 0),
+        "a revoked key is permanent: not redelivered"
+    );
+    assert_eq!(h.stored_records(ACME).await, 0, "no partial state");
+    assert_eq!(
+        h.stored_records(BETA).await,
+        sample_record_count(BETA),
+        "other accounts are unaffected"
+    );
+    let alerts = h.emails_to(&h.names.alert_to).await;
+    let key_alerts: Vec<_> = alerts
+        .iter()
+        .filter(|m| m["body"].as_str().unwrap_or_default().contains(ACME))
+        .collect();
+    assert_eq!(
+        key_alerts.len(),
+        1,
+        "one key-problem alert for Acme: {alerts:?}"
+    );
+    let everything = serde_json::to_string(&alerts).unwrap_or_default();
+    assert!(
+        !everything.contains(ACME_KEY),
+        "the key never reaches an email"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_telnyx_page_fails_the_run_and_leaves_no_partial_state() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 100,
+        fault: Fault::MalformedJson,
+    });
+    let err = account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(json!({"managed_account_id": ACME}), Default::default()),
+        &h.account_sync,
+    )
+    .await
+    .expect_err("the run fails");
+    assert!(
+        err.error_message.contains("detail_records"),
+        "names the endpoint: {}",
+        err.error_message
+    );
+    assert_eq!(h.stored_records(ACME).await, 0);
+    assert!(
+        h.emails_to(&h.names.acme_billing).await.is_empty(),
+        "no customer was created, so no email"
+    );
+}
+
+#[tokio::test]
+async fn telnyx_server_errors_are_retried_and_the_run_completes() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/billing_groups".into(),
+        times: 1,
+        fault: Fault::Status(503),
+    });
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 2,
+        fault: Fault::Status(500),
+    });
+    let response = account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(json!({"managed_account_id": BETA}), Default::default()),
+        &h.account_sync,
+    )
+    .await
+    .expect("the run succeeds after retries");
+    assert!(matches!(response, Response::Run(_)));
+    assert_eq!(h.stored_records(BETA).await, sample_record_count(BETA));
+    assert_eq!(
+        h.sim.control().count_status(503) + h.sim.control().count_status(500),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_missing_account_secret_is_named_and_changes_nothing() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&h.stack.sdk);
+    let name = aws_adapters::secrets::account_secret_name(&h.names.secret_prefix, &BETA.into());
+    sm.delete_secret()
+        .secret_id(&name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("delete secret");
+    let err = account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(json!({"managed_account_id": BETA}), Default::default()),
+        &h.account_sync,
+    )
+    .await
+    .expect_err("fails");
+    assert_eq!(err.error_type, "PermanentError");
+    assert!(
+        err.error_message.contains(BETA),
+        "names the account: {}",
+        err.error_message
+    );
+    assert_eq!(h.stored_records(BETA).await, 0);
+}
