@@ -240,3 +240,58 @@ async fn a_missing_account_secret_is_named_and_changes_nothing() {
     );
     assert_eq!(h.stored_records(BETA).await, 0);
 }
+
+async fn manual_sync(h: &Harness, account: &str) -> Result<Response, lambda_runtime::Diagnostic> {
+    account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(
+            json!({"managed_account_id": account}),
+            Default::default(),
+        ),
+        &h.account_sync,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_rejected_request_fails_the_run_without_a_key_problem_alert() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/phone_numbers".into(),
+        times: 100,
+        fault: Fault::Status(422),
+    });
+    let err = manual_sync(&h, ACME).await.expect_err("the run fails");
+    assert_eq!(err.error_type, "PermanentError");
+    assert!(
+        err.error_message.contains("phone_numbers"),
+        "{}",
+        err.error_message
+    );
+    assert!(
+        h.emails_to(&h.names.alert_to).await.is_empty(),
+        "a rejected request is not the key's fault"
+    );
+    assert_eq!(h.stored_records(ACME).await, 0);
+}
+
+#[tokio::test]
+async fn a_key_lacking_a_permission_is_alerted_naming_the_endpoint() {
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/phone_numbers".into(),
+        times: 100,
+        fault: Fault::Status(403),
+    });
+    let err = manual_sync(&h, ACME).await.expect_err("the run fails");
+    assert_eq!(err.error_type, "PermanentError");
+    let alerts = h.emails_to(&h.names.alert_to).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let body = alerts[0]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains(ACME) && body.contains("phone_numbers"),
+        "names account and endpoint: {body}"
+    );
+    assert!(!body.contains(ACME_KEY));
+}

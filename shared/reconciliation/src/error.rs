@@ -14,12 +14,23 @@ pub enum Transience {
     Permanent,
 }
 
+/// Telnyx refused the API key itself, as opposed to the request: the operator must act
+/// on the key (a "key problem" alert), not on the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// 401: the key is missing, wrong or revoked.
+    Unauthorized,
+    /// 403: the key lacks a permission for the endpoint.
+    Forbidden,
+}
+
 /// An error from a port, with its source chain kept and its transience decided by the adapter.
 #[derive(Debug, thiserror::Error)]
 #[error("{context}")]
 pub struct PortError {
     context: String,
     transience: Transience,
+    key_refusal: Option<KeyRefusal>,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -34,6 +45,7 @@ impl PortError {
         Self {
             context: context.into(),
             transience,
+            key_refusal: None,
             source: Some(Box::new(source)),
         }
     }
@@ -43,8 +55,20 @@ impl PortError {
         Self {
             context: context.into(),
             transience,
+            key_refusal: None,
             source: None,
         }
+    }
+
+    /// Marks the error as Telnyx refusing the key (set by the Telnyx adapter on 401/403).
+    pub fn with_key_refusal(mut self, refusal: KeyRefusal) -> Self {
+        self.key_refusal = Some(refusal);
+        self
+    }
+
+    /// Whether Telnyx refused the key itself.
+    pub fn key_refusal(&self) -> Option<KeyRefusal> {
+        self.key_refusal
     }
 
     /// True when a retry may succeed.

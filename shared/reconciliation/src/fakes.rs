@@ -443,6 +443,7 @@ fn unauthorized() -> PortError {
         "unauthorized (401): key missing or revoked",
         Transience::Permanent,
     )
+    .with_key_refusal(crate::error::KeyRefusal::Unauthorized)
 }
 
 impl InMemoryTelnyx {

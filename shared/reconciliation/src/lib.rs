@@ -31,4 +31,4 @@ pub mod fakes;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 
-pub use error::{PortError, Transience, error_chain};
+pub use error::{KeyRefusal, PortError, Transience, error_chain};

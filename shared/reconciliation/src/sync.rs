@@ -471,7 +471,8 @@ async fn alert_key_problem(
     let SyncError::Telnyx { source, .. } = error else {
         return;
     };
-    if source.is_transient() || settings.alert_to.is_empty() {
+    // Only a refused key (401/403) is the key's problem; a rejected request is ours.
+    if source.key_refusal().is_none() || settings.alert_to.is_empty() {
         return;
     }
     let admitted = match ports

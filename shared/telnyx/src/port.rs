@@ -2,14 +2,15 @@
 //!
 //! Errors become [`PortError`]s whose transience is [`TelnyxError::is_transient`] and whose
 //! context says what was being read; the [`TelnyxError`] (naming endpoint and page) is
-//! kept as the source. No context ever holds the key.
+//! kept as the source. A 401 or 403 is marked as a [`KeyRefusal`] (the operator must fix
+//! the key, not the data). No context ever holds the key.
 
 use crate::client::{DetailRecordPages, TelnyxClient};
 use crate::error::TelnyxError;
 use async_trait::async_trait;
 use reconciliation::domain::{DetailRecord, ManagedAccount, RecordType, TelnyxSnapshot};
 use reconciliation::ports::{ApiKey, PortResult, RecordPages, TelnyxApi, TimeWindow};
-use reconciliation::{PortError, Transience};
+use reconciliation::{KeyRefusal, PortError, Transience};
 
 /// Wraps a client error for the port boundary.
 pub fn to_port_error(context: impl Into<String>, error: TelnyxError) -> PortError {
@@ -18,7 +19,16 @@ pub fn to_port_error(context: impl Into<String>, error: TelnyxError) -> PortErro
     } else {
         Transience::Permanent
     };
-    PortError::new(context, transience, error)
+    let refusal = match &error {
+        TelnyxError::Unauthorized { .. } => Some(KeyRefusal::Unauthorized),
+        TelnyxError::Forbidden { .. } => Some(KeyRefusal::Forbidden),
+        _ => None,
+    };
+    let port_error = PortError::new(context, transience, error);
+    match refusal {
+        Some(refusal) => port_error.with_key_refusal(refusal),
+        None => port_error,
+    }
 }
 
 #[async_trait]
