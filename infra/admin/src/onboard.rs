@@ -16,7 +16,7 @@ use reconciliation::ports::Store;
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error(
-        "department {0} does not exist: create it first with `billing-admin department put --id {0} ...`"
+        "department {0} does not exist: create it first with `billing-admin department --id {0} --name ...`"
     )]
     UnknownDepartment(DepartmentId),
     #[error("the child department {child} must name {parent} as its parent (it names {actual:?})")]
