@@ -1,6 +1,8 @@
 //! Onboarding on the in-memory store: validation first, nothing written on bad input,
 //! and onboarding twice converges on one reseller customer.
 
+#![allow(clippy::expect_used)]
+
 use billing_admin::onboard::{
     AdminError, Mode, OnboardRequest, onboard, put_department, reseller_customer_id,
 };
