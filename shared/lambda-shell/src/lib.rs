@@ -17,8 +17,8 @@ pub fn init_tracing() {
     let _already_set = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        .with_span_list(true)
         .with_ansi(false)
         .without_time()
         .try_init();
