@@ -137,21 +137,21 @@ impl Harness {
             .queue_url
             .expect("queue url");
 
-        let scheduler = scheduler::wiring::build(&scheduler::config::Config {
+        let adapters = lambda_shell::AdapterConfig {
             table_name: names.table.clone(),
-            queue_url: queue_url.clone(),
             secret_prefix: names.secret_prefix.clone(),
             telnyx_base_url: sim.base_url(),
             ses_sender: stack.ses_sender.clone(),
+        };
+        let scheduler = scheduler::wiring::build(&scheduler::config::Config {
+            adapters: adapters.clone(),
+            queue_url: queue_url.clone(),
             alert_to: vec![names.alert_to.clone()],
         })
         .await
         .expect("scheduler wiring");
         let account_sync = account_sync::wiring::build(&account_sync::config::Config {
-            table_name: names.table.clone(),
-            secret_prefix: names.secret_prefix.clone(),
-            telnyx_base_url: sim.base_url(),
-            ses_sender: stack.ses_sender.clone(),
+            adapters,
             sync: reconciliation::sync::SyncSettings {
                 portal_url_template: "https://billing.operator.example/customers/{customer_id}"
                     .into(),

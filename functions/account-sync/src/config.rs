@@ -1,17 +1,15 @@
 //! The account-sync configuration, from the environment, validated at cold start.
 
 use chrono::Duration;
+use lambda_shell::AdapterConfig;
 use reconciliation::config::{ConfigError, EnvReader};
 use reconciliation::sync::SyncSettings;
 
 /// Everything account-sync reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub table_name: String,
-    /// Secrets Manager prefix: account keys are `<prefix>accounts/<managed account id>`.
-    pub secret_prefix: String,
-    pub telnyx_base_url: String,
-    pub ses_sender: String,
+    /// Table, key prefix (account keys are `<prefix>accounts/<id>`), Telnyx URL, SES sender.
+    pub adapters: AdapterConfig,
     pub sync: SyncSettings,
 }
 
@@ -41,10 +39,7 @@ impl Config {
             env.malformed("INITIAL_LOOKBACK_HOURS", "must be positive");
         }
         let config = Config {
-            table_name: env.required("TABLE_NAME", "the DynamoDB table"),
-            secret_prefix: env.or("SECRET_PREFIX", aws_adapters::secrets::DEFAULT_PREFIX),
-            telnyx_base_url: env.url("TELNYX_BASE_URL", Some("https://api.telnyx.com/v2")),
-            ses_sender: env.required("SES_SENDER", "the verified SES identity emails come from"),
+            adapters: AdapterConfig::read(&mut env),
             sync: SyncSettings {
                 portal_url_template,
                 overlap: Duration::minutes(overlap),

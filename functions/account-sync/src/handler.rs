@@ -143,15 +143,7 @@ fn invalid_payload(message: String) -> Diagnostic {
     }
 }
 
-/// The Lambda error: its type says whether a retry can help, its message the whole cause chain.
+/// The Lambda error of a failed run.
 pub fn diagnostic(error: &SyncError) -> Diagnostic {
-    Diagnostic {
-        error_type: if error.is_transient() {
-            "TransientError"
-        } else {
-            "PermanentError"
-        }
-        .to_owned(),
-        error_message: error_chain(error),
-    }
+    lambda_shell::diagnostic(error, error.is_transient())
 }

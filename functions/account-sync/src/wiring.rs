@@ -2,19 +2,13 @@
 
 use crate::config::Config;
 use crate::handler::Deps;
-use lambda_shell::{AdapterSettings, Adapters, BuildError};
+use lambda_shell::{Adapters, BuildError};
 use reconciliation::ports::SystemClock;
 use std::sync::Arc;
 
 /// The adapters account-sync runs on.
 pub async fn build(config: &Config) -> Result<Deps, BuildError> {
-    let adapters = Adapters::build(AdapterSettings {
-        table_name: &config.table_name,
-        secret_prefix: &config.secret_prefix,
-        ses_sender: &config.ses_sender,
-        telnyx_base_url: &config.telnyx_base_url,
-    })
-    .await?;
+    let adapters = Adapters::build(&config.adapters).await?;
     Ok(Deps {
         telnyx: Arc::new(adapters.telnyx),
         secrets: Arc::new(adapters.secrets),

@@ -1,18 +1,15 @@
 //! The scheduler's configuration, from the environment, validated at cold start.
 
+use lambda_shell::AdapterConfig;
 use reconciliation::config::{ConfigError, EnvReader};
 
 /// Everything the scheduler reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub table_name: String,
+    /// Table, key prefix (the master key is `<prefix>master`), Telnyx URL, SES sender.
+    pub adapters: AdapterConfig,
     /// The account-sync queue.
     pub queue_url: String,
-    /// Secrets Manager prefix: the master key is `<prefix>master`.
-    pub secret_prefix: String,
-    pub telnyx_base_url: String,
-    /// Verified SES identity emails are sent from.
-    pub ses_sender: String,
     /// Operator address(es) for unknown-account alerts (comma-separated).
     pub alert_to: Vec<String>,
 }
@@ -27,11 +24,8 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
         let config = Config {
-            table_name: env.required("TABLE_NAME", "the DynamoDB table"),
+            adapters: AdapterConfig::read(&mut env),
             queue_url: env.url("QUEUE_URL", None),
-            secret_prefix: env.or("SECRET_PREFIX", aws_adapters::secrets::DEFAULT_PREFIX),
-            telnyx_base_url: env.url("TELNYX_BASE_URL", Some("https://api.telnyx.com/v2")),
-            ses_sender: env.required("SES_SENDER", "the verified SES identity emails come from"),
             alert_to: env.emails("ALERT_EMAIL", "where unknown-account alerts go"),
         };
         env.finish()?;
@@ -61,12 +55,15 @@ mod tests {
             ("ALERT_EMAIL", "ops@operator.example,noc@operator.example"),
         ]))
         .expect("valid config");
-        assert_eq!(config.telnyx_base_url, "https://api.telnyx.com/v2");
+        assert_eq!(config.adapters.telnyx_base_url, "https://api.telnyx.com/v2");
         assert_eq!(
             config.alert_to,
             vec!["ops@operator.example", "noc@operator.example"]
         );
-        assert_eq!(config.secret_prefix, aws_adapters::secrets::DEFAULT_PREFIX);
+        assert_eq!(
+            config.adapters.secret_prefix,
+            aws_adapters::secrets::DEFAULT_PREFIX
+        );
     }
 
     #[test]

@@ -63,15 +63,7 @@ pub async fn handle(
     }
 }
 
-/// The Lambda error: its type says whether a retry can help, its message the whole cause chain.
+/// The Lambda error of a failed tick.
 pub fn diagnostic(error: &ScheduleError) -> Diagnostic {
-    Diagnostic {
-        error_type: if error.is_transient() {
-            "TransientError"
-        } else {
-            "PermanentError"
-        }
-        .to_owned(),
-        error_message: error_chain(error),
-    }
+    lambda_shell::diagnostic(error, error.is_transient())
 }
