@@ -31,6 +31,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -40,7 +41,10 @@ async fn main() -> ExitCode {
     let scenario = match Scenario::from_file(&args.scenario) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "cannot load scenario");
+            let cause = std::error::Error::source(&e)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            tracing::error!(error = %e, cause, "cannot load scenario");
             return ExitCode::FAILURE;
         }
     };
