@@ -22,7 +22,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use items::{Item, entity_item, from_item, key_item, n, s};
 use keys::Key;
 use reconciliation::domain::*;
@@ -792,23 +793,36 @@ impl Store for DynamoStore {
         let (batches, in_call_duplicates) =
             records::dedupe_into_batches(records).map_err(|e| e.into_port(context()))?;
         let writer = self.writer.as_ref();
-        let report = stream::iter(batches.into_iter().map(|batch| {
+        let mut pending = batches.into_iter().map(|batch| {
             records::write_batch(&self.client, writer, &self.table, batch, &self.retry)
-        }))
-        .buffer_unordered(records::BATCHES_IN_FLIGHT)
-        .try_fold(
-            RecordWriteReport {
-                written: 0,
-                duplicates: in_call_duplicates,
-            },
-            |mut total, batch| async move {
-                total.written += batch.written;
-                total.duplicates += batch.duplicates;
-                Ok(total)
-            },
-        )
-        .await
-        .map_err(|e| e.into_port(context()))?;
+        });
+        let mut in_flight = FuturesUnordered::new();
+        let mut report = RecordWriteReport {
+            written: 0,
+            duplicates: in_call_duplicates,
+        };
+        let mut first_error = None;
+        // After a failure no new batch starts, but the batches in flight are awaited
+        // rather than dropped: a dropped request may still land after we return, and
+        // the caller must see a settled table.
+        in_flight.extend(pending.by_ref().take(records::BATCHES_IN_FLIGHT));
+        while let Some(result) = in_flight.next().await {
+            match result {
+                Ok(batch) => {
+                    report.written += batch.written;
+                    report.duplicates += batch.duplicates;
+                    if first_error.is_none() {
+                        in_flight.extend(pending.next());
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e.into_port(context()));
+        }
         tracing::info!(
             written = report.written,
             duplicates = report.duplicates,

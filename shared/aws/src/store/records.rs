@@ -13,7 +13,9 @@
 //!
 //! `UnprocessedItems` (and `UnprocessedKeys`) are not retried by the SDK: we retry them
 //! with exponential backoff and full jitter, never count them as written until they
-//! are, and give up after [`BatchRetry::max_attempts`] with a transient error.
+//! are, and give up after [`BatchRetry::max_attempts`] with a transient error. After a
+//! failed batch no new batch starts, and the batches in flight are awaited (not
+//! dropped), so the table is settled when the error reaches the caller.
 //!
 //! The raw BatchWriteItem call sits behind [`BatchWriteItems`], so a test can inject
 //! the unprocessed items and failures DynamoDB Local never produces.
