@@ -1,8 +1,9 @@
 //! Detail-record pages: JSON bytes → normalized [`DetailRecord`]s plus each row's raw JSON.
 //!
-//! One pass splits the page into rows (as [`RawValue`] slices of the body), one pass per
-//! row picks out the fields the product uses by their exact text, and one builds the
-//! row's `raw` JSON. Money is parsed from the digits Telnyx sent, never via `f64`.
+//! One pass over the body splits every row into (field name, [`RawValue`]) pairs borrowed
+//! from the body; the fields the product uses are read from their exact text, and the
+//! row's `raw` JSON is rebuilt from the same pairs. Money is parsed from the digits
+//! Telnyx sent, never via `f64`.
 //!
 //! Field rules (first present, non-empty wins):
 //!
@@ -28,7 +29,7 @@ use crate::flex;
 use reconciliation::domain::{ConnectionId, DetailRecord, DetailRecordId, Direction, RecordType};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -57,7 +58,7 @@ pub struct DetailPage {
 #[derive(Deserialize)]
 struct WirePage<'a> {
     #[serde(borrow)]
-    data: Option<Vec<&'a RawValue>>,
+    data: Option<Vec<RowEntries<'a>>>,
     #[serde(default)]
     meta: Option<PageMeta>,
 }
@@ -86,7 +87,7 @@ pub fn parse_detail_page(
     })?;
     let records = rows
         .into_iter()
-        .map(|row| parse_detail_record(row, record_type, page))
+        .map(|row| build_record(row, record_type, page))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(DetailPage {
         records,
@@ -100,6 +101,23 @@ pub fn parse_detail_record(
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
+    let entries: RowEntries<'_> =
+        serde_json::from_str(row.get()).map_err(|e| TelnyxError::MalformedRecord {
+            endpoint: DETAIL_RECORDS,
+            page,
+            record_type,
+            field: "<row>",
+            detail: format!("not a JSON object: {e}"),
+        })?;
+    build_record(entries, record_type, page)
+}
+
+/// Normalizes one row from its entries; `raw` is rebuilt from the same entries.
+fn build_record(
+    row: RowEntries<'_>,
+    record_type: RecordType,
+    page: u32,
+) -> Result<DetailRecord, TelnyxError> {
     let bad = |field: &'static str, detail: String| TelnyxError::MalformedRecord {
         endpoint: DETAIL_RECORDS,
         page,
@@ -107,13 +125,10 @@ pub fn parse_detail_record(
         field,
         detail,
     };
-    let fields = RowSeed {
-        time_field: record_type.time_field(),
-    }
-    .deserialize(&mut serde_json::Deserializer::from_str(row.get()))
-    .map_err(|e| bad("<row>", format!("not a JSON object: {e}")))?;
-
     let time_field = record_type.time_field();
+    let fields = RowFields::pick(&row, time_field);
+    let raw = row.into_value().map_err(|e| bad("<row>", e.to_string()))?;
+
     let time_text = flex::text(fields.time)
         .map_err(|e| bad(time_field, e))?
         .ok_or_else(|| bad(time_field, "missing or empty".to_owned()))?;
@@ -196,7 +211,7 @@ pub fn parse_detail_record(
         rate: first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
         currency: text_of("currency", fields.currency)?,
         billed_quantity,
-        raw: serde_json::from_str(row.get()).map_err(|e| bad("<row>", e.to_string()))?,
+        raw,
     })
 }
 
@@ -276,15 +291,118 @@ struct RowFields<'a> {
     downlink_data: Option<&'a RawValue>,
 }
 
-/// Deserializes a row into [`RowFields`], capturing the queried type's time field too.
-struct RowSeed {
-    time_field: &'static str,
+/// One row as (field name, raw JSON value) pairs, borrowed from the body: the only
+/// full pass over a row.
+struct RowEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RowEntries<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RowEntries<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a detail record object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(24));
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    entries.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(RowEntries(entries))
+            }
+        }
+        let entries: RowEntries<'de> = d.deserialize_map(V)?;
+        Ok(entries)
+    }
 }
 
-impl<'de> DeserializeSeed<'de> for RowSeed {
-    type Value = RowFields<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
+impl<'a> RowEntries<'a> {
+    /// The row as a JSON object, exactly the fields received (numbers as serde_json
+    /// holds them; the exact money is in the parsed fields).
+    fn into_value(self) -> Result<serde_json::Value, serde_json::Error> {
+        // Collected in one go: the map is bulk-built from sorted entries, cheaper than
+        // inserting one by one.
+        let object = self
+            .0
+            .into_iter()
+            .map(|(key, raw)| Ok((key.into_owned(), scalar_value(raw)?)))
+            .collect::<Result<serde_json::Map<String, serde_json::Value>, serde_json::Error>>()?;
+        Ok(serde_json::Value::Object(object))
+    }
+}
+
+/// A raw JSON value as a `Value`, without the deserializer for the common scalars.
+fn scalar_value(raw: &RawValue) -> Result<serde_json::Value, serde_json::Error> {
+    use serde_json::Value;
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'"') if !text.contains('\\') && text.len() >= 2 => {
+            Ok(Value::String(text[1..text.len() - 1].to_owned()))
+        }
+        Some(b'n') if text == "null" => Ok(Value::Null),
+        Some(b't') if text == "true" => Ok(Value::Bool(true)),
+        Some(b'f') if text == "false" => Ok(Value::Bool(false)),
+        Some(b'0'..=b'9') | Some(b'-')
+            if !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) =>
+        {
+            if let Ok(n) = text.parse::<u64>() {
+                Ok(Value::from(n))
+            } else if let Ok(n) = text.parse::<i64>() {
+                Ok(Value::from(n))
+            } else {
+                serde_json::from_str(text)
+            }
+        }
+        _ => serde_json::from_str(text),
+    }
+}
+
+impl<'a> RowFields<'a> {
+    /// Picks the fields the product reads (and the queried type's time field).
+    fn pick(row: &RowEntries<'a>, time_field: &str) -> Self {
+        let mut fields = RowFields::default();
+        for (key, raw) in &row.0 {
+            let key = key.as_ref();
+            let raw: &'a RawValue = raw;
+            if key == time_field {
+                fields.time = Some(raw);
+                continue;
+            }
+            let slot = match key {
+                "id" => &mut fields.id,
+                "uuid" => &mut fields.uuid,
+                "conversation_id" => &mut fields.conversation_id,
+                "telnyx_leg_id" => &mut fields.telnyx_leg_id,
+                "call_leg_id" => &mut fields.call_leg_id,
+                "telnyx_session_id" => &mut fields.telnyx_session_id,
+                "call_session_id" => &mut fields.call_session_id,
+                "connection_id" => &mut fields.connection_id,
+                "billing_group_id" => &mut fields.billing_group_id,
+                "cli" => &mut fields.cli,
+                "originating_number" => &mut fields.originating_number,
+                "cld" => &mut fields.cld,
+                "destination_number" => &mut fields.destination_number,
+                "destination_phone_number" => &mut fields.destination_phone_number,
+                "direction" => &mut fields.direction,
+                "leg_direction" => &mut fields.leg_direction,
+                "cost" => &mut fields.cost,
+                "data_cost" => &mut fields.data_cost,
+                "verify_usage_fee" => &mut fields.verify_usage_fee,
+                "rate" => &mut fields.rate,
+                "data_rate" => &mut fields.data_rate,
+                "currency" => &mut fields.currency,
+                "billed_sec" => &mut fields.billed_sec,
+                "parts" => &mut fields.parts,
+                "number_of_characters" => &mut fields.number_of_characters,
+                "duration_sec" => &mut fields.duration_sec,
+                "call_sec" => &mut fields.call_sec,
+                "uplink_data" => &mut fields.uplink_data,
+                "downlink_data" => &mut fields.downlink_data,
+                _ => continue,
+            };
+            *slot = Some(raw);
+        }
+        fields
     }
 }
 
@@ -307,62 +425,6 @@ impl<'de> Deserialize<'de> for Key<'de> {
             }
         }
         d.deserialize_str(V)
-    }
-}
-
-impl<'de> Visitor<'de> for RowSeed {
-    type Value = RowFields<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a detail record object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut row = RowFields::default();
-        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let key = key.as_ref();
-            if key == self.time_field {
-                row.time = Some(map.next_value()?);
-                continue;
-            }
-            let slot = match key {
-                "id" => &mut row.id,
-                "uuid" => &mut row.uuid,
-                "conversation_id" => &mut row.conversation_id,
-                "telnyx_leg_id" => &mut row.telnyx_leg_id,
-                "call_leg_id" => &mut row.call_leg_id,
-                "telnyx_session_id" => &mut row.telnyx_session_id,
-                "call_session_id" => &mut row.call_session_id,
-                "connection_id" => &mut row.connection_id,
-                "billing_group_id" => &mut row.billing_group_id,
-                "cli" => &mut row.cli,
-                "originating_number" => &mut row.originating_number,
-                "cld" => &mut row.cld,
-                "destination_number" => &mut row.destination_number,
-                "destination_phone_number" => &mut row.destination_phone_number,
-                "direction" => &mut row.direction,
-                "leg_direction" => &mut row.leg_direction,
-                "cost" => &mut row.cost,
-                "data_cost" => &mut row.data_cost,
-                "verify_usage_fee" => &mut row.verify_usage_fee,
-                "rate" => &mut row.rate,
-                "data_rate" => &mut row.data_rate,
-                "currency" => &mut row.currency,
-                "billed_sec" => &mut row.billed_sec,
-                "parts" => &mut row.parts,
-                "number_of_characters" => &mut row.number_of_characters,
-                "duration_sec" => &mut row.duration_sec,
-                "call_sec" => &mut row.call_sec,
-                "uplink_data" => &mut row.uplink_data,
-                "downlink_data" => &mut row.downlink_data,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            *slot = Some(map.next_value()?);
-        }
-        Ok(row)
     }
 }
 
