@@ -187,6 +187,48 @@ where
 mod tests {
     use super::*;
 
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: &str) -> SdkError<PutItemError, HttpResponse> {
+        let Ok(status) = StatusCode::try_from(status) else {
+            panic!("valid status {status}")
+        };
+        let raw = HttpResponse::new(status, SdkBody::empty());
+        SdkError::service_error(
+            PutItemError::generic(ErrorMetadata::builder().code(code).build()),
+            raw,
+        )
+    }
+
+    #[test]
+    fn throttling_server_errors_and_timeouts_are_transient_the_rest_permanent() {
+        let transient = |e| AwsError::sdk("DynamoDB", "PutItem", e).is_transient();
+        assert!(transient(service_error(400, "ThrottlingException")));
+        assert!(transient(service_error(
+            400,
+            "ProvisionedThroughputExceededException"
+        )));
+        assert!(transient(service_error(503, "ServiceUnavailable")));
+        assert!(transient(service_error(500, "Anything")));
+        assert!(transient(SdkError::timeout_error("slow")));
+        assert!(!transient(service_error(400, "ValidationException")));
+        assert!(!transient(service_error(400, "AccessDeniedException")));
+        assert!(!transient(service_error(400, "ResourceNotFoundException")));
+        let err = AwsError::sdk(
+            "DynamoDB",
+            "PutItem",
+            service_error(400, "ValidationException"),
+        );
+        assert_eq!(err.code(), Some("ValidationException"));
+        assert_eq!(
+            err.to_string(),
+            "DynamoDB PutItem failed (ValidationException)"
+        );
+    }
+
     #[test]
     fn secret_errors_are_permanent_and_unprocessed_items_transient() {
         let missing = AwsError::SecretMalformed {
