@@ -383,12 +383,66 @@ mod tests {
         assert_eq!(RecordType::Amd.time_field(), "invoked_at");
     }
 
+    /// DESIGN §1 "Service types (20) and the detail-record types they come from",
+    /// copied row by row as literal strings: name, category, `filter[record_type]`s.
+    const DESIGN_TABLE: [(&str, &str, &[&str]); 20] = [
+        ("SIP Trunking", "Voice", &["sip-trunking"]),
+        ("Call Control", "Voice", &["call-control"]),
+        (
+            "Conference",
+            "Voice",
+            &["conference", "conference-participant"],
+        ),
+        ("Fax", "Voice", &["fax"]),
+        ("WebRTC", "Voice", &["webrtc"]),
+        ("SIPREC Client", "Voice", &["siprec-client"]),
+        ("AI Voice Assistant", "Voice", &["ai-voice-assistant"]),
+        ("Messaging", "SMS", &["messaging"]),
+        ("Wireless", "Voice", &["wireless"]),
+        ("Recording", "Media", &["recording"]),
+        ("Media Streaming", "Media", &["media-streaming"]),
+        ("Media Storage", "Media", &["media_storage"]),
+        ("AMD (Answering Machine Detection)", "AI", &["amd"]),
+        ("Embedding", "AI", &["embedding"]),
+        ("Inference", "AI", &["inference"]),
+        ("Speech to Text", "AI", &["inference-speech-to-text"]),
+        ("Noise Suppression", "AI", &["noise-suppression"]),
+        ("STT (Speech to Text)", "AI", &["stt"]),
+        ("TTS (Text to Speech)", "AI", &["tts"]),
+        ("Verify", "Security", &["verify"]),
+    ];
+
     #[test]
-    fn categories_match_the_design_table() {
-        assert_eq!(ServiceTypeName::Messaging.category(), Category::Sms);
-        assert_eq!(ServiceTypeName::Wireless.category(), Category::Voice);
-        assert_eq!(ServiceTypeName::MediaStorage.category(), Category::Media);
-        assert_eq!(ServiceTypeName::Tts.category(), Category::Ai);
-        assert_eq!(ServiceTypeName::Verify.category(), Category::Security);
+    fn the_service_types_match_the_design_table_row_by_row() {
+        // Same rows, same order (the order a number's "first type" is taken in).
+        let names: Vec<&str> = ServiceTypeName::ALL.iter().map(|t| t.as_str()).collect();
+        let table: Vec<&str> = DESIGN_TABLE.iter().map(|row| row.0).collect();
+        assert_eq!(names, table);
+        for (name, category, record_types) in DESIGN_TABLE {
+            let t: ServiceTypeName = name.parse().unwrap();
+            assert_eq!(t.as_str(), name);
+            assert_eq!(t.category().as_str(), category, "{name}");
+            // The stored spelling of the category is the table's too.
+            assert_eq!(
+                serde_json::to_value(t.category()).unwrap(),
+                serde_json::json!(category),
+                "{name}"
+            );
+            let filters: Vec<&str> = t.record_types().iter().map(|r| r.filter_name()).collect();
+            assert_eq!(filters, record_types, "{name}");
+            for filter in record_types {
+                let r: RecordType = filter.parse().unwrap();
+                assert_eq!(r.service_type(), t, "{filter}");
+            }
+        }
+        // Every record type is fed into exactly one row.
+        let mut from_table: Vec<&str> = DESIGN_TABLE
+            .iter()
+            .flat_map(|row| row.2.iter().copied())
+            .collect();
+        from_table.sort_unstable();
+        let mut all: Vec<&str> = RecordType::ALL.iter().map(|r| r.filter_name()).collect();
+        all.sort_unstable();
+        assert_eq!(from_table, all);
     }
 }
