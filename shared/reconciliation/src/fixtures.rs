@@ -16,7 +16,6 @@ use crate::domain::*;
 use crate::plan::*;
 use chrono::{DateTime, TimeZone, Utc};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 /// The account every fixture scenario syncs.
 pub const ACCOUNT: &str = "acc-1";
@@ -39,11 +38,17 @@ pub fn fixed_now() -> DateTime<Utc> {
 /// One account's world for one run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The account and how it is billed.
     pub onboarding: Onboarding,
+    /// What Telnyx says this run.
     pub snapshot: TelnyxSnapshot,
+    /// What is stored before this run.
     pub state: StoredState,
+    /// Usage seen in earlier CDR.
     pub usage: Usage,
+    /// This run's detail records.
     pub records: Vec<DetailRecord>,
+    /// The run's date and portal link.
     pub settings: PlanSettings,
 }
 
@@ -155,6 +160,7 @@ impl Scenario {
         self
     }
 
+    /// A billing group listed in Telnyx.
     pub fn billing_group(mut self, id: &str, name: &str) -> Self {
         self.snapshot.billing_groups.push(BillingGroup {
             id: id.into(),
@@ -301,6 +307,7 @@ impl Scenario {
         self
     }
 
+    /// The plan input of this scenario.
     pub fn input(&self) -> PlanInput<'_> {
         PlanInput::new(
             &self.onboarding,
@@ -312,6 +319,7 @@ impl Scenario {
         .with_records(self.records.clone())
     }
 
+    /// Plans this scenario (the state is not changed).
     pub fn plan(&self) -> Plan {
         plan(&self.input())
     }
@@ -382,6 +390,7 @@ pub fn record(record_type: RecordType, id: &str) -> RecordBuilder {
 }
 
 impl RecordBuilder {
+    /// The record's `connection_id`.
     pub fn connection(mut self, id: &str) -> Self {
         self.0.connection_id = Some(id.into());
         self
@@ -405,10 +414,12 @@ impl RecordBuilder {
         self.0.cld = Some(cld.into());
         self
     }
+    /// The record's time field.
     pub fn at(mut self, t: DateTime<Utc>) -> Self {
         self.0.occurred_at = t;
         self
     }
+    /// The finished record.
     pub fn build(self) -> DetailRecord {
         self.0
     }
@@ -416,19 +427,24 @@ impl RecordBuilder {
 
 /// Questions tests ask of a plan.
 pub trait PlanExt {
+    /// The customers of `CreateCustomer` actions, in plan order.
     fn created_customers(&self) -> Vec<&Customer>;
+    /// The services of `CreateService` actions, in plan order.
     fn created_services(&self) -> Vec<&Service>;
+    /// The twins of `CreateWholesaleTwin` actions, in plan order.
     fn created_twins(&self) -> Vec<&Service>;
+    /// The types of `CreateServiceType` actions, in plan order.
     fn created_service_types(&self) -> Vec<&ServiceType>;
+    /// `(child, parent)` of `LinkServiceType` actions, in plan order.
     fn links(&self) -> Vec<(&ServiceTypeId, &ServiceTypeId)>;
+    /// The services (children and twins) ceased, in plan order.
     fn ceased(&self) -> Vec<&ServiceId>;
+    /// The services (children and twins) reactivated, in plan order.
     fn reactivated(&self) -> Vec<&ServiceId>;
-    fn codes(&self) -> Vec<&str>;
+    /// The log entries with `code`.
     fn entries(&self, code: &str) -> Vec<&LogEntry>;
     /// The attribution of the record with this id.
     fn record(&self, id: &str) -> Option<&StoredDetailRecord>;
-    /// Counts by `matched_by`.
-    fn matched_counts(&self) -> BTreeMap<String, usize>;
 }
 
 impl PlanExt for Plan {
@@ -495,20 +511,10 @@ impl PlanExt for Plan {
             })
             .collect()
     }
-    fn codes(&self) -> Vec<&str> {
-        self.log.iter().map(|e| e.code.as_str()).collect()
-    }
     fn entries(&self, code: &str) -> Vec<&LogEntry> {
         self.log.iter().filter(|e| e.code == code).collect()
     }
     fn record(&self, id: &str) -> Option<&StoredDetailRecord> {
         self.records.iter().find(|r| r.record.id.as_str() == id)
-    }
-    fn matched_counts(&self) -> BTreeMap<String, usize> {
-        let mut out = BTreeMap::new();
-        for r in &self.records {
-            *out.entry(format!("{:?}", r.matched_by)).or_default() += 1;
-        }
-        out
     }
 }

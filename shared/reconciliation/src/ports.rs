@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// What every port method returns: the value, or a [`PortError`] classified as
+/// transient or permanent.
 pub type PortResult<T> = Result<T, PortError>;
 
 /// A Telnyx API key. `Debug` and `Display` are redacted; only adapters that put it on

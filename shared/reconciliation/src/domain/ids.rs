@@ -12,12 +12,15 @@ macro_rules! newtype_id {
         pub struct $name(String);
 
         impl $name {
+            /// Wraps an id verbatim (no validation: Telnyx ids are opaque).
             pub fn new(id: impl Into<String>) -> Self {
                 Self(id.into())
             }
+            /// The id as written.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+            /// The id as an owned string.
             pub fn into_inner(self) -> String {
                 self.0
             }

@@ -11,12 +11,16 @@ pub enum BillingMode {
     /// CDR and twins land in `parent_department` under `reseller_customer`; end customers
     /// are created in `child_department`.
     Wholesale {
+        /// The operator's department: CDR and wholesale twins.
         parent_department: DepartmentId,
+        /// The reseller's customer in `parent_department` (made at onboarding).
         reseller_customer: CustomerId,
+        /// The reseller's department: end customers and their services.
         child_department: DepartmentId,
     },
     /// Customers, services and CDR all live in `department`; no twins.
     Direct {
+        /// The one department customers, services and CDR live in.
         department: DepartmentId,
         /// The customer CDR is billed to when it cannot be attributed to an end customer.
         billing_customer: Option<CustomerId>,
@@ -27,6 +31,7 @@ pub enum BillingMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MappingPreference {
+    /// One customer per billing group (rule 1).
     #[default]
     PerBillingGroup,
     /// One customer named after the managed account's organization.
@@ -36,10 +41,13 @@ pub enum MappingPreference {
 /// An onboarded account: the operator's decision to sync it, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Onboarding {
+    /// The Telnyx managed account (or standard account) synced.
     pub account: ManagedAccountId,
     /// The managed account's organization name (names the one customer in `OneCustomer`).
     pub organization_name: String,
+    /// Wholesale or direct billing.
     pub mode: BillingMode,
+    /// Per billing group (default) or one customer (rule 7).
     #[serde(default)]
     pub mapping: MappingPreference,
 }
@@ -65,8 +73,17 @@ impl Onboarding {
         }
     }
 
-    /// True when services get wholesale twins.
-    pub fn is_wholesale(&self) -> bool {
-        matches!(self.mode, BillingMode::Wholesale { .. })
+    /// The customer a detail record is billed to when it is not billed to its end
+    /// customer: the reseller in wholesale mode (always), the onboarding's
+    /// `billing_customer` in direct mode (for unmatched records; may be `None`).
+    pub fn billing_customer(&self) -> Option<&CustomerId> {
+        match &self.mode {
+            BillingMode::Wholesale {
+                reseller_customer, ..
+            } => Some(reseller_customer),
+            BillingMode::Direct {
+                billing_customer, ..
+            } => billing_customer.as_ref(),
+        }
     }
 }

@@ -194,6 +194,8 @@ pub enum Category {
 }
 
 impl Category {
+    /// The category's name as DESIGN §1 spells it (`Voice`, `SMS`, `Media`, `AI`,
+    /// `Security`); also its stored (serde) form.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Voice => "Voice",
@@ -232,6 +234,8 @@ pub enum ServiceTypeName {
 }
 
 impl ServiceTypeName {
+    /// The 20 service types in DESIGN §1's table order. The order is product logic: a
+    /// number takes its connection's *first* type in this order (rule 10).
     pub const ALL: [ServiceTypeName; 20] = [
         ServiceTypeName::SipTrunking,
         ServiceTypeName::CallControl,
@@ -281,6 +285,7 @@ impl ServiceTypeName {
         }
     }
 
+    /// The billing category of the type (DESIGN §1 table).
     pub fn category(self) -> Category {
         match self {
             ServiceTypeName::SipTrunking

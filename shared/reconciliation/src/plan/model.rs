@@ -18,22 +18,35 @@ pub enum Action {
     CreateServiceType(ServiceType),
     /// Set a child type's wholesale link to the parent department's type of the same name.
     LinkServiceType {
+        /// The type in the customer (child) department.
         child: ServiceTypeId,
+        /// The type of the same name in the parent department.
         parent: ServiceTypeId,
     },
     /// Create a customer (conditional); `notify` is queued in the same write (outbox).
     CreateCustomer {
+        /// The customer to create.
         customer: Customer,
+        /// The new-customer email, if its department has a billing email.
         notify: Option<Notification>,
     },
     /// Create a service on an end customer (conditional).
     CreateService(Service),
     /// Create the wholesale twin of a child service under the reseller (conditional).
     CreateWholesaleTwin(Service),
-    /// Mark a service ceased (never deleted).
-    CeaseService { service: ServiceId, on: NaiveDate },
-    /// Bring a ceased service back.
-    ReactivateService { service: ServiceId },
+    /// Mark a service ceased (never deleted); a no-op on a ceased service (the first
+    /// cease date is kept).
+    CeaseService {
+        /// The child service or twin to cease.
+        service: ServiceId,
+        /// The cease date (UTC date of the run).
+        on: NaiveDate,
+    },
+    /// Bring a ceased service back; a no-op on an active one.
+    ReactivateService {
+        /// The child service or twin to reactivate.
+        service: ServiceId,
+    },
 }
 
 /// An email to send, as data; adapters render it.
@@ -42,12 +55,19 @@ pub enum Action {
 pub enum Notification {
     /// A customer was auto-created; goes to its department's billing email.
     NewCustomer {
+        /// The department's billing email.
         to: Vec<String>,
+        /// The managed account the customer was created for.
         account: ManagedAccountId,
+        /// The created customer.
         customer_id: CustomerId,
+        /// Its company name (the billing group's or organization's name).
         customer_name: String,
+        /// The department it was created in.
         department_id: DepartmentId,
+        /// That department's name.
         department_name: String,
+        /// The billing group it stands for (`None` for the one-customer mapping).
         billing_group_id: Option<BillingGroupId>,
         /// Connection names (with their ids) that belong to the customer.
         connections: Vec<String>,
@@ -56,10 +76,15 @@ pub enum Notification {
     },
     /// A managed account nobody has onboarded; goes to the operator's alert address.
     UnknownManagedAccount {
+        /// The operator's alert address(es).
         to: Vec<String>,
+        /// The account nobody has onboarded.
         account: ManagedAccountId,
+        /// Its organization, as Telnyx lists it.
         organization_name: Option<String>,
+        /// Its owner's email, as Telnyx lists it.
         email: Option<String>,
+        /// When Telnyx says it was created.
         created_at: Option<DateTime<Utc>>,
         /// When the alert was admitted by the 3-day throttle (part of its outbox key, so
         /// the next alert three days later is a new entry).
@@ -67,7 +92,9 @@ pub enum Notification {
     },
     /// An account's key is revoked or lacks a permission; goes to the operator.
     KeyProblem {
+        /// The operator's alert address(es).
         to: Vec<String>,
+        /// The account whose key Telnyx refused.
         account: ManagedAccountId,
         /// e.g. "unauthorized (401): key missing or revoked", "forbidden (403) on /phone_numbers"
         problem: String,
@@ -92,6 +119,7 @@ impl Notification {
         }
     }
 
+    /// The addresses the email goes to (never empty for a queued notification).
     pub fn recipients(&self) -> &[String] {
         match self {
             Notification::NewCustomer { to, .. }
@@ -105,8 +133,11 @@ impl Notification {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Something changed or is worth knowing; nothing is wrong.
     Info,
+    /// Something is not billed as it should be until someone acts.
     Warning,
+    /// The account's setup is broken: customers or emails cannot be made.
     Error,
 }
 
@@ -114,17 +145,23 @@ pub enum Severity {
 /// operator should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
+    /// One of the stable codes of [`crate::plan::codes`] (dashboards and alerts key on it).
     pub code: String,
+    /// How serious the entry is.
     pub severity: Severity,
+    /// What happened, naming the Telnyx and stored records involved, and what the
+    /// operator should do (or "nothing to do" and why).
     pub message: String,
 }
 
 /// What one run must do for one account.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The writes, in the order they must be applied (see [`crate::plan::plan`]).
     pub actions: Vec<Action>,
     /// Every input detail record, attributed or flagged (never dropped).
     pub records: Vec<StoredDetailRecord>,
+    /// The import-log entries of the run, in the order they were found.
     pub log: Vec<LogEntry>,
 }
 

@@ -71,7 +71,9 @@ impl PlanSettings {
 /// methods.
 #[derive(Debug, Clone)]
 pub struct PlanInput<'a> {
+    /// The account, how it is billed and mapped.
     pub onboarding: &'a Onboarding,
+    /// What Telnyx says now: billing groups, connections, profiles, numbers.
     pub snapshot: &'a TelnyxSnapshot,
     /// Service types seen per connection in CDR (e.g. from earlier runs); merged with the
     /// usage of `records`.
@@ -80,10 +82,12 @@ pub struct PlanInput<'a> {
     pub records: Vec<DetailRecord>,
     /// The stored state; may hold other accounts' records, which are ignored.
     pub state: &'a StoredState,
+    /// The run's date and portal link template.
     pub settings: PlanSettings,
 }
 
 impl<'a> PlanInput<'a> {
+    /// An input with no usage and no records (a configuration-only plan).
     pub fn new(
         onboarding: &'a Onboarding,
         snapshot: &'a TelnyxSnapshot,
@@ -100,11 +104,13 @@ impl<'a> PlanInput<'a> {
         }
     }
 
+    /// Replaces the usage seen in earlier CDR (service types per connection).
     pub fn with_usage(mut self, usage: Usage) -> Self {
         self.usage = usage;
         self
     }
 
+    /// Replaces this run's detail records (any order; duplicates are kept once).
     pub fn with_records(mut self, records: Vec<DetailRecord>) -> Self {
         self.records = records;
         self
@@ -1055,14 +1061,7 @@ impl<'a> Planner<'a> {
             service_ids.get(&(customer.clone(), source, t)).cloned()
         };
 
-        let billing_customer_default = match &self.input.onboarding.mode {
-            BillingMode::Wholesale {
-                reseller_customer, ..
-            } => Some(reseller_customer.clone()),
-            BillingMode::Direct {
-                billing_customer, ..
-            } => billing_customer.clone(),
-        };
+        let billing_customer_default = self.input.onboarding.billing_customer().cloned();
         let wholesale = self.wholesale.is_some();
         let billing_dept = self.input.onboarding.billing_department().clone();
 
