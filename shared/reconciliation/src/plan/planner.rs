@@ -201,8 +201,6 @@ struct Planner<'a> {
     services: BTreeMap<ServiceKey, &'a Service>,
     /// This account's stored twins, by the child they mirror.
     twins: BTreeMap<ServiceId, &'a Service>,
-    /// Whether each stored child service is active once this plan is applied.
-    active_after: BTreeMap<ServiceId, bool>,
     // Snapshot, deduplicated by id (first occurrence wins).
     groups: BTreeMap<BillingGroupId, &'a BillingGroup>,
     connections: BTreeMap<ConnectionId, &'a Connection>,
@@ -267,7 +265,6 @@ impl<'a> Planner<'a> {
             customers,
             services,
             twins,
-            active_after: BTreeMap::new(),
             groups: index(&snap.billing_groups, |g| g.id.clone()),
             connections: index(&snap.connections, |c| c.id.clone()),
             numbers: index(&snap.phone_numbers, |n| n.id.clone()),
@@ -275,7 +272,8 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn warn(&mut self, severity: Severity, code: &str, message: String) {
+    /// Adds an import-log entry.
+    fn log_entry(&mut self, severity: Severity, code: &str, message: String) {
         self.log.push(LogEntry {
             code: code.to_owned(),
             severity,
@@ -300,15 +298,23 @@ impl<'a> Planner<'a> {
         let conn_customer = self.assign_connections(&customers);
         let number_customer = self.assign_numbers(&customers, &conn_customer);
         let usage = self.input.effective_usage();
-        let conn_types = self.connection_types(&usage);
-        let desired = self.desired_services(&conn_customer, &number_customer, &conn_types);
+        let stored_types = self.stored_types();
+        let conn_types = self.connection_types(&usage, &stored_types);
+        let desired =
+            self.desired_services(&conn_customer, &number_customer, &conn_types, &stored_types);
 
         let mut actions = Vec::new();
         let type_ids = self.service_types(&desired, &mut actions);
         self.create_customers(&customers, &conn_customer, &mut actions);
         self.create_services(&desired, &type_ids, &mut actions);
-        self.statuses(&desired, &mut actions);
-        let records = self.attribute(&customers, &conn_customer, &number_customer, &desired);
+        let active_after = self.statuses(&desired, &mut actions);
+        let records = self.attribute(
+            &customers,
+            &conn_customer,
+            &number_customer,
+            &desired,
+            &active_after,
+        );
         Plan {
             actions,
             records,
@@ -321,7 +327,7 @@ impl<'a> Planner<'a> {
         if let Some((parent, reseller)) = self.wholesale {
             depts.insert(0, parent);
             if !self.input.state.customers.iter().any(|c| &c.id == reseller) {
-                self.warn(
+                self.log_entry(
                     Severity::Error,
                     codes::RESELLER_CUSTOMER_NOT_FOUND,
                     format!(
@@ -333,7 +339,7 @@ impl<'a> Planner<'a> {
         }
         for d in depts {
             if self.department(d).is_none() {
-                self.warn(
+                self.log_entry(
                     Severity::Error,
                     codes::DEPARTMENT_NOT_FOUND,
                     format!(
@@ -396,7 +402,7 @@ impl<'a> Planner<'a> {
                 Some(c) => {
                     let was = c.source_name.as_deref().unwrap_or(&c.company_name);
                     if was != g.name {
-                        self.warn(
+                        self.log_entry(
                             Severity::Info,
                             codes::BILLING_GROUP_RENAMED,
                             format!(
@@ -453,7 +459,7 @@ impl<'a> Planner<'a> {
                 Some(bg) => format!("Billing group '{}' ({g}) was deleted in Telnyx", bg.name),
                 None => format!("Billing group {g} no longer exists in Telnyx"),
             };
-            self.warn(
+            self.log_entry(
                 Severity::Warning,
                 codes::BILLING_GROUP_DELETED,
                 format!(
@@ -464,7 +470,7 @@ impl<'a> Planner<'a> {
         }
 
         if active.is_empty() {
-            self.warn(
+            self.log_entry(
                 Severity::Error,
                 codes::NO_BILLING_GROUP,
                 format!(
@@ -500,7 +506,7 @@ impl<'a> Planner<'a> {
                             format!("points at billing group {g}, which Telnyx does not list")
                         }
                     };
-                    self.warn(
+                    self.log_entry(
                         Severity::Warning,
                         codes::CONNECTION_WITHOUT_BILLING_GROUP,
                         format!(
@@ -523,7 +529,7 @@ impl<'a> Planner<'a> {
                         .collect();
                     if !others.is_empty() {
                         let list: Vec<&str> = others.iter().map(|b| b.as_str()).collect();
-                        self.warn(
+                        self.log_entry(
                             Severity::Info,
                             codes::CONNECTION_BILLING_GROUP_MISMATCH,
                             format!(
@@ -562,7 +568,7 @@ impl<'a> Planner<'a> {
                 Some(id) => {
                     out.insert(n.id.clone(), id);
                 }
-                None if customers.active_groups > 1 => self.warn(
+                None if customers.active_groups > 1 => self.log_entry(
                     Severity::Warning,
                     codes::PHONE_NUMBER_WITHOUT_CUSTOMER,
                     format!(
@@ -576,21 +582,29 @@ impl<'a> Planner<'a> {
         out
     }
 
+    /// The types of this account's stored child services, per source (any customer,
+    /// any status).
+    fn stored_types(&self) -> BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>> {
+        let mut out: BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>> = BTreeMap::new();
+        for (_, source, t) in self.services.keys() {
+            out.entry(source.clone()).or_default().insert(*t);
+        }
+        out
+    }
+
     /// Each connection's service types: stored ∪ usage, else the kind's default (rule 8).
     fn connection_types(
         &mut self,
         usage: &Usage,
+        stored_types: &BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>>,
     ) -> BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>> {
-        let mut stored: BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>> = BTreeMap::new();
-        for (_, source, t) in self.services.keys() {
-            if let ServiceSource::Connection(c) = source {
-                stored.entry(c.clone()).or_default().insert(*t);
-            }
-        }
         let mut out = BTreeMap::new();
         let connections: Vec<&Connection> = self.connections.values().copied().collect();
         for c in connections {
-            let mut types = stored.get(&c.id).cloned().unwrap_or_default();
+            let mut types = stored_types
+                .get(&ServiceSource::Connection(c.id.clone()))
+                .cloned()
+                .unwrap_or_default();
             if let Some(seen) = usage.get(&c.id) {
                 types.extend(seen.iter().copied());
             }
@@ -599,7 +613,7 @@ impl<'a> Planner<'a> {
                     Some(t) => {
                         types.insert(t);
                     }
-                    None => self.warn(
+                    None => self.log_entry(
                         Severity::Info,
                         codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE,
                         format!(
@@ -620,6 +634,7 @@ impl<'a> Planner<'a> {
         conn_customer: &BTreeMap<ConnectionId, CustomerId>,
         number_customer: &BTreeMap<PhoneNumberId, CustomerId>,
         conn_types: &BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>,
+        stored_types: &BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>>,
     ) -> BTreeMap<ServiceKey, Desired> {
         let mut out = BTreeMap::new();
         for (c, customer) in conn_customer {
@@ -639,13 +654,6 @@ impl<'a> Planner<'a> {
                 );
             }
         }
-        let mut stored_number_types: BTreeMap<&PhoneNumberId, BTreeSet<ServiceTypeName>> =
-            BTreeMap::new();
-        for (_, source, t) in self.services.keys() {
-            if let ServiceSource::PhoneNumber(n) = source {
-                stored_number_types.entry(n).or_default().insert(*t);
-            }
-        }
         let mut missing_type = Vec::new();
         for (n, customer) in number_customer {
             let Some(number) = self.numbers.get(n) else {
@@ -657,7 +665,8 @@ impl<'a> Planner<'a> {
                 .filter(|c| self.connections.contains_key(*c))
                 .and_then(|c| conn_types.get(c))
                 .and_then(|ts| ts.iter().next().copied());
-            let types: BTreeSet<ServiceTypeName> = match stored_number_types.get(n) {
+            let source = ServiceSource::PhoneNumber(n.clone());
+            let types: BTreeSet<ServiceTypeName> = match stored_types.get(&source) {
                 Some(ts) => ts.clone(),
                 None => conn_first
                     .or_else(|| {
@@ -674,7 +683,6 @@ impl<'a> Planner<'a> {
             if types.is_empty() {
                 missing_type.push(*number);
             }
-            let source = ServiceSource::PhoneNumber(n.clone());
             for t in types {
                 let key = (customer.clone(), source.clone(), t);
                 let id = self.service_id(&key);
@@ -688,7 +696,7 @@ impl<'a> Planner<'a> {
             }
         }
         for number in missing_type {
-            self.warn(
+            self.log_entry(
                 Severity::Info,
                 codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE,
                 format!(
@@ -761,7 +769,7 @@ impl<'a> Planner<'a> {
                     (t.id.clone(), Some(p.clone()))
                 }
                 (Some(t), Some(_)) if t.wholesale_parent.is_none() => {
-                    self.warn(
+                    self.log_entry(
                         Severity::Warning,
                         codes::WHOLESALE_LINK_MISSING,
                         format!(
@@ -817,7 +825,7 @@ impl<'a> Planner<'a> {
             .and_then(|d| d.billing_email.clone())
             .filter(|e| !e.trim().is_empty());
         if let (Some(d), None) = (dept, &email) {
-            self.warn(
+            self.log_entry(
                 Severity::Warning,
                 codes::DEPARTMENT_WITHOUT_BILLING_EMAIL,
                 format!(
@@ -919,7 +927,13 @@ impl<'a> Planner<'a> {
     }
 
     /// Cease vanished or moved services, reactivate returning ones; twins follow (rule 14).
-    fn statuses(&mut self, desired: &BTreeMap<ServiceKey, Desired>, actions: &mut Vec<Action>) {
+    /// Returns whether each stored child service is active once this plan is applied.
+    fn statuses(
+        &mut self,
+        desired: &BTreeMap<ServiceKey, Desired>,
+        actions: &mut Vec<Action>,
+    ) -> BTreeMap<ServiceId, bool> {
+        let mut active_after = BTreeMap::new();
         let today = self.input.settings.today;
         let desired_sources: BTreeSet<&ServiceSource> = desired.keys().map(|k| &k.1).collect();
         let stored = self.services.clone();
@@ -936,7 +950,7 @@ impl<'a> Planner<'a> {
                 // Still in Telnyx but now unassigned, or its group was deleted: kept as is.
                 active
             };
-            self.active_after.insert(s.id.clone(), want_active);
+            active_after.insert(s.id.clone(), want_active);
             if active && !want_active {
                 let why = if self.source_exists(&s.source) {
                     (
@@ -946,7 +960,7 @@ impl<'a> Planner<'a> {
                 } else {
                     (codes::SERVICE_CEASED, "is gone from Telnyx")
                 };
-                self.warn(
+                self.log_entry(
                     Severity::Info,
                     why.0,
                     format!(
@@ -967,7 +981,7 @@ impl<'a> Planner<'a> {
                     on: today,
                 });
             } else if !active && want_active {
-                self.warn(
+                self.log_entry(
                     Severity::Info,
                     codes::SERVICE_REACTIVATED,
                     format!(
@@ -993,6 +1007,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        active_after
     }
 
     fn source_exists(&self, source: &ServiceSource) -> bool {
@@ -1002,13 +1017,16 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Rule 15: every record, attributed or flagged, exactly once.
+    /// Rule 15: every record, attributed or flagged, exactly once. `active_after` (from
+    /// [`Planner::statuses`]) says which stored services are active once the plan is
+    /// applied: those win over ceased ones.
     fn attribute(
         &mut self,
         customers: &Customers,
         conn_customer: &BTreeMap<ConnectionId, CustomerId>,
         number_customer: &BTreeMap<PhoneNumberId, CustomerId>,
         desired: &BTreeMap<ServiceKey, Desired>,
+        active_after: &BTreeMap<ServiceId, bool>,
     ) -> Vec<StoredDetailRecord> {
         // Every service a record may belong to: stored (any status) or being created.
         let mut service_ids: BTreeMap<ServiceKey, ServiceId> = self
@@ -1032,8 +1050,7 @@ impl<'a> Planner<'a> {
         // Services active once this plan is applied win over ceased ones (judged after
         // the plan, so planning again after applying attributes the same way).
         stored.sort_by_key(|s| {
-            !self
-                .active_after
+            !active_after
                 .get(&s.id)
                 .copied()
                 .unwrap_or(matches!(s.status, ServiceStatus::Active))
@@ -1150,7 +1167,7 @@ impl<'a> Planner<'a> {
             });
         }
         if unmatched > 0 {
-            self.warn(
+            self.log_entry(
                 Severity::Warning,
                 codes::UNMATCHED_DETAIL_RECORDS,
                 format!(
@@ -1159,7 +1176,7 @@ impl<'a> Planner<'a> {
             );
         }
         if duplicates > 0 {
-            self.warn(
+            self.log_entry(
                 Severity::Info,
                 codes::DUPLICATE_DETAIL_RECORDS,
                 format!(
