@@ -414,6 +414,13 @@ impl RecordBuilder {
         self.0.cld = Some(cld.into());
         self
     }
+    /// A record from `cli` to `cld` without a direction (some record types have none).
+    pub fn undirected(mut self, cli: &str, cld: &str) -> Self {
+        self.0.direction = None;
+        self.0.cli = Some(cli.into());
+        self.0.cld = Some(cld.into());
+        self
+    }
     /// The record's time field.
     pub fn at(mut self, t: DateTime<Utc>) -> Self {
         self.0.occurred_at = t;

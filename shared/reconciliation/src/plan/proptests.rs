@@ -130,13 +130,13 @@ fn records() -> impl Strategy<Value = Vec<DetailRecord>> {
             proptest::option::of(0..6usize),
             prop_oneof![group_ref(), Just(Some("60".to_owned()))],
             proptest::option::of(0..NUMBERS.len()),
-            proptest::option::of(any::<bool>()),
+            0..4usize,
         ),
         0..12,
     )
     .prop_map(|rows| {
         rows.into_iter()
-            .map(|(id, t, conn, group, number, outbound)| {
+            .map(|(id, t, conn, group, number, how)| {
                 let mut r = record(t, &format!("rec-{id}"));
                 if let Some(c) = conn {
                     r = r.connection(&format!("conn-{c}"));
@@ -145,10 +145,13 @@ fn records() -> impl Strategy<Value = Vec<DetailRecord>> {
                     r = r.billing_group(&g);
                 }
                 if let Some(n) = number {
-                    r = match outbound {
-                        Some(true) => r.outbound(NUMBERS[n], "+14155550000"),
-                        Some(false) => r.inbound("+14155550000", NUMBERS[n]),
-                        None => r,
+                    // Outbound, inbound, or without direction (the known number as
+                    // calling or as called number).
+                    r = match how {
+                        0 => r.outbound(NUMBERS[n], "+14155550000"),
+                        1 => r.inbound("+14155550000", NUMBERS[n]),
+                        2 => r.undirected(NUMBERS[n], "+14155550000"),
+                        _ => r.undirected("+14155550000", NUMBERS[n]),
                     };
                 }
                 r.build()

@@ -201,6 +201,33 @@ fn numbers_become_services_on_their_own_billing_group_first_else_their_connectio
 }
 
 #[test]
+fn several_billing_groups_leave_a_number_without_group_or_assigned_connection_without_a_customer_and_log_it()
+ {
+    let s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .billing_group("bg-b", "B")
+        .sip_connection("conn-1", "Lonely trunk", None)
+        .number("num-1", "+13125550100", Some("conn-1"), None)
+        .messaging_number("num-2", "+13125550101", None);
+    let plan = s.plan();
+    assert!(service_on(&plan, &num("num-1")).is_empty());
+    assert!(service_on(&plan, &num("num-2")).is_empty());
+    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_CUSTOMER);
+    assert_eq!(e.len(), 2);
+    assert!(e.iter().all(|x| x.severity == Severity::Warning));
+    assert!(
+        e[0].message.contains("+13125550100 (num-1)"),
+        "{}",
+        e[0].message
+    );
+    assert!(
+        e[1].message.contains("+13125550101 (num-2)"),
+        "{}",
+        e[1].message
+    );
+}
+
+#[test]
 fn a_number_takes_its_connections_first_service_type() {
     let plan = Scenario::wholesale()
         .billing_group("bg-a", "A")
@@ -627,6 +654,10 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
     s.snapshot = full;
     let back = s.settle();
     assert_eq!(back.reactivated(), vec![&child, &twin]);
+    let e = back.entries(codes::SERVICE_REACTIVATED);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::Info);
+    assert!(e[0].message.contains(child.as_str()), "{}", e[0].message);
     assert!(back.created_services().is_empty() && back.created_twins().is_empty());
     assert!(s.plan().has_no_actions());
 }
@@ -773,6 +804,22 @@ fn a_record_on_a_number_falls_back_to_its_connections_service_of_that_type() {
     let r2 = plan.record("r2").unwrap();
     assert_eq!(r2.end_customer, Some(s.customer_of_group("bg-a")));
     assert_eq!(r2.service, None);
+}
+
+#[test]
+fn a_record_without_direction_is_matched_by_its_calling_number_then_its_called_number() {
+    let s = attribution_scenario()
+        // Only the called number is known.
+        .record(record(RecordType::Messaging, "r1").undirected("+19995550000", "+13125550200"))
+        // Both are known, to different customers: the calling number wins.
+        .record(record(RecordType::Messaging, "r2").undirected("+13125550100", "+13125550200"));
+    let plan = s.plan();
+    let r1 = plan.record("r1").unwrap();
+    assert_eq!(r1.matched_by, MatchedBy::CalledNumber);
+    assert_eq!(r1.end_customer, Some(s.customer_of_group("bg-b")));
+    let r2 = plan.record("r2").unwrap();
+    assert_eq!(r2.matched_by, MatchedBy::CallingNumber);
+    assert_eq!(r2.end_customer, Some(s.customer_of_group("bg-a")));
 }
 
 #[test]
