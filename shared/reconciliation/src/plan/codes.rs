@@ -36,6 +36,10 @@ pub const PHONE_NUMBER_WITHOUT_SERVICE_TYPE: &str = "PHONE_NUMBER_WITHOUT_SERVIC
 pub const CONNECTION_KIND_WITHOUT_SERVICE_TYPE: &str = "CONNECTION_KIND_WITHOUT_SERVICE_TYPE";
 /// A connection or number moved to another customer: the old service is ceased, a new one created.
 pub const SERVICE_MOVED: &str = "SERVICE_MOVED";
+/// A phone number's service type changed (rule 10: it moved to a connection of another
+/// kind, lost its connection, or got one while it was Messaging): the old service (and
+/// twin) is ceased and one of the new type created on the same customer.
+pub const SERVICE_RETYPED: &str = "SERVICE_RETYPED";
 /// A connection or number disappeared from Telnyx: its service (and twin) is ceased.
 pub const SERVICE_CEASED: &str = "SERVICE_CEASED";
 /// A connection or number came back: its service (and twin) is reactivated.

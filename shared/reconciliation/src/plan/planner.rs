@@ -10,9 +10,16 @@
 //!   services plus the types seen in CDR (the `usage` input and the run's records);
 //!   only a connection with neither gets the type its kind implies (rule 8). Usage seen
 //!   in one run is therefore never "forgotten" by the next.
-//! - **A number's type is sticky too**: once it has a service, it keeps it; a new number
-//!   takes its connection's first type (in the service-type table's order), or Messaging
-//!   for a messaging-profile number without a connection (rule 10).
+//! - **A number has one type, kept while rule 10 still allows it.** A new number takes
+//!   its connection's first type (in the service-type table's order), or Messaging for a
+//!   messaging-profile number without a connection (rule 10). A number with a service
+//!   keeps its type while that type is still one of its connection's types (no churn
+//!   when the connection gains usage types). When it is not (the number moved to a
+//!   connection of another kind, lost its connection, or got one while it was
+//!   Messaging), the old service (and twin) is ceased and one of the type rule 10 gives
+//!   now is created on the same customer, logged `SERVICE_RETYPED`; moved back, the old
+//!   service is reactivated. When rule 10 gives no type at all (no connection with a
+//!   type, no messaging profile) the number keeps the service it has, and the log says so.
 //! - **Ceasing** (rule 14) happens when a connection or number vanished from Telnyx, or
 //!   when it now belongs to another customer (the old service is ceased, a new one is
 //!   created: a line is never billed to two customers). A connection that merely lost
@@ -145,6 +152,34 @@ pub fn default_service_type(kind: &ConnectionKind) -> Option<ServiceTypeName> {
     }
 }
 
+/// What rule 10 says of a number's service type now: the types it may have (its
+/// connection's types, or Messaging for a messaging-profile number without a connection)
+/// and the one a new service takes (the first of them in the service-type table's
+/// order). `None` when rule 10 gives no type (no connection with a type, no messaging
+/// profile). A connection not in the snapshot counts as none.
+fn number_types(
+    number: &PhoneNumber,
+    connections: &BTreeMap<ConnectionId, &Connection>,
+    conn_types: &BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>,
+) -> Option<(BTreeSet<ServiceTypeName>, ServiceTypeName)> {
+    let connection = number
+        .connection_id
+        .as_ref()
+        .filter(|c| connections.contains_key(*c));
+    match connection {
+        Some(c) => {
+            let types = conn_types.get(c)?;
+            let first = types.first().copied()?;
+            Some((types.clone(), first))
+        }
+        None if number.messaging_profile_id.is_some() => Some((
+            BTreeSet::from([ServiceTypeName::Messaging]),
+            ServiceTypeName::Messaging,
+        )),
+        None => None,
+    }
+}
+
 /// The numbers a record may be matched by, in order: `cli` of an outbound record,
 /// `cld` of an inbound one; both (`cli` first) when the record has no direction.
 fn number_of(r: &DetailRecord) -> Vec<(MatchedBy, &str)> {
@@ -154,6 +189,14 @@ fn number_of(r: &DetailRecord) -> Vec<(MatchedBy, &str)> {
         Some(Direction::Outbound) => cli.into_iter().collect(),
         Some(Direction::Inbound) => cld.into_iter().collect(),
         None => cli.into_iter().chain(cld).collect(),
+    }
+}
+
+/// `connection conn-1` or `number num-1`.
+fn source_name(source: &ServiceSource) -> String {
+    match source {
+        ServiceSource::Connection(c) => format!("connection {c}"),
+        ServiceSource::PhoneNumber(n) => format!("number {n}"),
     }
 }
 
@@ -582,12 +625,15 @@ impl<'a> Planner<'a> {
         out
     }
 
-    /// The types of this account's stored child services, per source (any customer,
-    /// any status).
-    fn stored_types(&self) -> BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>> {
-        let mut out: BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>> = BTreeMap::new();
-        for (_, source, t) in self.services.keys() {
-            out.entry(source.clone()).or_default().insert(*t);
+    /// The types of this account's stored child services, per source (any customer).
+    fn stored_types(&self) -> BTreeMap<ServiceSource, StoredTypes> {
+        let mut out: BTreeMap<ServiceSource, StoredTypes> = BTreeMap::new();
+        for ((_, source, t), s) in &self.services {
+            let types = out.entry(source.clone()).or_default();
+            types.all.insert(*t);
+            if matches!(s.status, ServiceStatus::Active) {
+                types.active.insert(*t);
+            }
         }
         out
     }
@@ -596,14 +642,14 @@ impl<'a> Planner<'a> {
     fn connection_types(
         &mut self,
         usage: &Usage,
-        stored_types: &BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>>,
+        stored_types: &BTreeMap<ServiceSource, StoredTypes>,
     ) -> BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>> {
         let mut out = BTreeMap::new();
         let connections: Vec<&Connection> = self.connections.values().copied().collect();
         for c in connections {
             let mut types = stored_types
                 .get(&ServiceSource::Connection(c.id.clone()))
-                .cloned()
+                .map(|s| s.all.clone())
                 .unwrap_or_default();
             if let Some(seen) = usage.get(&c.id) {
                 types.extend(seen.iter().copied());
@@ -634,7 +680,7 @@ impl<'a> Planner<'a> {
         conn_customer: &BTreeMap<ConnectionId, CustomerId>,
         number_customer: &BTreeMap<PhoneNumberId, CustomerId>,
         conn_types: &BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>,
-        stored_types: &BTreeMap<ServiceSource, BTreeSet<ServiceTypeName>>,
+        stored_types: &BTreeMap<ServiceSource, StoredTypes>,
     ) -> BTreeMap<ServiceKey, Desired> {
         let mut out = BTreeMap::new();
         for (c, customer) in conn_customer {
@@ -654,53 +700,52 @@ impl<'a> Planner<'a> {
                 );
             }
         }
-        let mut missing_type = Vec::new();
+        // (number, the type it keeps) for numbers rule 10 gives no type now.
+        let mut without_type: Vec<(&PhoneNumber, Option<ServiceTypeName>)> = Vec::new();
         for (n, customer) in number_customer {
             let Some(number) = self.numbers.get(n) else {
                 continue;
             };
-            let conn_first = number
-                .connection_id
-                .as_ref()
-                .filter(|c| self.connections.contains_key(*c))
-                .and_then(|c| conn_types.get(c))
-                .and_then(|ts| ts.iter().next().copied());
             let source = ServiceSource::PhoneNumber(n.clone());
-            let types: BTreeSet<ServiceTypeName> = match stored_types.get(&source) {
-                Some(ts) => ts.clone(),
-                None => conn_first
-                    .or_else(|| {
-                        let no_connection = number
-                            .connection_id
-                            .as_ref()
-                            .is_none_or(|c| !self.connections.contains_key(c));
-                        (no_connection && number.messaging_profile_id.is_some())
-                            .then_some(ServiceTypeName::Messaging)
-                    })
-                    .into_iter()
-                    .collect(),
+            let current = stored_types.get(&source).map(StoredTypes::current);
+            let t = match number_types(number, &self.connections, conn_types) {
+                // Keep the stored type while rule 10 still allows it (no churn when the
+                // connection gains usage types); else retype (statuses() logs it).
+                Some((allowed, first)) => current
+                    .and_then(|cur| cur.iter().find(|t| allowed.contains(t)).copied())
+                    .unwrap_or(first),
+                // Nothing to retype to: a number with a service keeps it.
+                None => {
+                    let kept = current.and_then(|cur| cur.first().copied());
+                    without_type.push((*number, kept));
+                    match kept {
+                        Some(t) => t,
+                        None => continue,
+                    }
+                }
             };
-            if types.is_empty() {
-                missing_type.push(*number);
-            }
-            for t in types {
-                let key = (customer.clone(), source.clone(), t);
-                let id = self.service_id(&key);
-                out.insert(
-                    key,
-                    Desired {
-                        id,
-                        label: number.phone_number.clone(),
-                    },
-                );
-            }
+            let key = (customer.clone(), source, t);
+            let id = self.service_id(&key);
+            out.insert(
+                key,
+                Desired {
+                    id,
+                    label: number.phone_number.clone(),
+                },
+            );
         }
-        for number in missing_type {
+        for (number, kept) in without_type {
+            let what = match kept {
+                None => "it will get its service on the next run".to_owned(),
+                Some(t) => format!(
+                    "its {t} service stays active meanwhile (the number is still in the account), or cease it by hand if the customer gave the number up"
+                ),
+            };
             self.log_entry(
                 Severity::Info,
                 codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE,
                 format!(
-                    "Phone number {} ({}) has no connection with a service type and no messaging profile: assign it a connection or a messaging profile in Telnyx; it will get its service on the next run",
+                    "Phone number {} ({}) has no connection with a service type and no messaging profile: assign it a connection or a messaging profile in Telnyx; {what}",
                     number.phone_number, number.id
                 ),
             );
@@ -935,7 +980,10 @@ impl<'a> Planner<'a> {
     ) -> BTreeMap<ServiceId, bool> {
         let mut active_after = BTreeMap::new();
         let today = self.input.settings.today;
-        let desired_sources: BTreeSet<&ServiceSource> = desired.keys().map(|k| &k.1).collect();
+        let mut desired_by_source: BTreeMap<&ServiceSource, Vec<&ServiceKey>> = BTreeMap::new();
+        for key in desired.keys() {
+            desired_by_source.entry(&key.1).or_default().push(key);
+        }
         let stored = self.services.clone();
         for (key, s) in &stored {
             let active = matches!(s.status, ServiceStatus::Active);
@@ -943,8 +991,8 @@ impl<'a> Planner<'a> {
                 true
             } else if !self.source_exists(&s.source) {
                 false
-            } else if desired_sources.contains(&s.source) {
-                // Moved to another customer: stop billing the old one.
+            } else if desired_by_source.contains_key(&s.source) {
+                // Moved to another customer, or (a number) retyped: stop billing this one.
                 false
             } else {
                 // Still in Telnyx but now unassigned, or its group was deleted: kept as is.
@@ -952,30 +1000,9 @@ impl<'a> Planner<'a> {
             };
             active_after.insert(s.id.clone(), want_active);
             if active && !want_active {
-                let why = if self.source_exists(&s.source) {
-                    (
-                        codes::SERVICE_MOVED,
-                        "now belongs to another customer; a service is created there",
-                    )
-                } else {
-                    (codes::SERVICE_CEASED, "is gone from Telnyx")
-                };
-                self.log_entry(
-                    Severity::Info,
-                    why.0,
-                    format!(
-                        "'{}' ({} service {}) {}: the service is ceased on {today}{}",
-                        s.label,
-                        s.service_type_name,
-                        s.id,
-                        why.1,
-                        if self.twins.contains_key(&s.id) {
-                            " with its wholesale twin"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
+                let replaced_by = desired_by_source.get(&s.source);
+                let (code, message) = self.cease_message(s, replaced_by.map(Vec::as_slice));
+                self.log_entry(Severity::Info, code, message);
                 actions.push(Action::CeaseService {
                     service: s.id.clone(),
                     on: today,
@@ -1008,6 +1035,97 @@ impl<'a> Planner<'a> {
             }
         }
         active_after
+    }
+
+    /// The import-log code and message for ceasing the active child service `s`:
+    /// `replaced_by` are the desired services of the same source (none if it vanished).
+    fn cease_message(
+        &self,
+        s: &Service,
+        replaced_by: Option<&[&ServiceKey]>,
+    ) -> (&'static str, String) {
+        let today = self.input.settings.today;
+        let with_twin = if self.twins.contains_key(&s.id) {
+            " with its wholesale twin"
+        } else {
+            ""
+        };
+        let what = format!(
+            "its {} service {} on customer {}",
+            s.service_type_name, s.id, s.customer
+        );
+        let same_customer = replaced_by
+            .into_iter()
+            .flatten()
+            .find(|k| k.0 == s.customer);
+        match (replaced_by.and_then(|r| r.first()), same_customer) {
+            (None, _) => (
+                codes::SERVICE_CEASED,
+                format!(
+                    "'{}' ({}) is gone from Telnyx: {what} is ceased on {today}{with_twin}",
+                    s.label,
+                    source_name(&s.source)
+                ),
+            ),
+            (Some(_), Some(now)) => (
+                codes::SERVICE_RETYPED,
+                format!(
+                    "{} is now used as {} ({}), no longer as {}: {what} is ceased on {today}{with_twin} and its {} service bills it from now on; nothing to do, unless the change in Telnyx is a mistake (undo it there and the {} service is reactivated)",
+                    self.describe(&s.source, &s.label),
+                    now.2,
+                    self.number_situation(&s.source),
+                    s.service_type_name,
+                    now.2,
+                    s.service_type_name
+                ),
+            ),
+            (Some(now), None) => (
+                codes::SERVICE_MOVED,
+                format!(
+                    "{} now belongs to customer {}{}: {what} is ceased on {today}{with_twin} and a service is created on the new customer; nothing to do, unless the move in Telnyx is a mistake (undo it there and the old service is reactivated)",
+                    self.describe(&s.source, &s.label),
+                    now.0,
+                    if now.2 == s.service_type_name {
+                        String::new()
+                    } else {
+                        format!(" as {}", now.2)
+                    }
+                ),
+            ),
+        }
+    }
+
+    /// `connection 'Name' (id)` or `phone number +1… (id)`, named as Telnyx names it now
+    /// (else by the stored label).
+    fn describe(&self, source: &ServiceSource, label: &str) -> String {
+        match source {
+            ServiceSource::Connection(c) => {
+                let name = self.connections.get(c).map_or(label, |x| x.name.as_str());
+                format!("Connection '{name}' ({c})")
+            }
+            ServiceSource::PhoneNumber(n) => {
+                let e164 = self
+                    .numbers
+                    .get(n)
+                    .map_or(label, |x| x.phone_number.as_str());
+                format!("Phone number {e164} ({n})")
+            }
+        }
+    }
+
+    /// Why a number has the type rule 10 gives it now.
+    fn number_situation(&self, source: &ServiceSource) -> String {
+        let ServiceSource::PhoneNumber(n) = source else {
+            return "its usage".to_owned();
+        };
+        let number = self.numbers.get(n);
+        match number
+            .and_then(|x| x.connection_id.as_ref())
+            .and_then(|c| self.connections.get(c))
+        {
+            Some(c) => format!("it is on connection '{}' ({}) now", c.name, c.id),
+            None => "it has no connection now, only a messaging profile".to_owned(),
+        }
     }
 
     fn source_exists(&self, source: &ServiceSource) -> bool {
@@ -1198,6 +1316,27 @@ struct Customers {
     /// (rule 7) or the single billing group's (rule 3).
     single: Option<CustomerId>,
     active_groups: usize,
+}
+
+/// The types of one source's stored child services.
+#[derive(Debug, Default)]
+struct StoredTypes {
+    /// Of every stored service (any status).
+    all: BTreeSet<ServiceTypeName>,
+    /// Of the active ones.
+    active: BTreeSet<ServiceTypeName>,
+}
+
+impl StoredTypes {
+    /// The source's current types: those of its active services, or, when all are
+    /// ceased (it vanished and may be back), of all of them.
+    fn current(&self) -> &BTreeSet<ServiceTypeName> {
+        if self.active.is_empty() {
+            &self.all
+        } else {
+            &self.active
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

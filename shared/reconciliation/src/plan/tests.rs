@@ -242,6 +242,144 @@ fn a_number_takes_its_connections_first_service_type() {
     assert_eq!(svcs[0].service_type_name, ServiceTypeName::CallControl);
 }
 
+/// A fax application and a SIP connection on one customer, a number on the fax app.
+fn fax_number_scenario() -> Scenario {
+    Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .connection(
+            "conn-fax",
+            "Fax app",
+            ConnectionKind::FaxApplication,
+            Some("bg-a"),
+        )
+        .sip_connection("conn-sip", "Trunk", Some("bg-a"))
+        .number("num-1", "+13125550100", Some("conn-fax"), None)
+        .settled()
+}
+
+fn move_number(s: &mut Scenario, number: &str, connection: Option<&str>) {
+    for n in &mut s.snapshot.phone_numbers {
+        if n.id.as_str() == number {
+            n.connection_id = connection.map(ConnectionId::new);
+        }
+    }
+}
+
+#[test]
+fn a_number_moved_from_a_fax_application_to_a_sip_connection_is_retyped() {
+    let mut s = fax_number_scenario();
+    let fax = s
+        .stored_service(&num("num-1"), ServiceTypeName::Fax)
+        .unwrap()
+        .id
+        .clone();
+    let fax_twin = identity::wholesale_twin(&PARENT_DEPT.into(), &fax);
+    move_number(&mut s, "num-1", Some("conn-sip"));
+    let plan = s
+        .clone()
+        .record(record(RecordType::SipTrunking, "r1").outbound("+13125550100", "+14155550000"))
+        .plan();
+
+    assert_eq!(plan.ceased(), vec![&fax, &fax_twin]);
+    let created = service_on(&plan, &num("num-1"));
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].service_type_name, ServiceTypeName::SipTrunking);
+    assert_eq!(created[0].customer, s.customer_of_group("bg-a"));
+    assert_eq!(plan.created_twins().len(), 1);
+    // The number's usage lands on its new service.
+    assert_eq!(
+        plan.record("r1").unwrap().service,
+        Some(created[0].id.clone())
+    );
+    let e = plan.entries(codes::SERVICE_RETYPED);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::Info);
+    assert!(
+        e[0].message.starts_with(
+            "Phone number +13125550100 (num-1) is now used as SIP Trunking (it is on connection 'Trunk' (conn-sip) now), no longer as Fax:"
+        ),
+        "{}",
+        e[0].message
+    );
+    assert!(e[0].message.contains("nothing to do"), "{}", e[0].message);
+    assert!(plan.entries(codes::SERVICE_MOVED).is_empty());
+
+    // Settled: stable. Moved back: the Fax service comes back, the SIP one is ceased.
+    let sip = created[0].id.clone();
+    s.settle();
+    assert!(s.plan().has_no_actions(), "{}", s.plan());
+    move_number(&mut s, "num-1", Some("conn-fax"));
+    let back = s.settle();
+    assert_eq!(back.reactivated(), vec![&fax, &fax_twin]);
+    assert!(back.ceased().contains(&&sip));
+    assert!(back.created_services().is_empty());
+    assert!(s.plan().has_no_actions());
+}
+
+#[test]
+fn a_number_keeps_its_type_when_its_connection_gains_another_type() {
+    // The fax app starts carrying Call Control usage; Call Control precedes Fax in the
+    // table, so it becomes the connection's first type.
+    let mut s = fax_number_scenario()
+        .record(record(RecordType::CallControl, "r1").connection("conn-fax"))
+        .record(record(RecordType::Webrtc, "r2").connection("conn-fax"));
+    let plan = s.settle();
+    assert_eq!(service_on(&plan, &conn("conn-fax")).len(), 2);
+    assert!(service_on(&plan, &num("num-1")).is_empty(), "{plan}");
+    assert!(plan.ceased().is_empty());
+    assert!(plan.entries(codes::SERVICE_RETYPED).is_empty());
+    assert!(
+        s.stored_service(&num("num-1"), ServiceTypeName::Fax)
+            .is_some_and(|x| x.status == ServiceStatus::Active)
+    );
+    // A number new on that connection takes its first type now.
+    let next = s
+        .no_records()
+        .number("num-2", "+13125550101", Some("conn-fax"), None)
+        .plan();
+    assert_eq!(
+        service_on(&next, &num("num-2"))[0].service_type_name,
+        ServiceTypeName::CallControl
+    );
+    assert!(service_on(&next, &num("num-1")).is_empty());
+    assert!(next.ceased().is_empty());
+}
+
+#[test]
+fn a_messaging_number_put_on_a_connection_is_retyped_to_the_connections_type() {
+    let mut s = Scenario::direct()
+        .billing_group("bg-a", "A")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"))
+        .messaging_number("num-1", "+13125550100", None)
+        .settled();
+    move_number(&mut s, "num-1", Some("conn-1"));
+    let plan = s.settle();
+    assert_eq!(plan.ceased().len(), 1);
+    assert_eq!(
+        service_on(&plan, &num("num-1"))[0].service_type_name,
+        ServiceTypeName::SipTrunking
+    );
+    assert_eq!(plan.entries(codes::SERVICE_RETYPED).len(), 1);
+    assert!(s.plan().has_no_actions());
+}
+
+#[test]
+fn a_number_that_loses_its_connection_and_has_no_messaging_profile_keeps_its_service_and_is_logged()
+{
+    let mut s = fax_number_scenario();
+    move_number(&mut s, "num-1", None);
+    let plan = s.plan();
+    assert!(plan.has_no_actions(), "{plan}");
+    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].message
+            .contains("its Fax service stays active meanwhile"),
+        "{}",
+        e[0].message
+    );
+}
+
 #[test]
 fn messaging_profile_number_without_connection_becomes_a_messaging_service() {
     let plan = Scenario::wholesale()
