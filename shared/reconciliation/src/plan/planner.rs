@@ -22,8 +22,21 @@
 //!   type, no messaging profile) the number keeps the service it has, and the log says so.
 //! - **Ceasing** (rule 14) happens when a connection or number vanished from Telnyx, or
 //!   when it now belongs to another customer (the old service is ceased, a new one is
-//!   created: a line is never billed to two customers). A connection that merely lost
-//!   its billing group, or whose group was deleted (rule 13), keeps its services.
+//!   created: a line is never billed to two customers), or a number is retyped.
+//! - **Losing an assignment never stops billing.** A connection or number that Telnyx
+//!   no longer gives a customer (its profile lost its billing group, its connection
+//!   vanished, its group was deleted) but that is still in Telnyx keeps its active
+//!   services on the customer they are on, and its usage is still attributed there: the
+//!   line still exists and someone owns it. Its log entry (`CONNECTION_WITHOUT_BILLING_GROUP`,
+//!   `PHONE_NUMBER_WITHOUT_CUSTOMER`) says so every run; the operator fixes the
+//!   assignment in Telnyx, or ceases the service by hand if the customer gave it up.
+//! - **A deleted billing group never gets a new customer.** Rule 13 keeps the customer
+//!   of a group deleted after it was synced; a group already deleted when first seen
+//!   gets none (it would bill nobody), logged `DELETED_BILLING_GROUP_WITHOUT_CUSTOMER`,
+//!   and a connection pointing at it is reported as pointing at a deleted group.
+//! - **Every log entry says what to do**, or "nothing to do" and why. A twin realigned
+//!   on its own (its child unchanged: edited by hand, or an interrupted run) is logged
+//!   too (`WHOLESALE_TWIN_CEASED` / `WHOLESALE_TWIN_REACTIVATED`).
 //! - **Wholesale links** (rule 9): a child type is created already linked (one write,
 //!   so a crash cannot leave an unlinked type behind), followed by an idempotent
 //!   `LinkServiceType` in the same plan. A child type that exists without a link while
@@ -328,6 +341,42 @@ impl<'a> Planner<'a> {
         self.input.state.departments.iter().find(|d| &d.id == id)
     }
 
+    /// `billing group 'Name' (id), which is deleted in Telnyx` and the like: a billing
+    /// group that has no customer, described as Telnyx lists it.
+    fn group_status(&self, g: &BillingGroupId) -> String {
+        match self.groups.get(g) {
+            Some(bg) if bg.deleted_at.is_some() => format!(
+                "billing group '{}' ({g}), which is deleted in Telnyx (a deleted group gets no new customer)",
+                bg.name
+            ),
+            Some(bg) => format!("billing group '{}' ({g})", bg.name),
+            None => format!("billing group {g}, which Telnyx does not list"),
+        }
+    }
+
+    /// For a connection or number Telnyx gives no customer now: what happens to its
+    /// active stored services (kept on the customer they are on, so nothing stops being
+    /// billed because of a missing assignment). `None` when it has none.
+    fn kept_services(&self, source: &ServiceSource) -> Option<String> {
+        let kept: Vec<String> = self
+            .services
+            .values()
+            .filter(|s| &s.source == source && matches!(s.status, ServiceStatus::Active))
+            .map(|s| {
+                format!(
+                    "its {} service {} stays on customer {}",
+                    s.service_type_name, s.id, s.customer
+                )
+            })
+            .collect();
+        (!kept.is_empty()).then(|| {
+            format!(
+                "{}, where its usage is still attributed (cease it by hand if the customer gave it up)",
+                kept.join(", ")
+            )
+        })
+    }
+
     fn connection_group(&self, c: &Connection) -> Option<BillingGroupId> {
         c.outbound_voice_profile_id
             .as_ref()
@@ -462,6 +511,7 @@ impl<'a> Planner<'a> {
                         self.account,
                         &g.id,
                     );
+
                     out.new.insert(
                         id.clone(),
                         NewCustomer {
@@ -472,6 +522,30 @@ impl<'a> Planner<'a> {
                     out.by_group.insert(g.id.clone(), id);
                 }
             }
+        }
+        // Rule 13 keeps a deleted group's customer; a deleted group never had one here:
+        // none is created for it (it would bill nobody).
+        let deleted_without_customer: Vec<&BillingGroup> = self
+            .groups
+            .values()
+            .copied()
+            .filter(|g| g.deleted_at.is_some())
+            .filter(|g| {
+                !self
+                    .customers
+                    .values()
+                    .any(|c| c.billing_group_id.as_ref() == Some(&g.id))
+            })
+            .collect();
+        for g in deleted_without_customer {
+            self.log_entry(
+                Severity::Info,
+                codes::DELETED_BILLING_GROUP_WITHOUT_CUSTOMER,
+                format!(
+                    "Billing group '{}' ({}) is deleted in Telnyx and has no customer here: none is created for a deleted group; nothing to do (a connection or number still pointing at it is reported on its own)",
+                    g.name, g.id
+                ),
+            );
         }
         if active.len() == 1 {
             out.single = active
@@ -545,15 +619,17 @@ impl<'a> Planner<'a> {
                 None if customers.active_groups > 1 => {
                     let why = match &own {
                         None => "has no billing group".to_owned(),
-                        Some(g) => {
-                            format!("points at billing group {g}, which Telnyx does not list")
-                        }
+                        Some(g) => format!("points at {}", self.group_status(g)),
                     };
+                    let meanwhile = self
+                        .kept_services(&ServiceSource::Connection(c.id.clone()))
+                        .map(|kept| format!("; meanwhile {kept}"))
+                        .unwrap_or_default();
                     self.log_entry(
                         Severity::Warning,
                         codes::CONNECTION_WITHOUT_BILLING_GROUP,
                         format!(
-                            "Connection '{}' ({}) {why}: assign it an outbound voice profile with a billing group in Telnyx; it will be picked up on the next run",
+                            "Connection '{}' ({}) {why}: assign it an outbound voice profile with a billing group in Telnyx; it will be picked up on the next run{meanwhile}",
                             c.name, c.id
                         ),
                     );
@@ -611,14 +687,33 @@ impl<'a> Planner<'a> {
                 Some(id) => {
                     out.insert(n.id.clone(), id);
                 }
-                None if customers.active_groups > 1 => self.log_entry(
-                    Severity::Warning,
-                    codes::PHONE_NUMBER_WITHOUT_CUSTOMER,
-                    format!(
-                        "Phone number {} ({}) has no billing group and no connection with one: set its billing group, or assign its connection's outbound voice profile a billing group in Telnyx; it will be picked up on the next run",
-                        n.phone_number, n.id
-                    ),
-                ),
+                None if customers.active_groups > 1 => {
+                    let own = match &n.billing_group_id {
+                        None => "has no billing group".to_owned(),
+                        Some(g) => format!("names {}", self.group_status(g)),
+                    };
+                    let connection = match &n.connection_id {
+                        None => "no connection".to_owned(),
+                        Some(c) => match self.connections.get(c) {
+                            None => format!("its connection {c} is gone from Telnyx"),
+                            Some(x) => format!(
+                                "its connection '{}' ({}) has no customer either",
+                                x.name, x.id
+                            ),
+                        },
+                    };
+                    let consequence = self
+                        .kept_services(&ServiceSource::PhoneNumber(n.id.clone()))
+                        .unwrap_or_else(|| "it gets no service".to_owned());
+                    self.log_entry(
+                        Severity::Warning,
+                        codes::PHONE_NUMBER_WITHOUT_CUSTOMER,
+                        format!(
+                            "Phone number {} ({}) {own} and {connection}, so it belongs to no customer: {consequence}; set its billing group, or put it on a connection whose outbound voice profile has one, in Telnyx; it will be picked up on the next run",
+                            n.phone_number, n.id
+                        ),
+                    );
+                }
                 None => {}
             }
         }
@@ -663,7 +758,7 @@ impl<'a> Planner<'a> {
                         Severity::Info,
                         codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE,
                         format!(
-                            "Connection '{}' ({}) is of a kind with no default service type ({:?}) and has no usage yet: its service is created with its first detail record",
+                            "Connection '{}' ({}) is of a kind with no default service type ({:?}) and has no usage yet: it gets its service, typed by its usage, with its first detail record; nothing to do",
                             c.name, c.id, c.kind
                         ),
                     ),
@@ -999,39 +1094,82 @@ impl<'a> Planner<'a> {
                 active
             };
             active_after.insert(s.id.clone(), want_active);
+            // The twin follows its child (whatever happened to either by hand).
+            let twin = self
+                .twins
+                .get(&s.id)
+                .copied()
+                .filter(|t| matches!(t.status, ServiceStatus::Active) != want_active);
+            let with_twin = if twin.is_some() {
+                " with its wholesale twin"
+            } else {
+                ""
+            };
             if active && !want_active {
                 let replaced_by = desired_by_source.get(&s.source);
-                let (code, message) = self.cease_message(s, replaced_by.map(Vec::as_slice));
+                let (code, message) =
+                    self.cease_message(s, replaced_by.map(Vec::as_slice), with_twin);
                 self.log_entry(Severity::Info, code, message);
                 actions.push(Action::CeaseService {
                     service: s.id.clone(),
                     on: today,
                 });
             } else if !active && want_active {
+                let since = match &s.status {
+                    ServiceStatus::Ceased { on } => format!(", ceased on {on},"),
+                    ServiceStatus::Active => String::new(),
+                };
                 self.log_entry(
                     Severity::Info,
                     codes::SERVICE_REACTIVATED,
                     format!(
-                        "'{}' ({} service {}) is back in Telnyx: the service is reactivated",
-                        s.label, s.service_type_name, s.id
+                        "{} is in Telnyx again as customer {}'s {}: its service {}{since} is reactivated{with_twin}; nothing to do, it is billed again from today",
+                        self.describe(&s.source, &s.label),
+                        s.customer,
+                        s.service_type_name,
+                        s.id
                     ),
                 );
                 actions.push(Action::ReactivateService {
                     service: s.id.clone(),
                 });
+            } else if let Some(t) = twin {
+                // The child stays as it is; only its twin had drifted.
+                let (code, drift, fix) = if want_active {
+                    (
+                        codes::WHOLESALE_TWIN_REACTIVATED,
+                        "is ceased while its service is active",
+                        "reactivated, so the reseller is billed for the line".to_owned(),
+                    )
+                } else {
+                    (
+                        codes::WHOLESALE_TWIN_CEASED,
+                        "is active while its service is ceased",
+                        format!(
+                            "ceased on {today}, so the reseller is not billed for a ceased line"
+                        ),
+                    )
+                };
+                self.log_entry(
+                    Severity::Warning,
+                    code,
+                    format!(
+                        "Wholesale twin {} of '{}' ({} service {} on customer {}) {drift} (changed by hand, or an interrupted run): it is {fix}; nothing to do, a twin always follows its service (to stop billing a line, remove or move it in Telnyx)",
+                        t.id, s.label, s.service_type_name, s.id, s.customer
+                    ),
+                );
             }
-            if let Some(twin) = self.twins.get(&s.id) {
-                let twin_active = matches!(twin.status, ServiceStatus::Active);
-                if twin_active && !want_active {
-                    actions.push(Action::CeaseService {
-                        service: twin.id.clone(),
+            if let Some(t) = twin {
+                actions.push(if want_active {
+                    Action::ReactivateService {
+                        service: t.id.clone(),
+                    }
+                } else {
+                    Action::CeaseService {
+                        service: t.id.clone(),
                         on: today,
-                    });
-                } else if !twin_active && want_active {
-                    actions.push(Action::ReactivateService {
-                        service: twin.id.clone(),
-                    });
-                }
+                    }
+                });
             }
         }
         active_after
@@ -1043,13 +1181,9 @@ impl<'a> Planner<'a> {
         &self,
         s: &Service,
         replaced_by: Option<&[&ServiceKey]>,
+        with_twin: &str,
     ) -> (&'static str, String) {
         let today = self.input.settings.today;
-        let with_twin = if self.twins.contains_key(&s.id) {
-            " with its wholesale twin"
-        } else {
-            ""
-        };
         let what = format!(
             "its {} service {} on customer {}",
             s.service_type_name, s.id, s.customer
@@ -1062,7 +1196,7 @@ impl<'a> Planner<'a> {
             (None, _) => (
                 codes::SERVICE_CEASED,
                 format!(
-                    "'{}' ({}) is gone from Telnyx: {what} is ceased on {today}{with_twin}",
+                    "'{}' ({}) is gone from Telnyx: {what} is ceased on {today}{with_twin}; nothing to do if it was removed on purpose (it is reactivated if it comes back), else restore it in Telnyx",
                     s.label,
                     source_name(&s.source)
                 ),
@@ -1298,7 +1432,7 @@ impl<'a> Planner<'a> {
                 Severity::Info,
                 codes::DUPLICATE_DETAIL_RECORDS,
                 format!(
-                    "{duplicates} detail record(s) were received twice in this run and kept once"
+                    "{duplicates} detail record(s) were received twice in this run and kept once; nothing to do (Telnyx pages newest first, so records arriving during a run can push a record onto the next page too)"
                 ),
             );
         }

@@ -488,10 +488,12 @@ fn service_types_fall_back_to_the_connection_kind_without_usage() {
             .collect();
         assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{kind:?}");
         if expected.is_none() {
-            assert_eq!(
-                plan.entries(codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE)
-                    .len(),
-                1
+            let e = plan.entries(codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE);
+            assert_eq!(e.len(), 1);
+            assert!(
+                e[0].message.ends_with("; nothing to do"),
+                "{}",
+                e[0].message
             );
         }
     }
@@ -759,6 +761,115 @@ fn deleted_billing_group_keeps_customer_and_services_and_warns() {
     }
 }
 
+#[test]
+fn a_deleted_billing_group_without_a_customer_gets_none_and_what_points_at_it_is_reported_accurately()
+ {
+    let s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .billing_group("bg-b", "B")
+        .deleted_billing_group("bg-c", "Closed C")
+        .sip_connection("conn-c", "Trunk C", Some("bg-c"))
+        .sip_connection("conn-x", "Trunk X", Some("bg-unknown"));
+    let plan = s.plan();
+    let groups: Vec<_> = plan
+        .created_customers()
+        .iter()
+        .map(|c| c.billing_group_id.clone())
+        .collect();
+    assert_eq!(groups, vec![Some("bg-a".into()), Some("bg-b".into())]);
+    let e = plan.entries(codes::DELETED_BILLING_GROUP_WITHOUT_CUSTOMER);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].severity, Severity::Info);
+    assert!(
+        e[0].message.starts_with(
+            "Billing group 'Closed C' (bg-c) is deleted in Telnyx and has no customer here: none is created for a deleted group; nothing to do"
+        ),
+        "{}",
+        e[0].message
+    );
+    assert!(plan.entries(codes::BILLING_GROUP_DELETED).is_empty());
+    let e = plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP);
+    assert_eq!(e.len(), 2);
+    assert!(
+        e[0].message.starts_with(
+            "Connection 'Trunk C' (conn-c) points at billing group 'Closed C' (bg-c), which is deleted in Telnyx (a deleted group gets no new customer): assign it"
+        ),
+        "{}",
+        e[0].message
+    );
+    assert!(
+        e[1].message.starts_with(
+            "Connection 'Trunk X' (conn-x) points at billing group bg-unknown, which Telnyx does not list: assign it"
+        ),
+        "{}",
+        e[1].message
+    );
+}
+
+#[test]
+fn a_number_whose_connection_vanished_keeps_its_service_on_its_customer_and_the_log_says_so() {
+    let mut s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .billing_group("bg-b", "B")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"))
+        .number("num-1", "+13125550100", Some("conn-1"), None)
+        .settled()
+        .remove_connection("conn-1")
+        .record(record(RecordType::SipTrunking, "r1").inbound("+14155550000", "+13125550100"));
+    let a = s.customer_of_group("bg-a");
+    let number_service = s
+        .stored_service(&num("num-1"), ServiceTypeName::SipTrunking)
+        .unwrap()
+        .id
+        .clone();
+    let plan = s.settle();
+    // The connection is gone: its service is ceased. The number is still there: kept.
+    assert_eq!(plan.ceased().len(), 2, "{plan}");
+    assert!(!plan.ceased().contains(&&number_service));
+    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_CUSTOMER);
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        e[0].message,
+        format!(
+            "Phone number +13125550100 (num-1) has no billing group and its connection conn-1 is gone from Telnyx, so it belongs to no customer: its SIP Trunking service {number_service} stays on customer {a}, where its usage is still attributed (cease it by hand if the customer gave it up); set its billing group, or put it on a connection whose outbound voice profile has one, in Telnyx; it will be picked up on the next run"
+        )
+    );
+    // Consistent with the message: its usage goes to that customer and service.
+    let r = plan.record("r1").unwrap();
+    assert_eq!(r.end_customer, Some(a));
+    assert_eq!(r.service, Some(number_service));
+    assert!(s.plan().has_no_actions());
+}
+
+#[test]
+fn a_connection_that_loses_its_billing_group_keeps_its_services_and_the_log_says_so() {
+    let mut s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .billing_group("bg-b", "B")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"))
+        .settled();
+    for p in &mut s.snapshot.outbound_voice_profiles {
+        p.billing_group_id = None;
+    }
+    let svc = s
+        .stored_service(&conn("conn-1"), ServiceTypeName::SipTrunking)
+        .unwrap()
+        .id
+        .clone();
+    let plan = s.plan();
+    assert!(plan.has_no_actions(), "{plan}");
+    let e = plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].message.ends_with(&format!(
+            "it will be picked up on the next run; meanwhile its SIP Trunking service {svc} stays on customer {}, where its usage is still attributed (cease it by hand if the customer gave it up)",
+            s.customer_of_group("bg-a")
+        )),
+        "{}",
+        e[0].message
+    );
+}
+
 // ---- Rule 14 -------------------------------------------------------------------------
 
 #[test]
@@ -776,9 +887,9 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
     let full = s.snapshot.clone();
 
     s = s.remove_connection("conn-1").days_later(1);
+    let on = s.settings.today;
     let gone = s.settle();
     assert_eq!(gone.ceased(), vec![&child, &twin]);
-    let on = s.settings.today;
     assert!(
         s.state
             .services
@@ -786,7 +897,16 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
             .filter(|x| x.id == child || x.id == twin)
             .all(|x| x.status == ServiceStatus::Ceased { on })
     );
-    assert_eq!(gone.entries(codes::SERVICE_CEASED).len(), 1);
+    let e = gone.entries(codes::SERVICE_CEASED);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].message.starts_with(&format!(
+            "'Trunk' (connection conn-1) is gone from Telnyx: its SIP Trunking service {child} on customer {} is ceased on {on} with its wholesale twin; nothing to do if it was removed on purpose",
+            s.customer_of_group("bg-a")
+        )),
+        "{}",
+        e[0].message
+    );
     assert!(s.plan().has_no_actions(), "ceasing is not repeated");
 
     s.snapshot = full;
@@ -795,8 +915,69 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
     let e = back.entries(codes::SERVICE_REACTIVATED);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Info);
-    assert!(e[0].message.contains(child.as_str()), "{}", e[0].message);
+    assert!(
+        e[0].message.starts_with(&format!(
+            "Connection 'Trunk' (conn-1) is in Telnyx again as customer {}'s SIP Trunking: its service {child}, ceased on {on}, is reactivated with its wholesale twin; nothing to do"
+        , s.customer_of_group("bg-a"))),
+        "{}",
+        e[0].message
+    );
     assert!(back.created_services().is_empty() && back.created_twins().is_empty());
+    assert!(s.plan().has_no_actions());
+}
+
+#[test]
+fn a_twin_out_of_step_with_its_service_follows_it_again_and_is_logged() {
+    let mut s = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"))
+        .sip_connection("conn-2", "Old trunk", Some("bg-a"))
+        .settled()
+        .remove_connection("conn-2")
+        .settled();
+    let child = |s: &Scenario, c: &str| {
+        s.stored_service(&conn(c), ServiceTypeName::SipTrunking)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (active, ceased) = (child(&s, "conn-1"), child(&s, "conn-2"));
+    let twin_of = |id: &ServiceId| identity::wholesale_twin(&PARENT_DEPT.into(), id);
+    // By hand: the active service's twin ceased, the ceased service's twin reactivated.
+    for x in &mut s.state.services {
+        if x.id == twin_of(&active) {
+            x.status = ServiceStatus::Ceased {
+                on: fixed_now().date_naive(),
+            };
+        } else if x.id == twin_of(&ceased) {
+            x.status = ServiceStatus::Active;
+        }
+    }
+    let plan = s.settle();
+    assert_eq!(plan.reactivated(), vec![&twin_of(&active)]);
+    assert_eq!(plan.ceased(), vec![&twin_of(&ceased)]);
+    let back = plan.entries(codes::WHOLESALE_TWIN_REACTIVATED);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].severity, Severity::Warning);
+    assert!(
+        back[0].message.starts_with(&format!(
+            "Wholesale twin {} of 'Trunk' (SIP Trunking service {active} on customer {}) is ceased while its service is active",
+            twin_of(&active),
+            s.customer_of_group("bg-a")
+        )),
+        "{}",
+        back[0].message
+    );
+    assert!(back[0].message.contains("nothing to do"));
+    let off = plan.entries(codes::WHOLESALE_TWIN_CEASED);
+    assert_eq!(off.len(), 1);
+    assert!(
+        off[0]
+            .message
+            .contains(&format!("service {ceased} on customer"))
+    );
+    assert!(plan.entries(codes::SERVICE_CEASED).is_empty());
+    assert!(plan.entries(codes::SERVICE_REACTIVATED).is_empty());
     assert!(s.plan().has_no_actions());
 }
 
@@ -836,7 +1017,21 @@ fn a_connection_moving_to_another_billing_group_ceases_the_old_service_and_creat
     assert_eq!(new[0].customer, s.customer_of_group("bg-b"));
     assert!(plan.ceased().contains(&&old));
     assert_eq!(plan.created_twins().len(), 1);
-    assert_eq!(plan.entries(codes::SERVICE_MOVED).len(), 1);
+    let e = plan.entries(codes::SERVICE_MOVED);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].message.starts_with(&format!(
+            "Connection 'Trunk' (conn-1) now belongs to customer {}: its SIP Trunking service {old} on customer {} is ceased on",
+            s.customer_of_group("bg-b"),
+            s.customer_of_group("bg-a")
+        )),
+        "{}",
+        e[0].message
+    );
+    assert!(
+        e[0].message
+            .contains("; nothing to do, unless the move in Telnyx is a mistake")
+    );
     assert!(s.plan().has_no_actions());
 }
 
@@ -999,7 +1194,15 @@ fn a_record_received_twice_is_kept_once_and_logged() {
         .record(record(RecordType::Webrtc, "r1").connection("conn-a"))
         .plan();
     assert_eq!(plan.records.len(), 2);
-    assert_eq!(plan.entries(codes::DUPLICATE_DETAIL_RECORDS).len(), 1);
+    let e = plan.entries(codes::DUPLICATE_DETAIL_RECORDS);
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].message.starts_with(
+            "1 detail record(s) were received twice in this run and kept once; nothing to do"
+        ),
+        "{}",
+        e[0].message
+    );
 }
 
 // ---- Rule 16, ordering, isolation, rendering -----------------------------------------
