@@ -8,6 +8,7 @@
 use crate::domain::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One step of a plan. Order matters: types before links, customers before services,
 /// services before twins.
@@ -163,6 +164,20 @@ pub struct Plan {
     pub records: Vec<StoredDetailRecord>,
     /// The import-log entries of the run, in the order they were found.
     pub log: Vec<LogEntry>,
+    /// What the cease, reactivate and link actions name, so the diff can say what they
+    /// are. Read-only: never written anywhere.
+    #[serde(default)]
+    pub context: PlanContext,
+}
+
+/// The stored records a plan's actions refer to by id only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanContext {
+    /// Every stored service (child or twin) a `CeaseService` or `ReactivateService` names.
+    pub services: BTreeMap<ServiceId, Service>,
+    /// Every stored service type a `LinkServiceType` names (types the plan creates are
+    /// in its `CreateServiceType` actions).
+    pub service_types: BTreeMap<ServiceTypeId, ServiceType>,
 }
 
 impl Plan {

@@ -407,11 +407,37 @@ impl<'a> Planner<'a> {
             &desired,
             &active_after,
         );
+        let context = self.context(&actions);
         Plan {
             actions,
             records,
             log: self.log,
+            context,
         }
+    }
+
+    /// The stored services and types `actions` name by id only (for the readable diff).
+    fn context(&self, actions: &[Action]) -> PlanContext {
+        let mut out = PlanContext::default();
+        let state = self.input.state;
+        for a in actions {
+            match a {
+                Action::CeaseService { service, .. } | Action::ReactivateService { service } => {
+                    if let Some(s) = state.services.iter().find(|s| &s.id == service) {
+                        out.services.insert(service.clone(), s.clone());
+                    }
+                }
+                Action::LinkServiceType { child, parent } => {
+                    for id in [child, parent] {
+                        if let Some(t) = state.service_types.iter().find(|t| &t.id == id) {
+                            out.service_types.insert(id.clone(), t.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     fn check_onboarding(&mut self) {

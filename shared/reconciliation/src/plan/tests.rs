@@ -1330,9 +1330,103 @@ fn the_rendered_diff_shows_creations_changes_warnings_and_a_record_summary() {
         text.contains("= 2 detail record(s): billing group 0, connection 1, calling number 0, called number 0, unmatched 1"),
         "{text}"
     );
-    let s = s.remove_connection("conn-1");
-    let text = s.plan().to_string();
-    assert!(text.contains("~ cease service svc-"), "{text}");
+}
+
+#[test]
+fn every_action_kind_renders_what_it_is_about_not_only_ids() {
+    let mut s = Scenario::wholesale()
+        .billing_group("bg-a", "Acme Corp")
+        .sip_connection("conn-1", "Trunk", Some("bg-a"));
+    let customer = s.customer_of_group("bg-a");
+    let child_type = identity::service_type(&CHILD_DEPT.into(), ServiceTypeName::SipTrunking);
+    let parent_type = identity::service_type(&PARENT_DEPT.into(), ServiceTypeName::SipTrunking);
+    let svc = identity::service(
+        &CHILD_DEPT.into(),
+        &customer,
+        &conn("conn-1"),
+        ServiceTypeName::SipTrunking,
+    );
+    let twin = identity::wholesale_twin(&PARENT_DEPT.into(), &svc);
+    let svc_line = format!(
+        "service \"Trunk\" [SIP Trunking] ({svc}) on customer {customer} in dept {CHILD_DEPT} (connection conn-1)"
+    );
+    let twin_line = format!(
+        "wholesale twin \"Trunk\" [SIP Trunking] ({twin}) of {svc} on customer {RESELLER} in dept {PARENT_DEPT}"
+    );
+    let lines = |p: &Plan| -> Vec<String> {
+        p.render_diff()
+            .lines()
+            .filter(|l| l.starts_with('+') || l.starts_with('~'))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    let created = s.settle();
+    assert_eq!(
+        lines(&created),
+        vec![
+            format!(
+                "+ service type \"SIP Trunking\" ({parent_type}) [Voice] in dept {PARENT_DEPT}"
+            ),
+            format!(
+                "+ service type \"SIP Trunking\" ({child_type}) [Voice] in dept {CHILD_DEPT}, linked to {parent_type}"
+            ),
+            format!(
+                "~ link service type \"SIP Trunking\" ({child_type}) in dept {CHILD_DEPT} -> \"SIP Trunking\" ({parent_type}) in dept {PARENT_DEPT}"
+            ),
+            format!(
+                "+ customer \"Acme Corp\" ({customer}) in dept {CHILD_DEPT}, billing group bg-a, email to billing@acme.example"
+            ),
+            format!("+ {svc_line}"),
+            format!("+ {twin_line}"),
+        ]
+    );
+
+    let full = s.snapshot.clone();
+    s = s.remove_connection("conn-1").days_later(1);
+    let on = s.settings.today;
+    assert_eq!(
+        lines(&s.settle()),
+        vec![
+            format!("~ cease {svc_line} on {on}"),
+            format!("~ cease {twin_line} on {on}"),
+        ]
+    );
+
+    s.snapshot = full;
+    assert_eq!(
+        lines(&s.settle()),
+        vec![
+            format!("~ reactivate {svc_line}"),
+            format!("~ reactivate {twin_line}"),
+        ]
+    );
+
+    // A link to a stored parent names both stored types.
+    let hand_made = ServiceType {
+        id: "sty-by-hand".into(),
+        department: CHILD_DEPT.into(),
+        name: ServiceTypeName::Fax,
+        category: Category::Voice,
+        wholesale_parent: None,
+    };
+    let linked = Scenario::wholesale()
+        .billing_group("bg-a", "A")
+        .connection(
+            "conn-f",
+            "Fax",
+            ConnectionKind::FaxApplication,
+            Some("bg-a"),
+        )
+        .stored(|st| st.service_types.push(hand_made))
+        .plan();
+    let fax_parent = identity::service_type(&PARENT_DEPT.into(), ServiceTypeName::Fax);
+    assert!(
+        lines(&linked).contains(&format!(
+            "~ link service type \"Fax\" (sty-by-hand) in dept {CHILD_DEPT} -> \"Fax\" ({fax_parent}) in dept {PARENT_DEPT}"
+        )),
+        "{linked}"
+    );
 }
 
 #[test]
