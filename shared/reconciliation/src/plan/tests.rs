@@ -83,6 +83,25 @@ fn new_billing_group_yields_exactly_one_customer_and_one_notification_with_every
 }
 
 #[test]
+fn the_portal_link_fills_customer_department_and_account_ids_wherever_they_appear() {
+    let mut s = Scenario::wholesale().billing_group("bg-a", "A");
+    s.settings.portal_url_template =
+        "https://portal.example/{account_id}/depts/{department_id}/customers/{customer_id}?back={department_id}"
+            .into();
+    let plan = s.plan();
+    let Some(Notification::NewCustomer { link, .. }) = plan.notifications().next() else {
+        panic!("no notification: {plan}");
+    };
+    assert_eq!(
+        link,
+        &format!(
+            "https://portal.example/{ACCOUNT}/depts/{CHILD_DEPT}/customers/{}?back={CHILD_DEPT}",
+            s.customer_of_group("bg-a")
+        )
+    );
+}
+
+#[test]
 fn department_without_billing_email_creates_the_customer_queues_no_email_and_logs_it() {
     let plan = Scenario::wholesale()
         .without_billing_email()
