@@ -160,7 +160,8 @@ pub struct LogEntry {
 pub struct Plan {
     /// The writes, in the order they must be applied (see [`crate::plan::plan`]).
     pub actions: Vec<Action>,
-    /// Every input detail record, attributed or flagged (never dropped).
+    /// Every input detail record, attributed or flagged (never dropped), in (record type,
+    /// id) order.
     pub records: Vec<StoredDetailRecord>,
     /// The import-log entries of the run, in the order they were found.
     pub log: Vec<LogEntry>,

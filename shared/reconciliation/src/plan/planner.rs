@@ -224,8 +224,12 @@ fn number_key(s: &str) -> String {
 /// Action order: `CreateServiceType` (parent department first, then child),
 /// `LinkServiceType`, `CreateCustomer`, `CreateService`, `CreateWholesaleTwin`, then
 /// `CeaseService`/`ReactivateService` (each child service followed by its twin).
-/// Every input record appears in `records` exactly once (a record given twice, same
-/// type and id, is kept once and logged).
+/// Every input record appears in `records` exactly once, in (record type, id) order (a
+/// record given twice, same type and id, is kept once, its first copy, and logged).
+///
+/// The order of the input lists does not matter (property-tested): shuffling billing
+/// groups, connections, profiles, numbers, records or the stored state's lists gives
+/// the same plan, provided a duplicated record's copies are identical.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
     Planner::new(input).run()
 }
@@ -1462,6 +1466,9 @@ impl<'a> Planner<'a> {
                 ),
             );
         }
+        out.sort_by(|a, b| {
+            (a.record.record_type, &a.record.id).cmp(&(b.record.record_type, &b.record.id))
+        });
         out
     }
 }
