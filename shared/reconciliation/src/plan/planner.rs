@@ -24,12 +24,13 @@
 //!   when it now belongs to another customer (the old service is ceased, a new one is
 //!   created: a line is never billed to two customers), or a number is retyped.
 //! - **Losing an assignment never stops billing.** A connection or number that Telnyx
-//!   no longer gives a customer (its profile lost its billing group, its connection
-//!   vanished, its group was deleted) but that is still in Telnyx keeps its active
+//!   no longer gives a customer (several billing groups, and its profile lost its group,
+//!   or the number's connection vanished) but that is still in Telnyx keeps its active
 //!   services on the customer they are on, and its usage is still attributed there: the
-//!   line still exists and someone owns it. Its log entry (`CONNECTION_WITHOUT_BILLING_GROUP`,
-//!   `PHONE_NUMBER_WITHOUT_CUSTOMER`) says so every run; the operator fixes the
-//!   assignment in Telnyx, or ceases the service by hand if the customer gave it up.
+//!   line still exists and someone owns it. Its log entry
+//!   (`CONNECTION_WITHOUT_BILLING_GROUP`, `PHONE_NUMBER_WITHOUT_CUSTOMER`) says so every
+//!   run; the operator fixes the assignment in Telnyx, or ceases the service by hand if
+//!   the customer gave it up. (A deleted group keeps its customer anyway: rule 13.)
 //! - **A deleted billing group never gets a new customer.** Rule 13 keeps the customer
 //!   of a group deleted after it was synced; a group already deleted when first seen
 //!   gets none (it would bill nobody), logged `DELETED_BILLING_GROUP_WITHOUT_CUSTOMER`,
