@@ -7,8 +7,8 @@ mod common;
 
 use async_trait::async_trait;
 use aws_adapters::AwsError;
-use aws_adapters::store::records::{BatchRetry, BatchWriteItems, SdkBatchWriter, request_key};
-use aws_adapters::store::{DynamoStore, StoreSettings, write_records_then_advance};
+use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key};
+use aws_adapters::store::{DynamoStore, RetryPolicy, StoreSettings, write_records_then_advance};
 use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::{Duration, NaiveDate};
 use common::*;
@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn fast_retry(max_attempts: u32) -> BatchRetry {
-    BatchRetry {
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
         max_attempts,
         base_delay: std::time::Duration::from_millis(5),
         max_delay: std::time::Duration::from_millis(20),
@@ -450,7 +450,7 @@ async fn unprocessed_items_are_retried_until_every_record_is_stored() {
     });
     let store = DynamoStore::new(client, table)
         .with_batch_writer(throttled.clone())
-        .with_batch_retry(fast_retry(6));
+        .with_retry(fast_retry(6));
     let acc = account();
 
     let report = store.put_detail_records(&records(&acc, 70)).await.unwrap();
@@ -487,7 +487,7 @@ async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
     let store = fresh_store()
         .await
         .with_batch_writer(Arc::new(AlwaysThrottled))
-        .with_batch_retry(fast_retry(3));
+        .with_retry(fast_retry(3));
 
     let err = store
         .put_detail_records(&records(&account(), 5))

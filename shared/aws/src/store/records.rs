@@ -13,7 +13,7 @@
 //!
 //! `UnprocessedItems` (and `UnprocessedKeys`) are not retried by the SDK: we retry them
 //! with exponential backoff and full jitter, never count them as written until they
-//! are, and give up after [`BatchRetry::max_attempts`] with a transient error. After a
+//! are, and give up after [`RetryPolicy::max_attempts`] with a transient error. After a
 //! failed batch no new batch starts, and the batches in flight are awaited (not
 //! dropped), so the table is settled when the error reaches the caller.
 //!
@@ -22,6 +22,7 @@
 
 use super::items::{self, Item};
 use super::keys;
+use super::retry::RetryPolicy;
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -31,13 +32,11 @@ use chrono::{DateTime, Utc};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use rand::Rng;
 use reconciliation::PortError;
 use reconciliation::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
 use reconciliation::ports::{RecordWriteReport, Store};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::time::Duration;
 
 /// BatchWriteItem's item limit.
 pub const BATCH_SIZE: usize = 25;
@@ -89,39 +88,6 @@ impl BatchWriteItems for SdkBatchWriter {
             .unprocessed_items
             .and_then(|mut m| m.remove(table))
             .unwrap_or_default())
-    }
-}
-
-/// How unprocessed batch items are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchRetry {
-    /// Calls per batch, the first one included.
-    pub max_attempts: u32,
-    /// Backoff before the second call; doubles each time (full jitter).
-    pub base_delay: Duration,
-    /// Backoff cap.
-    pub max_delay: Duration,
-}
-
-impl Default for BatchRetry {
-    fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(2),
-        }
-    }
-}
-
-impl BatchRetry {
-    /// A random delay in `[0, min(max, base * 2^(attempt-1))]` (full jitter).
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        let cap = exp.min(self.max_delay);
-        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(0..=millis))
     }
 }
 
@@ -243,7 +209,7 @@ pub async fn stored_keys(
     client: &Client,
     table: &str,
     batch: &[PreparedRecord],
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<HashSet<(String, String)>, AwsError> {
     let mut pending: Vec<Item> = batch.iter().map(|r| items::key_item(&r.key)).collect();
     let mut found = HashSet::new();
@@ -302,7 +268,7 @@ pub async fn write_all(
     writer: &dyn BatchWriteItems,
     table: &str,
     items: Vec<Item>,
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<u64, AwsError> {
     let total = items.len() as u64;
     let mut pending = items
@@ -350,7 +316,7 @@ pub async fn write_batch(
     writer: &dyn BatchWriteItems,
     table: &str,
     batch: Vec<PreparedRecord>,
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<RecordWriteReport, AwsError> {
     let existing = stored_keys(client, table, &batch, retry).await?;
     let mut to_write = Vec::with_capacity(batch.len());
