@@ -1,5 +1,6 @@
 //! The crate's error type: one enum, sources kept, classified once as transient
-//! (throttling, 5xx, timeouts, dropped connections, unprocessed batch items) or
+//! (throttling, 5xx, timeouts, dropped connections, unprocessed batch items, a
+//! transaction that kept conflicting) or
 //! permanent (validation, access denied, missing or malformed secret, corrupt item).
 //!
 //! Adapters convert it into [`PortError`] at the port boundary with a context naming
@@ -53,6 +54,13 @@ pub enum AwsError {
         operation: &'static str,
         attempts: u32,
         remaining: usize,
+    },
+    /// A transaction kept being cancelled by conflicting writes (or throttling) after
+    /// every attempt; nothing of it was written.
+    #[error("{operation} was cancelled by conflicting writes on all {attempts} attempts")]
+    TransactionConflict {
+        operation: &'static str,
+        attempts: u32,
     },
     /// A stored item could not be read back into its type.
     #[error("stored item {what} could not be decoded")]
@@ -131,7 +139,7 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         match self {
             AwsError::Sdk { transient, .. } => *transient,
-            AwsError::Unprocessed { .. } => true,
+            AwsError::Unprocessed { .. } | AwsError::TransactionConflict { .. } => true,
             AwsError::Decode { .. }
             | AwsError::Encode { .. }
             | AwsError::NotFound { .. }
@@ -230,7 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_errors_are_permanent_and_unprocessed_items_transient() {
+    fn secret_errors_are_permanent_unprocessed_items_and_conflicts_transient() {
         let missing = AwsError::SecretMalformed {
             scope: "account acc-1".into(),
             secret_name: "p/accounts/acc-1".into(),
@@ -246,5 +254,14 @@ mod tests {
         let port = unprocessed.into_port("writing detail records of account acc-1");
         assert!(port.is_transient());
         assert!(port.chain().contains("3 item(s) still unprocessed"));
+        let conflicting = AwsError::TransactionConflict {
+            operation: "TransactWriteItems",
+            attempts: 8,
+        };
+        assert!(conflicting.is_transient());
+        assert_eq!(
+            conflicting.to_string(),
+            "TransactWriteItems was cancelled by conflicting writes on all 8 attempts"
+        );
     }
 }

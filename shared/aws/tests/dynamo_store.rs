@@ -11,6 +11,7 @@ use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key}
 use aws_adapters::store::{DynamoStore, RetryPolicy, StoreSettings, write_records_then_advance};
 use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::{Duration, NaiveDate};
+use common::inject::*;
 use common::*;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, LogEntry, Severity};
@@ -266,6 +267,115 @@ async fn two_concurrent_appliers_create_one_customer_and_one_outbox_entry() {
     let pending = one.pending_notifications().await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].key, "new-customer#cust-a");
+}
+
+fn plan_creating_customer_a() -> (Customer, Vec<Action>) {
+    let end_a = customer("cust-a", CHILD, Some(&account()));
+    let plan = vec![Action::CreateCustomer {
+        notify: Some(new_customer_notification(&end_a, "billing@child.example")),
+        customer: end_a.clone(),
+    }];
+    (end_a, plan)
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_and_creates_the_customer_and_its_one_email_once() {
+    let (_, table) = fresh_table().await;
+    // Real DynamoDB cancels a transaction that overlaps another one on the same item
+    // (`TransactionConflict`); DynamoDB Local serialises them, so the first two
+    // attempts are answered with that cancellation (and write nothing).
+    let inject = Inject::new("TransactWriteItems", 2, |_| {
+        transaction_cancelled(&["TransactionConflict", "None"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
+    let (end_a, plan) = plan_creating_customer_a();
+
+    let report = store.apply(&plan).await.unwrap();
+
+    assert_eq!((calls.seen(), calls.replaced()), (3, 2));
+    assert_eq!((report.created, report.already_existed), (1, 0));
+    assert_eq!(report.notifications_queued, 1);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), Some(end_a));
+    let pending = store.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].key, "new-customer#cust-a");
+}
+
+#[tokio::test]
+async fn a_failed_condition_next_to_a_conflict_decides_without_a_retry() {
+    let (client, table) = fresh_table().await;
+    let (end_a, plan) = plan_creating_customer_a();
+    DynamoStore::new(client, &table).apply(&plan).await.unwrap();
+    // The customer exists; this attempt also conflicted on the outbox entry. The
+    // failed condition is a fact a retry cannot change: already existed, nothing queued.
+    let inject = Inject::new("TransactWriteItems", 1, |_| {
+        transaction_cancelled(&["ConditionalCheckFailed", "TransactionConflict"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
+
+    let report = store.apply(&plan).await.unwrap();
+
+    assert_eq!(calls.seen(), 1, "no retry after a failed condition");
+    assert_eq!((report.created, report.already_existed), (0, 1));
+    assert_eq!(report.notifications_queued, 0);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), Some(end_a));
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_transaction_that_keeps_conflicting_fails_transiently_and_writes_nothing() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", usize::MAX, |_| {
+        transaction_cancelled(&["None", "TransactionConflict"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let (end_a, plan) = plan_creating_customer_a();
+
+    let err = store.apply(&plan).await.unwrap_err();
+
+    assert!(err.is_transient(), "{}", err.chain());
+    assert!(
+        err.chain()
+            .contains("TransactWriteItems was cancelled by conflicting writes on all 3 attempts"),
+        "{}",
+        err.chain()
+    );
+    assert!(
+        err.chain().contains("creating customer cust-a"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 3);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), None);
+    assert!(store.pending_notifications().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_for_another_reason_is_a_permanent_error() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", 1, |_| {
+        transaction_cancelled(&["ValidationError", "None"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let (_, plan) = plan_creating_customer_a();
+
+    let err = store.apply(&plan).await.unwrap_err();
+
+    assert!(!err.is_transient(), "{}", err.chain());
+    assert!(
+        err.chain().contains("TransactionCanceledException"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 1);
 }
 
 #[tokio::test]

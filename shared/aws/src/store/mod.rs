@@ -7,7 +7,8 @@
 //! - Conditional updates are built once (`update`) whether they run alone or inside a
 //!   transaction.
 //! - A customer and its new-customer email are written in one `TransactWriteItems`,
-//!   so only the writer that created the customer queues the email.
+//!   so only the writer that created the customer queues the email; a transaction
+//!   cancelled by a conflicting write is retried here ([`transact`]).
 //! - Every read is a `GetItem` or a `Query`, never a `Scan`.
 //! - Time-dependent methods take `now`; the only other clock use (the outbox entry's
 //!   `queued_at` during `apply`) goes through an injectable [`Clock`].
@@ -16,13 +17,13 @@ pub mod items;
 pub mod keys;
 pub mod records;
 pub mod retry;
+pub mod transact;
 mod update;
 
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Duration, Utc};
@@ -39,14 +40,13 @@ use records::{BatchWriteItems, SdkBatchWriter};
 pub use retry::RetryPolicy;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use transact::Transacted;
 use update::ConditionalUpdate;
 
 pub use records::write_records_then_advance;
 
 /// The DynamoDB code of a failed condition.
 const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
-/// The cancellation reason of a failed condition inside a transaction.
-const TRANSACTION_CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
 /// True when a write failed only because its condition did not hold (for a creation,
 /// "the item already exists"; for an update, "not in the expected state"): a normal
@@ -56,26 +56,6 @@ pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> 
         SdkError::ServiceError(se) => se.err().code() == Some(CONDITIONAL_CHECK_FAILED),
         _ => false,
     }
-}
-
-/// For a cancelled transaction, which of its items failed their condition (by
-/// position); `None` when the failure is not a cancellation.
-pub fn failed_transaction_conditions<R>(
-    err: &SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<bool>> {
-    let SdkError::ServiceError(se) = err else {
-        return None;
-    };
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() else {
-        return None;
-    };
-    Some(
-        cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code() == Some(TRANSACTION_CONDITION_FAILED))
-            .collect(),
-    )
 }
 
 /// Tunables of the store.
@@ -415,42 +395,36 @@ impl DynamoStore {
     ) -> Result<(Outcome, bool), AwsError> {
         let customer_item = customer_item(customer)?;
         let outbox_item = self.outbox_item(notification, self.clock.now())?;
-        let conditional_put = |item: Item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", keys::PK)
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(|e| AwsError::Encode {
-                    what: "TransactWriteItems request".to_owned(),
-                    source: Box::new(e),
-                })
-        };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(conditional_put(customer_item.clone())?)
-            .transact_items(conditional_put(outbox_item)?)
-            // Unique per call: an SDK retry of this very request is idempotent, while
-            // a concurrent writer's transaction still fails its condition.
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok((Outcome::Done, true)),
-            Err(e) => match failed_transaction_conditions(&e) {
-                // The customer exists: another writer created it (and queued its email).
-                Some(failed) if failed.first() == Some(&true) => Ok((Outcome::AlreadyThere, false)),
-                // Only the outbox entry exists (queued earlier, customer since removed):
-                // create the customer alone; the email is already queued.
-                Some(failed) if failed.get(1) == Some(&true) => {
-                    Ok((self.put_new(customer_item).await?, false))
-                }
-                _ => Err(AwsError::sdk("DynamoDB", "TransactWriteItems", e)),
-            },
+        let items = [
+            self.conditional_put(customer_item.clone())?,
+            self.conditional_put(outbox_item)?,
+        ];
+        match transact::transact_write(&self.client, &items, &self.retry).await? {
+            Transacted::Committed => Ok((Outcome::Done, true)),
+            // The customer exists: another writer created it and queued its email in
+            // the same transaction (whatever else conflicted meanwhile).
+            Transacted::ConditionsFailed(failed) if failed.first() == Some(&true) => {
+                Ok((Outcome::AlreadyThere, false))
+            }
+            // Only the outbox entry exists (queued earlier, customer since removed):
+            // create the customer alone; the email is already queued.
+            Transacted::ConditionsFailed(_) => Ok((self.put_new(customer_item).await?, false)),
         }
+    }
+
+    /// A transaction item putting `item` only if no item has its key.
+    fn conditional_put(&self, item: Item) -> Result<TransactWriteItem, AwsError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(|e| AwsError::Encode {
+                what: "TransactWriteItems request".to_owned(),
+                source: Box::new(e),
+            })
     }
 
     async fn set_service_status(

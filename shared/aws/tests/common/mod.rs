@@ -3,6 +3,8 @@
 //! fixture builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod inject;
+
 use aws_adapters::store::DynamoStore;
 use aws_adapters::test_util::{create_table_like_template, unique_name};
 use chrono::{DateTime, Duration, TimeZone, Utc};
