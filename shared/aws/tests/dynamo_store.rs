@@ -10,11 +10,11 @@ use aws_adapters::AwsError;
 use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key};
 use aws_adapters::store::{DynamoStore, RetryPolicy, StoreSettings, write_records_then_advance};
 use aws_sdk_dynamodb::types::WriteRequest;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::inject::*;
 use common::*;
 use reconciliation::domain::*;
-use reconciliation::plan::{Action, LogEntry, Severity};
+use reconciliation::plan::{Action, LogEntry, Notification, Severity};
 use reconciliation::ports::{RunLog, RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -766,43 +766,142 @@ async fn run_logs_expire_ninety_days_after_the_run_and_list_newest_first() {
     );
 }
 
+fn key_problem_alert(to: &str, raised_at: DateTime<Utc>) -> Notification {
+    Notification::KeyProblem {
+        to: vec![to.to_owned()],
+        account: account(),
+        problem: "unauthorized (401)".into(),
+        raised_at,
+    }
+}
+
 #[tokio::test]
-async fn alerts_are_admitted_once_per_three_days_by_the_stored_timestamp() {
+async fn alerts_are_admitted_and_queued_once_per_three_days_by_the_stored_timestamp() {
     let store = fresh_store().await;
     let acc = account();
-    let admit =
-        |days: i64| store.admit_alert("unknown-account", &acc, day0() + Duration::days(days));
+    let admit = |kind: &'static str, days: i64| {
+        let now = day0() + Duration::days(days);
+        let alert = key_problem_alert("ops@operator.example", now);
+        let (store, acc) = (&store, acc.clone());
+        async move {
+            store
+                .admit_and_queue_alert(kind, &acc, &alert, now)
+                .await
+                .unwrap()
+        }
+    };
 
-    assert!(admit(0).await.unwrap(), "day 0 sends");
-    assert!(!admit(0).await.unwrap(), "day 0 again does not");
-    assert!(!admit(2).await.unwrap(), "day 2 does not");
-    assert!(admit(3).await.unwrap(), "day 3 does");
+    assert!(admit("unknown-account", 0).await, "day 0 sends");
+    assert!(!admit("unknown-account", 0).await, "day 0 again does not");
+    assert!(!admit("unknown-account", 2).await, "day 2 does not");
+    assert!(admit("unknown-account", 3).await, "day 3 does");
     assert!(
-        !admit(5).await.unwrap(),
+        !admit("unknown-account", 5).await,
         "day 5 does not (3 days after day 3 is day 6)"
     );
     assert!(
-        store
-            .admit_alert("key-problem", &acc, day0() + Duration::days(5))
-            .await
-            .unwrap(),
+        admit("key-problem", 5).await,
         "another kind is throttled on its own"
+    );
+    let mut queued: Vec<_> = store
+        .pending_notifications()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.queued_at)
+        .collect();
+    queued.sort();
+    assert_eq!(
+        queued,
+        [0, 3, 5].map(|d| day0() + Duration::days(d)),
+        "exactly one email per admitted alert"
     );
 }
 
 #[tokio::test]
-async fn two_concurrent_admits_on_day_zero_admit_exactly_one() {
+async fn two_concurrent_admits_on_day_zero_admit_one_and_queue_one_email() {
     let (client, table) = fresh_table().await;
     let one = DynamoStore::new(client.clone(), &table);
     let two = DynamoStore::new(client, &table);
     let acc = account();
+    let alert = key_problem_alert("ops@operator.example", day0());
 
     let (a, b) = tokio::join!(
-        one.admit_alert("unknown-account", &acc, day0()),
-        two.admit_alert("unknown-account", &acc, day0())
+        one.admit_and_queue_alert("key-problem", &acc, &alert, day0()),
+        two.admit_and_queue_alert("key-problem", &acc, &alert, day0())
     );
 
     assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+    let pending = one.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].notification, alert);
+}
+
+#[tokio::test]
+async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
+    let store = fresh_store().await;
+    let acc = account();
+    let first = key_problem_alert("ops@operator.example", day0());
+    assert!(
+        store
+            .admit_and_queue_alert("key-problem", &acc, &first, day0())
+            .await
+            .unwrap()
+    );
+    let four_days_later = day0() + Duration::days(4);
+
+    // The slot is free again, but this very alert is queued already: DynamoDB cancels
+    // the whole transaction, so the throttle must not move to day 4 on its own.
+    let replayed = store
+        .admit_and_queue_alert("key-problem", &acc, &first, four_days_later)
+        .await
+        .unwrap();
+    assert!(!replayed);
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+
+    // Had the throttle moved, this day-4 alert would be refused.
+    let fresh = key_problem_alert("ops@operator.example", four_days_later);
+    assert!(
+        store
+            .admit_and_queue_alert("key-problem", &acc, &fresh, four_days_later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", usize::MAX, |_| {
+        aws_error(400, "ValidationException", "injected failure")
+    })
+    .neutralized();
+    let failing = DynamoStore::new(dynamodb_with(inject).await, &table);
+    let healthy = DynamoStore::new(fresh_client().await, &table);
+    let acc = account();
+    let alert = key_problem_alert("ops@operator.example", day0());
+
+    let err = failing
+        .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+        .await
+        .unwrap_err();
+
+    assert!(!err.is_transient());
+    assert!(
+        err.chain()
+            .contains("admitting a key-problem alert for account acc-1"),
+        "{}",
+        err.chain()
+    );
+    assert!(healthy.pending_notifications().await.unwrap().is_empty());
+    assert!(
+        healthy
+            .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+            .await
+            .unwrap(),
+        "the slot is still free"
+    );
 }
 
 #[tokio::test]
@@ -811,15 +910,15 @@ async fn outbox_claims_are_exclusive_until_the_lease_expires() {
         claim_lease: Duration::minutes(5),
         ..StoreSettings::default()
     });
-    let c = customer("cust-a", CHILD, Some(&account()));
-    let n = new_customer_notification(&c, "billing@child.example");
-    let key = n.dedupe_key();
     let now = day0();
+    let n = key_problem_alert("ops@operator.example", now);
+    let key = n.dedupe_key();
 
-    assert!(store.enqueue_notification(&n, now).await.unwrap());
     assert!(
-        !store.enqueue_notification(&n, now).await.unwrap(),
-        "queued once"
+        store
+            .admit_and_queue_alert("key-problem", &account(), &n, now)
+            .await
+            .unwrap()
     );
     let pending = store.pending_notifications().await.unwrap();
     assert_eq!(pending.len(), 1);

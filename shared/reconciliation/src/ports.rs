@@ -225,21 +225,21 @@ pub trait Store: Send + Sync {
 
     async fn put_run_log(&self, log: &RunLog) -> PortResult<()>;
 
-    /// Admits one alert of `kind` for `account` per 3 days, even with concurrent callers.
-    /// Returns true for the caller that may send.
-    async fn admit_alert(
+    /// Admits one alert of `kind` for `account` per alert interval (3 days), decided on
+    /// the stored time of the last admitted one, and queues `alert` in the outbox **in
+    /// the same atomic write**: either the interval restarts at `now` and the email is
+    /// queued, or neither happens (a crash cannot use up the interval without an email).
+    /// With concurrent callers exactly one is admitted. Returns true for the caller
+    /// whose alert was admitted and queued; false when the interval has not elapsed or
+    /// this very alert (same dedupe key) is already queued.
+    async fn admit_and_queue_alert(
         &self,
         kind: &str,
         account: &ManagedAccountId,
+        alert: &Notification,
         now: DateTime<Utc>,
     ) -> PortResult<bool>;
 
-    /// Queues a notification (no-op if its key is already queued). True if queued now.
-    async fn enqueue_notification(
-        &self,
-        notification: &Notification,
-        now: DateTime<Utc>,
-    ) -> PortResult<bool>;
     /// Notifications queued and not yet sent.
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>>;
     /// Claims a pending notification for sending; false if another sender holds it or it was sent.

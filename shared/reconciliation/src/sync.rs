@@ -475,29 +475,24 @@ async fn alert_key_problem(
     if source.key_refusal().is_none() || settings.alert_to.is_empty() {
         return;
     }
-    let admitted = match ports
-        .store
-        .admit_alert(KEY_PROBLEM_ALERT, account, now)
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted");
-            return;
-        }
-    };
-    if !admitted {
-        return;
-    }
     let alert = Notification::KeyProblem {
         to: settings.alert_to.clone(),
         account: account.clone(),
         problem: source.chain(),
         raised_at: now,
     };
-    if let Err(e) = ports.store.enqueue_notification(&alert, now).await {
-        tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not queued");
-        return;
+    // One atomic write: the 3-day slot is taken only together with its email.
+    match ports
+        .store
+        .admit_and_queue_alert(KEY_PROBLEM_ALERT, account, &alert, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted (nothing queued)");
+            return;
+        }
     }
     if let Err(e) = flush_outbox(ports.store, ports.mailer, ports.clock).await {
         tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not sent yet");

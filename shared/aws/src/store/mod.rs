@@ -385,6 +385,34 @@ impl DynamoStore {
         Ok(state)
     }
 
+    /// The alert throttle's update: take the slot at `now` if it is free. Decided on the
+    /// stored `last_sent_at`, never on TTL deletion (expired items still read back);
+    /// `expires_at` only cleans up long after the interval.
+    fn alert_throttle(
+        &self,
+        kind: &str,
+        account: &ManagedAccountId,
+        now: DateTime<Utc>,
+    ) -> ConditionalUpdate {
+        let cutoff = now - self.settings.alert_interval;
+        let expires_at = (now + self.settings.alert_interval + Duration::days(1)).timestamp();
+        ConditionalUpdate::new(
+            keys::alert(kind, account),
+            "SET last_sent_at = :now, last_sent = :now_text, kind = :kind, account = :account, #entity = :entity, #ttl = :ttl",
+            "attribute_not_exists(#pk) OR last_sent_at <= :cutoff",
+        )
+        .name("#pk", keys::PK)
+        .name("#entity", keys::ENTITY)
+        .name("#ttl", keys::EXPIRES_AT)
+        .value(":now", n(now.timestamp()))
+        .value(":now_text", s(keys::sortable_time(now)))
+        .value(":cutoff", n(cutoff.timestamp()))
+        .value(":kind", s(kind))
+        .value(":account", s(account.as_str()))
+        .value(":entity", s("alert"))
+        .value(":ttl", n(expires_at))
+    }
+
     // ---- apply -----------------------------------------------------------------------
 
     /// Creates a customer and queues its notification in one transaction.
@@ -865,52 +893,44 @@ impl Store for DynamoStore {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(account_id = %account, kind = %kind))]
-    async fn admit_alert(
+    #[tracing::instrument(skip_all, fields(
+        account_id = %account,
+        kind = %kind,
+        outbox_key = %alert.dedupe_key(),
+    ))]
+    async fn admit_and_queue_alert(
         &self,
         kind: &str,
         account: &ManagedAccountId,
+        alert: &Notification,
         now: DateTime<Utc>,
     ) -> PortResult<bool> {
-        // Decided on the stored `last_sent_at`, never on TTL deletion (expired items
-        // still read back); `expires_at` only cleans up long after the interval.
-        let cutoff = now - self.settings.alert_interval;
-        let expires_at = (now + self.settings.alert_interval + Duration::days(1)).timestamp();
-        ConditionalUpdate::new(
-            keys::alert(kind, account),
-            "SET last_sent_at = :now, last_sent = :now_text, kind = :kind, account = :account, #entity = :entity, #ttl = :ttl",
-            "attribute_not_exists(#pk) OR last_sent_at <= :cutoff",
-        )
-        .name("#pk", keys::PK)
-        .name("#entity", keys::ENTITY)
-        .name("#ttl", keys::EXPIRES_AT)
-        .value(":now", n(now.timestamp()))
-        .value(":now_text", s(keys::sortable_time(now)))
-        .value(":cutoff", n(cutoff.timestamp()))
-        .value(":kind", s(kind))
-        .value(":account", s(account.as_str()))
-        .value(":entity", s("alert"))
-        .value(":ttl", n(expires_at))
-        .send(&self.client, &self.table)
+        let admitted = async {
+            let items = [
+                self.alert_throttle(kind, account, now)
+                    .into_transact_item(&self.table)?,
+                self.conditional_put(self.outbox_item(alert, now)?)?,
+            ];
+            Ok::<_, AwsError>(
+                match transact::transact_write(&self.client, &items, &self.retry).await? {
+                    Transacted::Committed => true,
+                    // The slot was taken within the interval (by us earlier or by a
+                    // concurrent caller, whose email is queued with it), or this very
+                    // alert is already queued: either way, nothing to do.
+                    Transacted::ConditionsFailed(failed) => {
+                        tracing::debug!(
+                            throttled = failed.first() == Some(&true),
+                            already_queued = failed.get(1) == Some(&true),
+                            "alert not admitted"
+                        );
+                        false
+                    }
+                },
+            )
+        }
         .await
-        .map_err(|e| e.into_port(format!("admitting a {kind} alert for account {account}")))
-    }
-
-    #[tracing::instrument(skip_all, fields(outbox_key = %notification.dedupe_key()))]
-    async fn enqueue_notification(
-        &self,
-        notification: &Notification,
-        now: DateTime<Utc>,
-    ) -> PortResult<bool> {
-        let context = || format!("queueing notification {}", notification.dedupe_key());
-        let item = self
-            .outbox_item(notification, now)
-            .map_err(|e| e.into_port(context()))?;
-        let outcome = self
-            .put_new(item)
-            .await
-            .map_err(|e| e.into_port(context()))?;
-        Ok(outcome == Outcome::Done)
+        .map_err(|e| e.into_port(format!("admitting a {kind} alert for account {account}")))?;
+        Ok(admitted)
     }
 
     #[tracing::instrument(skip_all)]

@@ -1,5 +1,6 @@
-//! Conditional updates, built in one place ([`ConditionalUpdate`]): the update
-//! expression, its condition and placeholders, sent as one `UpdateItem`.
+//! Conditional updates, built in one place: the same update expression, condition and
+//! placeholders serve a standalone `UpdateItem` ([`ConditionalUpdate::send`]) and an
+//! `Update` inside a `TransactWriteItems` ([`ConditionalUpdate::into_transact_item`]).
 //!
 //! A failed condition is a normal outcome (`Ok(false)`), never an error: what it means
 //! (already at or beyond, held by another sender, not admitted…) is for the caller.
@@ -9,7 +10,7 @@ use super::items::{Item, key_item};
 use super::keys::Key;
 use crate::error::AwsError;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 /// One conditional update of the item at `key`.
@@ -65,5 +66,22 @@ impl ConditionalUpdate {
             Err(e) if is_condition_failed(&e) => Ok(false),
             Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)),
         }
+    }
+
+    /// The same update as one item of a `TransactWriteItems`.
+    pub(crate) fn into_transact_item(self, table: &str) -> Result<TransactWriteItem, AwsError> {
+        Update::builder()
+            .table_name(table)
+            .set_key(Some(key_item(&self.key)))
+            .update_expression(self.update)
+            .condition_expression(self.condition)
+            .set_expression_attribute_names((!self.names.is_empty()).then_some(self.names))
+            .set_expression_attribute_values((!self.values.is_empty()).then_some(self.values))
+            .build()
+            .map(|update| TransactWriteItem::builder().update(update).build())
+            .map_err(|e| AwsError::Encode {
+                what: "TransactWriteItems update".to_owned(),
+                source: Box::new(e),
+            })
     }
 }

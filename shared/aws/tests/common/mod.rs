@@ -53,9 +53,14 @@ pub async fn sdk() -> aws_config::SdkConfig {
     aws_adapters::config::load_sdk_config().await
 }
 
+/// A DynamoDB client on the local stack.
+pub async fn fresh_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk().await)
+}
+
 /// A DynamoDB client and a fresh table shaped like template.yaml's.
 pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
-    let client = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let client = fresh_client().await;
     let table = unique_name("billing");
     create_table_like_template(&client, &table)
         .await
