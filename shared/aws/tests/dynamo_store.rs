@@ -164,25 +164,28 @@ async fn load_state_returns_the_departments_customers_types_and_services_of_the_
         .await
         .unwrap();
     store
-        .apply(&first_run_plan(&acc, "billing@child.example"))
+        .apply(&first_run_plan(&acc, "billing@child.example"), day0())
         .await
         .unwrap();
     // Another reseller in the same parent department: not this account's state.
     store
-        .apply(&[
-            Action::CreateCustomer {
-                customer: customer("cust-other-reseller", PARENT, Some(&other)),
-                notify: None,
-            },
-            Action::CreateService(service(
-                "svc-other",
-                &other,
-                PARENT,
-                "cust-other-reseller",
-                "st-parent-sip",
-                None,
-            )),
-        ])
+        .apply(
+            &[
+                Action::CreateCustomer {
+                    customer: customer("cust-other-reseller", PARENT, Some(&other)),
+                    notify: None,
+                },
+                Action::CreateService(service(
+                    "svc-other",
+                    &other,
+                    PARENT,
+                    "cust-other-reseller",
+                    "st-parent-sip",
+                    None,
+                )),
+            ],
+            day0(),
+        )
         .await
         .unwrap();
 
@@ -231,8 +234,11 @@ async fn applying_the_same_plan_twice_creates_nothing_the_second_time() {
     let store = fresh_store().await;
     let plan = first_run_plan(&account(), "billing@child.example");
 
-    let first = store.apply(&plan).await.unwrap();
-    let second = store.apply(&plan).await.unwrap();
+    let first = store.apply(&plan, day0()).await.unwrap();
+    let second = store
+        .apply(&plan, day0() + Duration::minutes(15))
+        .await
+        .unwrap();
 
     assert_eq!(
         (first.created, first.updated, first.notifications_queued),
@@ -243,7 +249,10 @@ async fn applying_the_same_plan_twice_creates_nothing_the_second_time() {
     assert_eq!(second.updated, 0);
     assert_eq!(second.already_existed, 7);
     assert_eq!(second.notifications_queued, 0);
-    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+    let pending = store.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    // The store keeps no clock: the entry is queued at the caller's `now`.
+    assert_eq!(pending[0].queued_at, day0());
 }
 
 #[tokio::test]
@@ -257,7 +266,7 @@ async fn two_concurrent_appliers_create_one_customer_and_one_outbox_entry() {
         customer: end_a.clone(),
     }];
 
-    let (a, b) = tokio::join!(one.apply(&plan), two.apply(&plan));
+    let (a, b) = tokio::join!(one.apply(&plan, day0()), two.apply(&plan, day0()));
     let (a, b) = (a.unwrap(), b.unwrap());
 
     assert_eq!(a.created + b.created, 1);
@@ -292,7 +301,7 @@ async fn a_transaction_conflict_is_retried_and_creates_the_customer_and_its_one_
     let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
     let (end_a, plan) = plan_creating_customer_a();
 
-    let report = store.apply(&plan).await.unwrap();
+    let report = store.apply(&plan, day0()).await.unwrap();
 
     assert_eq!((calls.seen(), calls.replaced()), (3, 2));
     assert_eq!((report.created, report.already_existed), (1, 0));
@@ -307,7 +316,10 @@ async fn a_transaction_conflict_is_retried_and_creates_the_customer_and_its_one_
 async fn a_failed_condition_next_to_a_conflict_decides_without_a_retry() {
     let (client, table) = fresh_table().await;
     let (end_a, plan) = plan_creating_customer_a();
-    DynamoStore::new(client, &table).apply(&plan).await.unwrap();
+    DynamoStore::new(client, &table)
+        .apply(&plan, day0())
+        .await
+        .unwrap();
     // The customer exists; this attempt also conflicted on the outbox entry. The
     // failed condition is a fact a retry cannot change: already existed, nothing queued.
     let inject = Inject::new("TransactWriteItems", 1, |_| {
@@ -317,7 +329,7 @@ async fn a_failed_condition_next_to_a_conflict_decides_without_a_retry() {
     let calls = inject.calls();
     let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
 
-    let report = store.apply(&plan).await.unwrap();
+    let report = store.apply(&plan, day0()).await.unwrap();
 
     assert_eq!(calls.seen(), 1, "no retry after a failed condition");
     assert_eq!((report.created, report.already_existed), (0, 1));
@@ -337,7 +349,7 @@ async fn a_transaction_that_keeps_conflicting_fails_transiently_and_writes_nothi
     let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
     let (end_a, plan) = plan_creating_customer_a();
 
-    let err = store.apply(&plan).await.unwrap_err();
+    let err = store.apply(&plan, day0()).await.unwrap_err();
 
     assert!(err.is_transient(), "{}", err.chain());
     assert!(
@@ -367,7 +379,7 @@ async fn a_transaction_cancelled_for_another_reason_is_a_permanent_error() {
     let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
     let (_, plan) = plan_creating_customer_a();
 
-    let err = store.apply(&plan).await.unwrap_err();
+    let err = store.apply(&plan, day0()).await.unwrap_err();
 
     assert!(!err.is_transient(), "{}", err.chain());
     assert!(
@@ -383,9 +395,12 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     let store = fresh_store().await;
     let acc = account();
     store
-        .apply(&[Action::CreateService(service(
-            "svc-a", &acc, CHILD, "cust-a", "st", None,
-        ))])
+        .apply(
+            &[Action::CreateService(service(
+                "svc-a", &acc, CHILD, "cust-a", "st", None,
+            ))],
+            day0(),
+        )
         .await
         .unwrap();
     let first_day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
@@ -393,17 +408,23 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     let id = ServiceId::new("svc-a");
 
     let ceased = store
-        .apply(&[Action::CeaseService {
-            service: id.clone(),
-            on: first_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: id.clone(),
+                on: first_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     let ceased_again = store
-        .apply(&[Action::CeaseService {
-            service: id.clone(),
-            on: later_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: id.clone(),
+                on: later_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -420,15 +441,21 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     );
 
     let back = store
-        .apply(&[Action::ReactivateService {
-            service: id.clone(),
-        }])
+        .apply(
+            &[Action::ReactivateService {
+                service: id.clone(),
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     let back_again = store
-        .apply(&[Action::ReactivateService {
-            service: id.clone(),
-        }])
+        .apply(
+            &[Action::ReactivateService {
+                service: id.clone(),
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     assert_eq!((back.updated, back_again.already_existed), (1, 1));
@@ -438,10 +465,13 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     );
 
     let missing = store
-        .apply(&[Action::CeaseService {
-            service: ServiceId::new("svc-ghost"),
-            on: first_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: ServiceId::new("svc-ghost"),
+                on: first_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap_err();
     assert!(!missing.is_transient());

@@ -208,12 +208,18 @@ async fn a_crash_before_sending_is_replayed_by_the_next_flush_exactly_once() {
     let clock = TestClock::at(day0());
     let m = mailer().await;
     // Run 1 writes the customer and its outbox entry, then "dies" before flushing.
-    let applied = store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    let applied = store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     assert_eq!(applied.notifications_queued, 1);
     assert!(emails_to(&to).await.is_empty());
 
     // A duplicate delivery of run 1 re-applies the plan: nothing new is queued.
-    let again = store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    let again = store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     assert_eq!(again.notifications_queued, 0);
 
     let second = flush_outbox(&store, &m, &clock).await.unwrap();
@@ -244,7 +250,10 @@ async fn a_sender_that_died_holding_a_claim_is_replaced_once_the_lease_lapses() 
     });
     let clock = Arc::new(TestClock::at(day0()));
     let m = mailer().await;
-    store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     // A sender claims the entry and dies before sending.
     assert!(
         store
@@ -273,7 +282,9 @@ async fn concurrent_flushes_send_each_email_once() {
     let two = DynamoStore::new(client, &table);
     let clock = TestClock::at(day0());
     let m = mailer().await;
-    one.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    one.apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
 
     let (a, b) = tokio::join!(
         flush_outbox(&one, &m, &clock),

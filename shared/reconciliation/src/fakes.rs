@@ -231,11 +231,10 @@ impl Store for InMemoryStore {
         Ok(state)
     }
 
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport> {
         self.check("apply")?;
         let mut d = lock(&self.data);
         let mut total = ApplyReport::default();
-        let now = Utc::now();
         for action in actions {
             let r = apply_to_state(&mut d.state, std::slice::from_ref(action));
             if let Action::CreateCustomer {
@@ -245,16 +244,10 @@ impl Store for InMemoryStore {
                 // Queued in the same write as the customer, only by the writer that created it.
                 if r.created == 1 {
                     let key = n.dedupe_key();
-                    let queued_at = match &action {
-                        Action::CreateCustomer { customer, .. } => {
-                            customer.created_at.unwrap_or(now)
-                        }
-                        _ => now,
-                    };
                     d.outbox.entry(key.clone()).or_insert(OutboxEntry {
                         key,
                         notification: n.clone(),
-                        queued_at,
+                        queued_at: now,
                         sent_at: None,
                     });
                 }
@@ -750,8 +743,8 @@ mod tests {
             .with_onboarding(s.onboarding.clone())
             .with_state(s.state.clone());
         let plan = s.plan();
-        let first = store.apply(&plan.actions).await.unwrap();
-        let second = store.apply(&plan.actions).await.unwrap();
+        let first = store.apply(&plan.actions, t(0)).await.unwrap();
+        let second = store.apply(&plan.actions, t(1)).await.unwrap();
         assert_eq!(
             first.created,
             plan.actions.len() as u64 - 1,
@@ -760,7 +753,9 @@ mod tests {
         assert_eq!(first.notifications_queued, 1);
         assert_eq!(second.created, 0);
         assert_eq!(second.notifications_queued, 0);
-        assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+        let pending = store.pending_notifications().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].queued_at, t(0), "queued at the caller's now");
     }
 
     #[tokio::test]

@@ -199,8 +199,9 @@ pub trait Store: Send + Sync {
     async fn load_state(&self, onboarding: &Onboarding) -> PortResult<StoredState>;
 
     /// Applies actions in order, each idempotently; a `CreateCustomer`'s notification is
-    /// queued in the outbox in the same write as the customer.
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport>;
+    /// queued in the outbox in the same write as the customer, `queued_at` = `now` (the
+    /// caller's clock: the store keeps none of its own).
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport>;
 
     /// Stores detail records keyed by account + record type + Telnyx id; a record
     /// already stored is counted as a duplicate and not rewritten.

@@ -340,7 +340,7 @@ async fn run(
     // 3. Write: actions, then per type its records and only then its watermark.
     summary.applied = ports
         .store
-        .apply(&plan.actions)
+        .apply(&plan.actions, now)
         .await
         .map_err(store_err("applying the plan"))?;
     for f in &fetched {

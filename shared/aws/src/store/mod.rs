@@ -10,8 +10,8 @@
 //!   so only the writer that created the customer queues the email; a transaction
 //!   cancelled by a conflicting write is retried here ([`transact`]).
 //! - Every read is a `GetItem` or a `Query`, never a `Scan`.
-//! - Time-dependent methods take `now`; the only other clock use (the outbox entry's
-//!   `queued_at` during `apply`) goes through an injectable [`Clock`].
+//! - Every time-dependent method takes `now` from the caller (the core's injectable
+//!   `Clock`); the store has no clock of its own.
 
 pub mod items;
 pub mod keys;
@@ -34,7 +34,7 @@ use keys::Key;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, Notification};
 use reconciliation::ports::{
-    ApplyReport, Clock, OutboxEntry, PortResult, RecordWriteReport, RunLog, Store, SystemClock,
+    ApplyReport, OutboxEntry, PortResult, RecordWriteReport, RunLog, Store,
 };
 use records::{BatchWriteItems, SdkBatchWriter};
 pub use retry::RetryPolicy;
@@ -95,7 +95,6 @@ pub struct DynamoStore {
     table: String,
     writer: Arc<dyn BatchWriteItems>,
     retry: RetryPolicy,
-    clock: Arc<dyn Clock>,
     settings: StoreSettings,
 }
 
@@ -124,7 +123,6 @@ impl DynamoStore {
             client,
             table: table.into(),
             retry: RetryPolicy::default(),
-            clock: Arc::new(SystemClock),
             settings: StoreSettings::default(),
         }
     }
@@ -138,12 +136,6 @@ impl DynamoStore {
     /// Replaces the retry policy of unprocessed batch items and conflicting transactions.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
-        self
-    }
-
-    /// Replaces the clock used for `queued_at` of notifications queued by `apply`.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -420,9 +412,10 @@ impl DynamoStore {
         &self,
         customer: &Customer,
         notification: &Notification,
+        now: DateTime<Utc>,
     ) -> Result<(Outcome, bool), AwsError> {
         let customer_item = customer_item(customer)?;
-        let outbox_item = self.outbox_item(notification, self.clock.now())?;
+        let outbox_item = self.outbox_item(notification, now)?;
         let items = [
             self.conditional_put(customer_item.clone())?,
             self.conditional_put(outbox_item)?,
@@ -472,7 +465,12 @@ impl DynamoStore {
         self.update_existing(&key, what, update).await
     }
 
-    async fn apply_one(&self, action: &Action, report: &mut ApplyReport) -> Result<(), AwsError> {
+    async fn apply_one(
+        &self,
+        action: &Action,
+        now: DateTime<Utc>,
+        report: &mut ApplyReport,
+    ) -> Result<(), AwsError> {
         let count_creation = |report: &mut ApplyReport, outcome: Outcome| match outcome {
             Outcome::Done => report.created += 1,
             Outcome::AlreadyThere => report.already_existed += 1,
@@ -516,7 +514,7 @@ impl DynamoStore {
                 notify: Some(notification),
             } => {
                 let (outcome, queued) = self
-                    .create_customer_with_notification(customer, notification)
+                    .create_customer_with_notification(customer, notification, now)
                     .await?;
                 count_creation(report, outcome);
                 if queued {
@@ -751,10 +749,10 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(actions = actions.len()))]
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport> {
         let mut report = ApplyReport::default();
         for action in actions {
-            self.apply_one(action, &mut report)
+            self.apply_one(action, now, &mut report)
                 .await
                 .map_err(|e| e.into_port(describe_action(action)))?;
         }
