@@ -1,6 +1,7 @@
 //! The DynamoDB store against DynamoDB Local: one test per access pattern, the
 //! idempotency and concurrency guarantees, and the injected failures DynamoDB Local
-//! cannot produce (unprocessed items, a batch failing midway).
+//! cannot produce (unprocessed items, transaction conflicts). The watermark ordering
+//! over a failing batch is tested on the real path, `sync_account`, in `sync_run.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,10 +9,11 @@ mod common;
 use async_trait::async_trait;
 use aws_adapters::AwsError;
 use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key};
-use aws_adapters::store::{DynamoStore, RetryPolicy, StoreSettings, write_records_then_advance};
+use aws_adapters::store::{DynamoStore, StoreSettings};
 use aws_sdk_dynamodb::types::WriteRequest;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::inject::*;
+use common::writers::*;
 use common::*;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, LogEntry, Notification, Severity};
@@ -19,14 +21,6 @@ use reconciliation::ports::{RunLog, RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn fast_retry(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_attempts,
-        base_delay: std::time::Duration::from_millis(5),
-        max_delay: std::time::Duration::from_millis(20),
-    }
-}
 
 #[tokio::test]
 async fn table_made_from_the_template_has_its_keys_index_and_ttl() {
@@ -608,20 +602,6 @@ async fn unprocessed_items_are_retried_until_every_record_is_stored() {
     assert!(throttled.calls.load(Ordering::SeqCst) > 3);
 }
 
-/// Never processes anything.
-struct AlwaysThrottled;
-
-#[async_trait]
-impl BatchWriteItems for AlwaysThrottled {
-    async fn batch_write(
-        &self,
-        _: &str,
-        requests: Vec<WriteRequest>,
-    ) -> Result<Vec<WriteRequest>, AwsError> {
-        Ok(requests)
-    }
-}
-
 #[tokio::test]
 async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
     let store = fresh_store()
@@ -648,81 +628,6 @@ async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
             .await
             .unwrap()
             .is_empty()
-    );
-}
-
-/// Fails the second call permanently.
-struct FailsSecondBatch {
-    real: SdkBatchWriter,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl BatchWriteItems for FailsSecondBatch {
-    async fn batch_write(
-        &self,
-        table: &str,
-        requests: Vec<WriteRequest>,
-    ) -> Result<Vec<WriteRequest>, AwsError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Err(AwsError::NotFound {
-                what: "injected: the second batch fails".into(),
-            });
-        }
-        self.real.batch_write(table, requests).await
-    }
-}
-
-#[tokio::test]
-async fn a_watermark_does_not_move_when_a_batch_fails_midway() {
-    let (client, table) = fresh_table().await;
-    let failing =
-        DynamoStore::new(client.clone(), &table).with_batch_writer(Arc::new(FailsSecondBatch {
-            real: SdkBatchWriter::new(client.clone()),
-            calls: AtomicUsize::new(0),
-        }));
-    let acc = account();
-    let batch = records(&acc, 60);
-    let before = day0() - Duration::hours(1);
-    let to = day0() + Duration::hours(1);
-    failing
-        .advance_watermark(&acc, RecordType::Messaging, before)
-        .await
-        .unwrap();
-
-    let err = write_records_then_advance(&failing, &batch, &acc, RecordType::Messaging, to)
-        .await
-        .unwrap_err();
-
-    assert!(!err.is_transient());
-    assert_eq!(
-        failing
-            .watermark(&acc, RecordType::Messaging)
-            .await
-            .unwrap(),
-        Some(before)
-    );
-
-    // The next run re-reads the window: what was stored counts as duplicates, the rest
-    // is written, and only then does the watermark move.
-    let healthy = DynamoStore::new(client, &table);
-    let stored_before = healthy
-        .detail_records(&acc, RecordType::Messaging)
-        .await
-        .unwrap()
-        .len() as u64;
-    assert!(stored_before < 60, "the failed batch was not written");
-    let report = write_records_then_advance(&healthy, &batch, &acc, RecordType::Messaging, to)
-        .await
-        .unwrap();
-    assert_eq!(report.duplicates, stored_before, "{report:?}");
-    assert_eq!(report.written, 60 - stored_before, "{report:?}");
-    assert_eq!(
-        healthy
-            .watermark(&acc, RecordType::Messaging)
-            .await
-            .unwrap(),
-        Some(to)
     );
 }
 

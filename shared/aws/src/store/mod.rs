@@ -43,8 +43,6 @@ use std::sync::Arc;
 use transact::Transacted;
 use update::ConditionalUpdate;
 
-pub use records::write_records_then_advance;
-
 /// The DynamoDB code of a failed condition.
 const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
 

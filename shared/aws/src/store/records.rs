@@ -28,13 +28,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use chrono::{DateTime, Utc};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use reconciliation::PortError;
-use reconciliation::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
-use reconciliation::ports::{RecordWriteReport, Store};
+use reconciliation::domain::StoredDetailRecord;
+use reconciliation::ports::RecordWriteReport;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 
@@ -89,21 +87,6 @@ impl BatchWriteItems for SdkBatchWriter {
             .and_then(|mut m| m.remove(table))
             .unwrap_or_default())
     }
-}
-
-/// Writes `records` then, only if every one of them is durably stored, advances the
-/// watermark of (`account`, `record_type`) to `to`. A failure leaves the watermark
-/// where it was, so the next run re-reads the window (re-imports count as duplicates).
-pub async fn write_records_then_advance(
-    store: &dyn Store,
-    records: &[StoredDetailRecord],
-    account: &ManagedAccountId,
-    record_type: RecordType,
-    to: DateTime<Utc>,
-) -> Result<RecordWriteReport, PortError> {
-    let report = store.put_detail_records(records).await?;
-    store.advance_watermark(account, record_type, to).await?;
-    Ok(report)
 }
 
 /// The item of one stored detail record: its fields, plus the raw JSON gzipped.

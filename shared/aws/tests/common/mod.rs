@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod inject;
+pub mod writers;
 
 use aws_adapters::store::DynamoStore;
 use aws_adapters::test_util::{create_table_like_template, unique_name};
