@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_adapters::AwsError;
 use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key};
 use aws_adapters::store::{DynamoStore, StoreSettings};
-use aws_sdk_dynamodb::types::WriteRequest;
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use common::inject::*;
 use common::writers::*;
@@ -535,6 +535,71 @@ async fn a_duplicate_key_inside_one_batch_is_written_once_and_counted() {
             .unwrap()
             .len(),
         3
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_record_is_stored_without_its_raw_json_flagged_and_counted() {
+    let (client, table) = fresh_table().await;
+    let store = DynamoStore::new(client.clone(), &table);
+    let acc = account();
+    let mut batch = records(&acc, 3);
+    let mut big = batch[0].clone();
+    big.record.id = DetailRecordId::new("msg-big");
+    // ~700 KB of incompressible JSON: far over the item limit even gzipped.
+    let text: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(700 * 1024)
+        .map(char::from)
+        .collect();
+    big.record.raw = serde_json::json!({ "uuid": "msg-big", "text": text });
+    batch.push(big.clone());
+
+    let report = store.put_detail_records(&batch).await.unwrap();
+
+    assert_eq!(
+        (report.written, report.duplicates, report.raw_trimmed),
+        (4, 0, 1)
+    );
+    let stored = store
+        .detail_records(&acc, RecordType::Messaging)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4);
+    let back = stored
+        .iter()
+        .find(|r| r.record.id == big.record.id)
+        .unwrap();
+    assert_eq!(back.record.cost, big.record.cost, "money intact");
+    assert_eq!(back.record.rate, big.record.rate);
+    assert_eq!(back.record.billed_quantity, big.record.billed_quantity);
+    assert_eq!(back.billing_customer, big.billing_customer);
+    assert_eq!(back.record.raw, serde_json::Value::Null);
+    assert!(
+        stored
+            .iter()
+            .filter(|r| r.record.id != big.record.id)
+            .all(|r| r.record.raw != serde_json::Value::Null),
+        "the other records keep their raw JSON"
+    );
+    let key = aws_adapters::store::keys::detail_record(&acc, RecordType::Messaging, &big.record.id);
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item.get("raw_trimmed"), Some(&AttributeValue::Bool(true)));
+    assert!(!item.contains_key("raw_gz"));
+
+    let again = store.put_detail_records(&batch).await.unwrap();
+    assert_eq!(
+        (again.written, again.duplicates, again.raw_trimmed),
+        (0, 4, 0),
+        "a re-import is a duplicate, not another trim"
     );
 }
 

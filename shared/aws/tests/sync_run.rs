@@ -17,7 +17,9 @@ use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
 use reconciliation::plan::Action;
 use reconciliation::ports::{RunOutcome, Store, SyncRequest};
-use reconciliation::sync::{RunSummary, SyncError, SyncPorts, SyncSettings, sync_account};
+use reconciliation::sync::{
+    DETAIL_RECORDS_RAW_TRIMMED, RunSummary, SyncError, SyncPorts, SyncSettings, sync_account,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -257,4 +259,51 @@ async fn the_watermark_stays_while_unprocessed_items_never_clear_and_moves_after
     assert!(!moved.contains(&RecordType::Verify));
 
     assert_rerun_completes(&w, 0).await;
+}
+
+#[tokio::test]
+async fn an_oversize_record_is_stored_trimmed_counted_in_the_run_log_and_does_not_block_its_type() {
+    let w = World::new().await;
+    let mut big = record(RecordType::Messaging, "msg-oversize")
+        .billing_group("bg-a")
+        .at(fixed_now() - Duration::minutes(5))
+        .build();
+    let text: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(700 * 1024)
+        .map(char::from)
+        .collect();
+    big.raw = serde_json::json!({ "uuid": "msg-oversize", "text": text });
+    w.telnyx.add_records(&account_id(), [big]);
+    let store = w.store(None).await;
+
+    let summary = w.sync(&store, "run-1").await.unwrap();
+
+    assert_eq!(summary.records.written, RECORDS as u64 + 1);
+    assert_eq!(summary.records.raw_trimmed, 1);
+    let trimmed: Vec<_> = summary
+        .log
+        .iter()
+        .filter(|e| e.code == DETAIL_RECORDS_RAW_TRIMMED)
+        .collect();
+    assert_eq!(trimmed.len(), 1, "{:?}", summary.log);
+    assert!(
+        trimmed[0]
+            .message
+            .starts_with("1 messaging detail record(s)")
+    );
+    let log = &store.run_logs(&account_id(), 1).await.unwrap()[0];
+    assert_eq!(log.counts["records_raw_trimmed"], 1);
+    assert!(
+        log.entries
+            .iter()
+            .any(|e| e.code == DETAIL_RECORDS_RAW_TRIMMED)
+    );
+    assert_eq!(
+        store
+            .watermark(&account_id(), RecordType::Messaging)
+            .await
+            .unwrap(),
+        Some(fixed_now()),
+        "the type's watermark moved past the oversize record"
+    );
 }

@@ -150,6 +150,10 @@ pub struct RecordWriteReport {
     pub written: u64,
     /// Already stored: a re-import, counted, never written twice.
     pub duplicates: u64,
+    /// Of `written`, records too large for one stored item: kept with their normalized
+    /// fields and money, without Telnyx's raw JSON (the store flags each one).
+    #[serde(default)]
+    pub raw_trimmed: u64,
 }
 
 /// Outcome of one run.

@@ -784,8 +784,8 @@ impl Store for DynamoStore {
         });
         let mut in_flight = FuturesUnordered::new();
         let mut report = RecordWriteReport {
-            written: 0,
             duplicates: in_call_duplicates,
+            ..RecordWriteReport::default()
         };
         let mut first_error = None;
         // After a failure no new batch starts, but the batches in flight are awaited
@@ -797,6 +797,7 @@ impl Store for DynamoStore {
                 Ok(batch) => {
                     report.written += batch.written;
                     report.duplicates += batch.duplicates;
+                    report.raw_trimmed += batch.raw_trimmed;
                     if first_error.is_none() {
                         in_flight.extend(pending.next());
                     }
@@ -812,6 +813,7 @@ impl Store for DynamoStore {
         tracing::info!(
             written = report.written,
             duplicates = report.duplicates,
+            raw_trimmed = report.raw_trimmed,
             "detail records stored"
         );
         Ok(report)
