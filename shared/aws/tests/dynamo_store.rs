@@ -8,7 +8,9 @@ mod common;
 
 use async_trait::async_trait;
 use aws_adapters::AwsError;
-use aws_adapters::store::records::{BatchWriteItems, SdkBatchWriter, request_key};
+use aws_adapters::store::records::{
+    BATCHES_IN_FLIGHT, BatchWriteItems, SdkBatchWriter, request_key,
+};
 use aws_adapters::store::{DynamoStore, StoreSettings};
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -665,6 +667,118 @@ async fn unprocessed_items_are_retried_until_every_record_is_stored() {
     );
     // 3 batches, each needing more than one call.
     assert!(throttled.calls.load(Ordering::SeqCst) > 3);
+}
+
+/// Forwards to DynamoDB, holding each call open a moment and recording how many
+/// calls were in flight at once.
+struct MeasuresConcurrency {
+    real: SdkBatchWriter,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+#[async_trait]
+impl BatchWriteItems for MeasuresConcurrency {
+    async fn batch_write(
+        &self,
+        table: &str,
+        requests: Vec<WriteRequest>,
+    ) -> Result<Vec<WriteRequest>, AwsError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let result = self.real.batch_write(table, requests).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+}
+
+#[tokio::test]
+async fn several_batches_are_in_flight_at_once_and_never_more_than_the_cap() {
+    let (client, table) = fresh_table().await;
+    let writer = Arc::new(MeasuresConcurrency {
+        real: SdkBatchWriter::new(client.clone()),
+        in_flight: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let store = DynamoStore::new(client, table).with_batch_writer(writer.clone());
+    let acc = account();
+
+    // 8 batches of 25.
+    let report = store.put_detail_records(&records(&acc, 200)).await.unwrap();
+
+    assert_eq!(report.written, 200);
+    let peak = writer.peak.load(Ordering::SeqCst);
+    assert!(peak > 1, "batches ran one at a time");
+    assert!(peak <= BATCHES_IN_FLIGHT, "{peak} batches in flight");
+    assert_eq!(
+        store
+            .detail_records(&acc, RecordType::Messaging)
+            .await
+            .unwrap()
+            .len(),
+        200
+    );
+}
+
+/// Answers a BatchGetItem with every requested key unprocessed and nothing found.
+fn all_keys_unprocessed(request: &[u8]) -> (u16, String) {
+    let request: serde_json::Value = serde_json::from_slice(request).unwrap();
+    (
+        200,
+        serde_json::json!({ "Responses": {}, "UnprocessedKeys": request["RequestItems"] })
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn unprocessed_keys_of_the_existence_check_are_retried_before_anything_is_written() {
+    let (client, table) = fresh_table().await;
+    let acc = account();
+    let batch = records(&acc, 20);
+    DynamoStore::new(client, &table)
+        .put_detail_records(&batch)
+        .await
+        .unwrap();
+    let inject = Inject::new("BatchGetItem", 2, all_keys_unprocessed);
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(4));
+
+    let report = store.put_detail_records(&batch).await.unwrap();
+
+    // Keys left unprocessed are asked again, never taken for "not stored".
+    assert_eq!((calls.seen(), calls.replaced()), (3, 2));
+    assert_eq!((report.written, report.duplicates), (0, 20));
+}
+
+#[tokio::test]
+async fn unprocessed_keys_that_never_clear_fail_transiently_and_write_nothing() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("BatchGetItem", usize::MAX, all_keys_unprocessed);
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let acc = account();
+
+    let err = store
+        .put_detail_records(&records(&acc, 20))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_transient());
+    assert!(
+        err.chain()
+            .contains("BatchGetItem: 20 item(s) still unprocessed after 3 attempts"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 3);
+    assert!(
+        store
+            .detail_records(&acc, RecordType::Messaging)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -18,7 +18,9 @@
 //! dropped), so the table is settled when the error reaches the caller.
 //!
 //! The raw BatchWriteItem call sits behind [`BatchWriteItems`], so a test can inject
-//! the unprocessed items and failures DynamoDB Local never produces.
+//! the unprocessed items and failures DynamoDB Local never produces (and measure how
+//! many batches are in flight); `UnprocessedKeys` of the BatchGetItem are injected in
+//! tests with an SDK interceptor on the real client.
 
 use super::items::{self, Item};
 use super::keys;
