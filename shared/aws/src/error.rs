@@ -87,9 +87,20 @@ pub enum AwsError {
         #[source]
         source: BoxError,
     },
-    /// The function may not read (or decrypt) the secret.
-    #[error("access to secret {secret_name} ({scope}) was denied")]
+    /// The function may not read the secret, or not decrypt it with its KMS key.
+    #[error("access to secret {secret_name} ({scope}) was denied (reading it or decrypting it)")]
     SecretAccessDenied {
+        scope: String,
+        secret_name: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The secret exists but cannot be read in its current state — typically it is
+    /// scheduled for deletion (Secrets Manager's `InvalidRequestException`).
+    #[error(
+        "secret {secret_name} ({scope}) cannot be read in its current state (scheduled for deletion?): restore it or store the key again"
+    )]
+    SecretUnusable {
         scope: String,
         secret_name: String,
         #[source]
@@ -145,6 +156,7 @@ impl AwsError {
             | AwsError::NotFound { .. }
             | AwsError::SecretNotFound { .. }
             | AwsError::SecretAccessDenied { .. }
+            | AwsError::SecretUnusable { .. }
             | AwsError::SecretMalformed { .. }
             | AwsError::Template { .. }
             | AwsError::NoRecipient { .. } => false,
