@@ -5,9 +5,10 @@
 
 mod common;
 
-use aws_adapters::email::SesMailer;
+use aws_adapters::email::{MISSING_MESSAGE_ID, SesMailer};
 use aws_adapters::store::{DynamoStore, StoreSettings};
 use chrono::Duration;
+use common::inject::*;
 use common::*;
 use reconciliation::domain::*;
 use reconciliation::outbox::flush_outbox;
@@ -152,17 +153,40 @@ async fn the_text_part_is_sent_alongside_the_html_part() {
         .renderer()
         .render(&new_customer_notification(&c, "billing@child.example"))
         .unwrap();
-    assert!(
-        email
-            .text
-            .starts_with("A new customer was created automatically")
-    );
-    assert!(
-        email
-            .text
-            .contains("Customer:         Company cust-a\nCustomer id:      cust-a\n")
-    );
+    let expected = "A new customer was created automatically from a Telnyx billing group.\n\n\
+Customer:         Company cust-a\n\
+Customer id:      cust-a\n\
+Department:       Acme End Customers (dept-child)\n\
+Billing group id: bg-cust-a\n\
+Managed account:  acc-1\n\n\
+Connections:\n  - Main trunk (conn-1)\n\n\
+Please complete the customer's address, contacts and billing preferences:\n\
+https://billing.example.com/customers/cust-a";
+    assert_eq!(email.text, expected);
     assert!(email.html.starts_with("<!DOCTYPE html>"));
+}
+
+#[tokio::test]
+async fn an_accepted_email_without_a_message_id_is_recorded_with_an_explicit_marker() {
+    // SES always returns a MessageId; should it not, the email was still accepted:
+    // the send must not fail (the outbox would send it again) nor record "".
+    let inject = Inject::new("SendEmail", 1, |_| (200, "{}".to_owned()));
+    let calls = inject.calls();
+    let sender = std::env::var("SES_SENDER").expect("SES_SENDER is set by .local/stack.env");
+    let m = SesMailer::new(sesv2_with(inject).await, sender).unwrap();
+    let to = unique_recipient("ops");
+    let n = Notification::KeyProblem {
+        to: vec![to.clone()],
+        account: ManagedAccountId::new("acc-9"),
+        problem: "unauthorized (401)".into(),
+        raised_at: day0(),
+    };
+
+    let message_id = m.send(&n).await.unwrap();
+
+    assert_eq!(calls.replaced(), 1);
+    assert_eq!(message_id, MISSING_MESSAGE_ID);
+    assert_eq!(emails_to(&to).await.len(), 1, "the email did go out");
 }
 
 #[tokio::test]
