@@ -20,7 +20,7 @@ use common::*;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, LogEntry, Notification, Severity};
 use reconciliation::ports::{RunLog, RunOutcome, Store};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -1073,6 +1073,113 @@ async fn outbox_claims_are_exclusive_until_the_lease_expires() {
     let entry = store.outbox_entry(&key).await.unwrap().unwrap();
     assert_eq!(entry.sent_at, Some(now + Duration::minutes(7)));
     assert!(!store.claim_notification("no-such-key", now).await.unwrap());
+}
+
+#[tokio::test]
+async fn index_projection_carries_every_attribute_but_the_raw_json() {
+    let (client, table) = fresh_table().await;
+    let store = DynamoStore::new(client.clone(), &table);
+    let acc = account();
+    // One item of every indexed entity, every optional attribute set.
+    store
+        .put_department(&department(CHILD, Some(PARENT)))
+        .await
+        .unwrap();
+    store.put_onboarding(&wholesale(&acc)).await.unwrap();
+    store
+        .apply(&first_run_plan(&acc, "billing@child.example"), day0())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_notification("new-customer#cust-a", day0())
+            .await
+            .unwrap()
+    );
+    let mut batch = records(&acc, 2);
+    let mut big = batch[0].clone();
+    big.record.id = DetailRecordId::new("msg-big");
+    let text: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(700 * 1024)
+        .map(char::from)
+        .collect();
+    big.record.raw = serde_json::json!({ "text": text });
+    batch.push(big);
+    let report = store.put_detail_records(&batch).await.unwrap();
+    assert_eq!(report.raw_trimmed, 1);
+
+    // Every base item listed in gsi1 (a test may scan) against its copy in the index.
+    let listed: Vec<_> = client
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|item| item.contains_key("gsi1pk"))
+        .collect();
+    let entities: HashSet<_> = listed
+        .iter()
+        .filter_map(|i| i.get("entity")?.as_s().ok().cloned())
+        .collect();
+    assert_eq!(
+        entities,
+        [
+            "department",
+            "onboarding",
+            "customer",
+            "service_type",
+            "service",
+            "outbox",
+            "detail_record"
+        ]
+        .map(str::to_owned)
+        .into()
+    );
+    for item in &listed {
+        let index_copy = client
+            .query()
+            .table_name(&table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk = :sk")
+            .expression_attribute_values(":pk", item["gsi1pk"].clone())
+            .expression_attribute_values(":sk", item["gsi1sk"].clone())
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i["pk"] == item["pk"] && i["sk"] == item["sk"])
+            .unwrap();
+        let mut expected: BTreeSet<&String> = item.keys().collect();
+        expected.retain(|name| name.as_str() != "raw_gz");
+        let projected: BTreeSet<&String> = index_copy.keys().collect();
+        assert_eq!(
+            projected, expected,
+            "{:?} / {:?}: add the missing attribute to gsi1's NonKeyAttributes in template.yaml",
+            item["pk"], item["sk"]
+        );
+        assert!(!index_copy.contains_key("raw_gz"));
+    }
+    // Readers through the index get the whole entity, records without their raw JSON.
+    let billed = store
+        .billed_records(
+            &DepartmentId::new(PARENT),
+            Some(&CustomerId::new(RESELLER)),
+            day0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(billed.len(), 3);
+    assert!(
+        billed
+            .iter()
+            .all(|r| r.record.raw == serde_json::Value::Null)
+    );
+    assert!(billed.iter().all(|r| r.record.cost == batch[0].record.cost));
 }
 
 #[tokio::test]

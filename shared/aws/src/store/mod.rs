@@ -568,7 +568,8 @@ impl DynamoStore {
     }
 
     /// What `department` bills `customer` (`None`: unbilled records) in the month of
-    /// `month_of`, by time (Query on `gsi1`).
+    /// `month_of`, by time (Query on `gsi1`). The index does not project `raw_gz`: the
+    /// records come with their normalized fields and money, without the raw JSON.
     pub async fn billed_records(
         &self,
         department: &DepartmentId,
