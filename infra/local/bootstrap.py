@@ -50,6 +50,7 @@ def create_table(props, name):
     existing = ddb.list_tables()["TableNames"]
     if name in existing:
         print(f"bootstrap: table {name} exists")
+        warn_if_indexes_differ(ddb, props, name)
     else:
         args = {
             "TableName": name,
@@ -70,6 +71,29 @@ def create_table(props, name):
                 TableName=name,
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
+
+
+def index_shapes(indexes):
+    """Name -> (key schema, projection type, projected non-key attributes)."""
+    return {
+        g["IndexName"]: (
+            sorted((k["AttributeName"], k["KeyType"]) for k in g["KeySchema"]),
+            g["Projection"]["ProjectionType"],
+            sorted(g["Projection"].get("NonKeyAttributes", [])),
+        )
+        for g in indexes
+    }
+
+
+def warn_if_indexes_differ(ddb, props, name):
+    """An existing table is kept as it is; say so when its indexes no longer match."""
+    live = ddb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    if index_shapes(live) != index_shapes(props.get("GlobalSecondaryIndexes", [])):
+        print(
+            f"bootstrap: WARNING: table {name} was created from an older template.yaml "
+            "(its indexes differ); DynamoDB Local is in memory: restart the stack to recreate it",
+            file=sys.stderr,
+        )
 
 
 def create_queues(name):

@@ -10,7 +10,7 @@ use reconciliation::domain::{
     MappingPreference, Onboarding,
 };
 use reconciliation::plan::{Action, identity};
-use reconciliation::ports::Store;
+use reconciliation::ports::{Clock, Store, SystemClock};
 
 /// What went wrong; nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -147,10 +147,13 @@ pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboa
 
     if let Some(reseller) = reseller {
         store
-            .apply(&[Action::CreateCustomer {
-                customer: reseller,
-                notify: None,
-            }])
+            .apply(
+                &[Action::CreateCustomer {
+                    customer: reseller,
+                    notify: None,
+                }],
+                SystemClock.now(),
+            )
             .await
             .map_err(AdminError::Store)?;
     }

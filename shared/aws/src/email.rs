@@ -60,6 +60,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The message id recorded for an email SES accepted without returning an id (never
+/// seen in practice; an empty id would look like a bug).
+pub const MISSING_MESSAGE_ID: &str = "(none: SES returned no message id)";
+
 /// A rendered email, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -203,13 +207,21 @@ impl SesMailer {
             .send()
             .await
             .map_err(|e| AwsError::sdk("SES", "SendEmail", e))?;
-        Ok(out.message_id.unwrap_or_default())
+        match out.message_id {
+            Some(id) if !id.is_empty() => Ok(id),
+            // SES accepted the email: failing now would leave it queued and send it
+            // again, so the send is recorded with an explicit marker instead.
+            _ => {
+                tracing::warn!("SES accepted the email but returned no message id");
+                Ok(MISSING_MESSAGE_ID.to_owned())
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Mailer for SesMailer {
-    #[tracing::instrument(skip_all, fields(key = %notification.dedupe_key()))]
+    #[tracing::instrument(skip_all, fields(outbox_key = %notification.dedupe_key()))]
     async fn send(&self, notification: &Notification) -> PortResult<String> {
         let context = || format!("sending email {}", notification.dedupe_key());
         let email = self
@@ -287,7 +299,7 @@ https://billing.example.com/customers/cust-1";
     }
 
     #[test]
-    fn unknown_account_and_key_problem_texts_name_the_account() {
+    fn unknown_account_and_key_problem_texts_are_exact() {
         let Ok(renderer) = EmailRenderer::new() else {
             panic!("templates load")
         };
@@ -306,11 +318,34 @@ https://billing.example.com/customers/cust-1";
             email.subject,
             "Unknown Telnyx managed account acc-9 (Nine Ltd)"
         );
-        assert!(
-            email
-                .text
-                .contains("Account id:   acc-9\nOrganization: Nine Ltd\nEmail:        unknown\n")
-        );
+        let expected = "A Telnyx managed account that has not been onboarded was found.\n\n\
+Account id:   acc-9\n\
+Organization: Nine Ltd\n\
+Email:        unknown\n\
+Created at:   unknown\n\n\
+None of its detail records are imported until it is onboarded. This alert is\n\
+repeated at most once every 3 days while the account stays unknown.";
+        assert_eq!(email.text, expected);
+        let known = Notification::UnknownManagedAccount {
+            to: vec!["ops@operator.example".into()],
+            account: ManagedAccountId::new("acc-9"),
+            organization_name: None,
+            email: Some("owner@nine.example".into()),
+            created_at: chrono::DateTime::from_timestamp(1_772_355_600, 0),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let Ok(email) = renderer.render(&known) else {
+            panic!("renders")
+        };
+        assert_eq!(email.subject, "Unknown Telnyx managed account acc-9");
+        let expected = "A Telnyx managed account that has not been onboarded was found.\n\n\
+Account id:   acc-9\n\
+Organization: unknown\n\
+Email:        owner@nine.example\n\
+Created at:   2026-03-01T09:00:00Z\n\n\
+None of its detail records are imported until it is onboarded. This alert is\n\
+repeated at most once every 3 days while the account stays unknown.";
+        assert_eq!(email.text, expected);
         let problem = Notification::KeyProblem {
             to: vec!["ops@operator.example".into()],
             account: ManagedAccountId::new("acc-9"),
@@ -321,11 +356,11 @@ https://billing.example.com/customers/cust-1";
             panic!("renders")
         };
         assert_eq!(email.subject, "Telnyx API key problem for account acc-9");
-        assert!(
-            email
-                .text
-                .contains("Problem: unauthorized (401): key missing or revoked")
-        );
+        let expected = "The Telnyx API key of managed account acc-9 cannot be used.\n\n\
+Problem: unauthorized (401): key missing or revoked\n\n\
+The account is not synced until its key is fixed. Store a valid key with every\n\
+required permission in its Secrets Manager secret; the next run picks it up.";
+        assert_eq!(email.text, expected);
     }
 
     #[test]

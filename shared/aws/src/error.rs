@@ -1,5 +1,6 @@
 //! The crate's error type: one enum, sources kept, classified once as transient
-//! (throttling, 5xx, timeouts, dropped connections, unprocessed batch items) or
+//! (throttling, 5xx, timeouts, dropped connections, unprocessed batch items, a
+//! transaction that kept conflicting) or
 //! permanent (validation, access denied, missing or malformed secret, corrupt item).
 //!
 //! Adapters convert it into [`PortError`] at the port boundary with a context naming
@@ -54,6 +55,13 @@ pub enum AwsError {
         attempts: u32,
         remaining: usize,
     },
+    /// A transaction kept being cancelled by conflicting writes (or throttling) after
+    /// every attempt; nothing of it was written.
+    #[error("{operation} was cancelled by conflicting writes on all {attempts} attempts")]
+    TransactionConflict {
+        operation: &'static str,
+        attempts: u32,
+    },
     /// A stored item could not be read back into its type.
     #[error("stored item {what} could not be decoded")]
     Decode {
@@ -79,9 +87,20 @@ pub enum AwsError {
         #[source]
         source: BoxError,
     },
-    /// The function may not read (or decrypt) the secret.
-    #[error("access to secret {secret_name} ({scope}) was denied")]
+    /// The function may not read the secret, or not decrypt it with its KMS key.
+    #[error("access to secret {secret_name} ({scope}) was denied (reading it or decrypting it)")]
     SecretAccessDenied {
+        scope: String,
+        secret_name: String,
+        #[source]
+        source: BoxError,
+    },
+    /// The secret exists but cannot be read in its current state — typically it is
+    /// scheduled for deletion (Secrets Manager's `InvalidRequestException`).
+    #[error(
+        "secret {secret_name} ({scope}) cannot be read in its current state (scheduled for deletion?): restore it or store the key again"
+    )]
+    SecretUnusable {
         scope: String,
         secret_name: String,
         #[source]
@@ -131,12 +150,13 @@ impl AwsError {
     pub fn is_transient(&self) -> bool {
         match self {
             AwsError::Sdk { transient, .. } => *transient,
-            AwsError::Unprocessed { .. } => true,
+            AwsError::Unprocessed { .. } | AwsError::TransactionConflict { .. } => true,
             AwsError::Decode { .. }
             | AwsError::Encode { .. }
             | AwsError::NotFound { .. }
             | AwsError::SecretNotFound { .. }
             | AwsError::SecretAccessDenied { .. }
+            | AwsError::SecretUnusable { .. }
             | AwsError::SecretMalformed { .. }
             | AwsError::Template { .. }
             | AwsError::NoRecipient { .. } => false,
@@ -230,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_errors_are_permanent_and_unprocessed_items_transient() {
+    fn secret_errors_are_permanent_unprocessed_items_and_conflicts_transient() {
         let missing = AwsError::SecretMalformed {
             scope: "account acc-1".into(),
             secret_name: "p/accounts/acc-1".into(),
@@ -246,5 +266,14 @@ mod tests {
         let port = unprocessed.into_port("writing detail records of account acc-1");
         assert!(port.is_transient());
         assert!(port.chain().contains("3 item(s) still unprocessed"));
+        let conflicting = AwsError::TransactionConflict {
+            operation: "TransactWriteItems",
+            attempts: 8,
+        };
+        assert!(conflicting.is_transient());
+        assert_eq!(
+            conflicting.to_string(),
+            "TransactWriteItems was cancelled by conflicting writes on all 8 attempts"
+        );
     }
 }

@@ -151,13 +151,17 @@ fn classify_get_error(
             secret_name,
             source: Box::new(err),
         },
-        Some("AccessDeniedException" | "DecryptionFailure" | "InvalidRequestException") => {
-            AwsError::SecretAccessDenied {
-                scope,
-                secret_name,
-                source: Box::new(err),
-            }
-        }
+        Some("AccessDeniedException" | "DecryptionFailure") => AwsError::SecretAccessDenied {
+            scope,
+            secret_name,
+            source: Box::new(err),
+        },
+        // Not a permission problem: the secret's state (e.g. scheduled for deletion).
+        Some("InvalidRequestException") => AwsError::SecretUnusable {
+            scope,
+            secret_name,
+            source: Box::new(err),
+        },
         _ => AwsError::sdk("Secrets Manager", "GetSecretValue", err),
     }
 }

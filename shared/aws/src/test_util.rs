@@ -54,8 +54,24 @@ fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, BoxError> {
         .collect()
 }
 
+/// The `NonKeyAttributes` of an index's `Projection` (INCLUDE), if any.
+fn non_key_attributes(projection: &Value) -> Result<Option<Vec<String>>, BoxError> {
+    match projection.get("NonKeyAttributes") {
+        None => Ok(None),
+        Some(_) => list(projection, "NonKeyAttributes")?
+            .iter()
+            .map(|a| {
+                a.as_str().map(str::to_owned).ok_or_else(|| {
+                    format!("{TABLE_RESOURCE}: non-string NonKeyAttributes entry {a:?}").into()
+                })
+            })
+            .collect::<Result<Vec<_>, BoxError>>()
+            .map(Some),
+    }
+}
+
 /// Creates table `name` with exactly the template's attribute definitions, key
-/// schema, global secondary indexes, billing mode and TTL, and waits until it is active.
+/// schema, global secondary indexes (projection included), billing mode and TTL.
 pub async fn create_table_like_template(client: &Client, name: &str) -> Result<(), BoxError> {
     let props = table_properties()?;
     let attributes = list(&props, "AttributeDefinitions")?
@@ -83,6 +99,7 @@ pub async fn create_table_like_template(client: &Client, name: &str) -> Result<(
                                 projection,
                                 "ProjectionType",
                             )?))
+                            .set_non_key_attributes(non_key_attributes(projection)?)
                             .build(),
                     )
                     .build()?)

@@ -1,31 +1,28 @@
 //! The DynamoDB store against DynamoDB Local: one test per access pattern, the
 //! idempotency and concurrency guarantees, and the injected failures DynamoDB Local
-//! cannot produce (unprocessed items, a batch failing midway).
+//! cannot produce (unprocessed items, transaction conflicts). The watermark ordering
+//! over a failing batch is tested on the real path, `sync_account`, in `sync_run.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use async_trait::async_trait;
 use aws_adapters::AwsError;
-use aws_adapters::store::records::{BatchRetry, BatchWriteItems, SdkBatchWriter, request_key};
-use aws_adapters::store::{DynamoStore, StoreSettings, write_records_then_advance};
-use aws_sdk_dynamodb::types::WriteRequest;
-use chrono::{Duration, NaiveDate};
+use aws_adapters::store::records::{
+    BATCHES_IN_FLIGHT, BatchWriteItems, SdkBatchWriter, request_key,
+};
+use aws_adapters::store::{DynamoStore, StoreSettings};
+use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use common::inject::*;
+use common::writers::*;
 use common::*;
 use reconciliation::domain::*;
-use reconciliation::plan::{Action, LogEntry, Severity};
+use reconciliation::plan::{Action, LogEntry, Notification, Severity};
 use reconciliation::ports::{RunLog, RunOutcome, Store};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn fast_retry(max_attempts: u32) -> BatchRetry {
-    BatchRetry {
-        max_attempts,
-        base_delay: std::time::Duration::from_millis(5),
-        max_delay: std::time::Duration::from_millis(20),
-    }
-}
 
 #[tokio::test]
 async fn table_made_from_the_template_has_its_keys_index_and_ttl() {
@@ -163,25 +160,28 @@ async fn load_state_returns_the_departments_customers_types_and_services_of_the_
         .await
         .unwrap();
     store
-        .apply(&first_run_plan(&acc, "billing@child.example"))
+        .apply(&first_run_plan(&acc, "billing@child.example"), day0())
         .await
         .unwrap();
     // Another reseller in the same parent department: not this account's state.
     store
-        .apply(&[
-            Action::CreateCustomer {
-                customer: customer("cust-other-reseller", PARENT, Some(&other)),
-                notify: None,
-            },
-            Action::CreateService(service(
-                "svc-other",
-                &other,
-                PARENT,
-                "cust-other-reseller",
-                "st-parent-sip",
-                None,
-            )),
-        ])
+        .apply(
+            &[
+                Action::CreateCustomer {
+                    customer: customer("cust-other-reseller", PARENT, Some(&other)),
+                    notify: None,
+                },
+                Action::CreateService(service(
+                    "svc-other",
+                    &other,
+                    PARENT,
+                    "cust-other-reseller",
+                    "st-parent-sip",
+                    None,
+                )),
+            ],
+            day0(),
+        )
         .await
         .unwrap();
 
@@ -230,8 +230,11 @@ async fn applying_the_same_plan_twice_creates_nothing_the_second_time() {
     let store = fresh_store().await;
     let plan = first_run_plan(&account(), "billing@child.example");
 
-    let first = store.apply(&plan).await.unwrap();
-    let second = store.apply(&plan).await.unwrap();
+    let first = store.apply(&plan, day0()).await.unwrap();
+    let second = store
+        .apply(&plan, day0() + Duration::minutes(15))
+        .await
+        .unwrap();
 
     assert_eq!(
         (first.created, first.updated, first.notifications_queued),
@@ -242,7 +245,10 @@ async fn applying_the_same_plan_twice_creates_nothing_the_second_time() {
     assert_eq!(second.updated, 0);
     assert_eq!(second.already_existed, 7);
     assert_eq!(second.notifications_queued, 0);
-    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+    let pending = store.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    // The store keeps no clock: the entry is queued at the caller's `now`.
+    assert_eq!(pending[0].queued_at, day0());
 }
 
 #[tokio::test]
@@ -256,7 +262,7 @@ async fn two_concurrent_appliers_create_one_customer_and_one_outbox_entry() {
         customer: end_a.clone(),
     }];
 
-    let (a, b) = tokio::join!(one.apply(&plan), two.apply(&plan));
+    let (a, b) = tokio::join!(one.apply(&plan, day0()), two.apply(&plan, day0()));
     let (a, b) = (a.unwrap(), b.unwrap());
 
     assert_eq!(a.created + b.created, 1);
@@ -268,14 +274,129 @@ async fn two_concurrent_appliers_create_one_customer_and_one_outbox_entry() {
     assert_eq!(pending[0].key, "new-customer#cust-a");
 }
 
+fn plan_creating_customer_a() -> (Customer, Vec<Action>) {
+    let end_a = customer("cust-a", CHILD, Some(&account()));
+    let plan = vec![Action::CreateCustomer {
+        notify: Some(new_customer_notification(&end_a, "billing@child.example")),
+        customer: end_a.clone(),
+    }];
+    (end_a, plan)
+}
+
+#[tokio::test]
+async fn a_transaction_conflict_is_retried_and_creates_the_customer_and_its_one_email_once() {
+    let (_, table) = fresh_table().await;
+    // Real DynamoDB cancels a transaction that overlaps another one on the same item
+    // (`TransactionConflict`); DynamoDB Local serialises them, so the first two
+    // attempts are answered with that cancellation (and write nothing).
+    let inject = Inject::new("TransactWriteItems", 2, |_| {
+        transaction_cancelled(&["TransactionConflict", "None"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
+    let (end_a, plan) = plan_creating_customer_a();
+
+    let report = store.apply(&plan, day0()).await.unwrap();
+
+    assert_eq!((calls.seen(), calls.replaced()), (3, 2));
+    assert_eq!((report.created, report.already_existed), (1, 0));
+    assert_eq!(report.notifications_queued, 1);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), Some(end_a));
+    let pending = store.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].key, "new-customer#cust-a");
+}
+
+#[tokio::test]
+async fn a_failed_condition_next_to_a_conflict_decides_without_a_retry() {
+    let (client, table) = fresh_table().await;
+    let (end_a, plan) = plan_creating_customer_a();
+    DynamoStore::new(client, &table)
+        .apply(&plan, day0())
+        .await
+        .unwrap();
+    // The customer exists; this attempt also conflicted on the outbox entry. The
+    // failed condition is a fact a retry cannot change: already existed, nothing queued.
+    let inject = Inject::new("TransactWriteItems", 1, |_| {
+        transaction_cancelled(&["ConditionalCheckFailed", "TransactionConflict"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(5));
+
+    let report = store.apply(&plan, day0()).await.unwrap();
+
+    assert_eq!(calls.seen(), 1, "no retry after a failed condition");
+    assert_eq!((report.created, report.already_existed), (0, 1));
+    assert_eq!(report.notifications_queued, 0);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), Some(end_a));
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_transaction_that_keeps_conflicting_fails_transiently_and_writes_nothing() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", usize::MAX, |_| {
+        transaction_cancelled(&["None", "TransactionConflict"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let (end_a, plan) = plan_creating_customer_a();
+
+    let err = store.apply(&plan, day0()).await.unwrap_err();
+
+    assert!(err.is_transient(), "{}", err.chain());
+    assert!(
+        err.chain()
+            .contains("TransactWriteItems was cancelled by conflicting writes on all 3 attempts"),
+        "{}",
+        err.chain()
+    );
+    assert!(
+        err.chain().contains("creating customer cust-a"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 3);
+    assert_eq!(store.customer(&end_a.id).await.unwrap(), None);
+    assert!(store.pending_notifications().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_for_another_reason_is_a_permanent_error() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", 1, |_| {
+        transaction_cancelled(&["ValidationError", "None"])
+    })
+    .neutralized();
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let (_, plan) = plan_creating_customer_a();
+
+    let err = store.apply(&plan, day0()).await.unwrap_err();
+
+    assert!(!err.is_transient(), "{}", err.chain());
+    assert!(
+        err.chain().contains("TransactionCanceledException"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 1);
+}
+
 #[tokio::test]
 async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     let store = fresh_store().await;
     let acc = account();
     store
-        .apply(&[Action::CreateService(service(
-            "svc-a", &acc, CHILD, "cust-a", "st", None,
-        ))])
+        .apply(
+            &[Action::CreateService(service(
+                "svc-a", &acc, CHILD, "cust-a", "st", None,
+            ))],
+            day0(),
+        )
         .await
         .unwrap();
     let first_day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
@@ -283,17 +404,23 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     let id = ServiceId::new("svc-a");
 
     let ceased = store
-        .apply(&[Action::CeaseService {
-            service: id.clone(),
-            on: first_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: id.clone(),
+                on: first_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     let ceased_again = store
-        .apply(&[Action::CeaseService {
-            service: id.clone(),
-            on: later_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: id.clone(),
+                on: later_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -310,15 +437,21 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     );
 
     let back = store
-        .apply(&[Action::ReactivateService {
-            service: id.clone(),
-        }])
+        .apply(
+            &[Action::ReactivateService {
+                service: id.clone(),
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     let back_again = store
-        .apply(&[Action::ReactivateService {
-            service: id.clone(),
-        }])
+        .apply(
+            &[Action::ReactivateService {
+                service: id.clone(),
+            }],
+            day0(),
+        )
         .await
         .unwrap();
     assert_eq!((back.updated, back_again.already_existed), (1, 1));
@@ -328,10 +461,13 @@ async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
     );
 
     let missing = store
-        .apply(&[Action::CeaseService {
-            service: ServiceId::new("svc-ghost"),
-            on: first_day,
-        }])
+        .apply(
+            &[Action::CeaseService {
+                service: ServiceId::new("svc-ghost"),
+                on: first_day,
+            }],
+            day0(),
+        )
         .await
         .unwrap_err();
     assert!(!missing.is_transient());
@@ -404,6 +540,71 @@ async fn a_duplicate_key_inside_one_batch_is_written_once_and_counted() {
     );
 }
 
+#[tokio::test]
+async fn an_oversize_record_is_stored_without_its_raw_json_flagged_and_counted() {
+    let (client, table) = fresh_table().await;
+    let store = DynamoStore::new(client.clone(), &table);
+    let acc = account();
+    let mut batch = records(&acc, 3);
+    let mut big = batch[0].clone();
+    big.record.id = DetailRecordId::new("msg-big");
+    // ~700 KB of incompressible JSON: far over the item limit even gzipped.
+    let text: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(700 * 1024)
+        .map(char::from)
+        .collect();
+    big.record.raw = serde_json::json!({ "uuid": "msg-big", "text": text });
+    batch.push(big.clone());
+
+    let report = store.put_detail_records(&batch).await.unwrap();
+
+    assert_eq!(
+        (report.written, report.duplicates, report.raw_trimmed),
+        (4, 0, 1)
+    );
+    let stored = store
+        .detail_records(&acc, RecordType::Messaging)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4);
+    let back = stored
+        .iter()
+        .find(|r| r.record.id == big.record.id)
+        .unwrap();
+    assert_eq!(back.record.cost, big.record.cost, "money intact");
+    assert_eq!(back.record.rate, big.record.rate);
+    assert_eq!(back.record.billed_quantity, big.record.billed_quantity);
+    assert_eq!(back.billing_customer, big.billing_customer);
+    assert_eq!(back.record.raw, serde_json::Value::Null);
+    assert!(
+        stored
+            .iter()
+            .filter(|r| r.record.id != big.record.id)
+            .all(|r| r.record.raw != serde_json::Value::Null),
+        "the other records keep their raw JSON"
+    );
+    let key = aws_adapters::store::keys::detail_record(&acc, RecordType::Messaging, &big.record.id);
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(key.pk))
+        .key("sk", AttributeValue::S(key.sk))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item.get("raw_trimmed"), Some(&AttributeValue::Bool(true)));
+    assert!(!item.contains_key("raw_gz"));
+
+    let again = store.put_detail_records(&batch).await.unwrap();
+    assert_eq!(
+        (again.written, again.duplicates, again.raw_trimmed),
+        (0, 4, 0),
+        "a re-import is a duplicate, not another trim"
+    );
+}
+
 /// Forwards to DynamoDB but hands back some items as unprocessed on the first calls
 /// of every batch, the way a throttled table does.
 struct Throttled {
@@ -450,7 +651,7 @@ async fn unprocessed_items_are_retried_until_every_record_is_stored() {
     });
     let store = DynamoStore::new(client, table)
         .with_batch_writer(throttled.clone())
-        .with_batch_retry(fast_retry(6));
+        .with_retry(fast_retry(6));
     let acc = account();
 
     let report = store.put_detail_records(&records(&acc, 70)).await.unwrap();
@@ -468,18 +669,116 @@ async fn unprocessed_items_are_retried_until_every_record_is_stored() {
     assert!(throttled.calls.load(Ordering::SeqCst) > 3);
 }
 
-/// Never processes anything.
-struct AlwaysThrottled;
+/// Forwards to DynamoDB, holding each call open a moment and recording how many
+/// calls were in flight at once.
+struct MeasuresConcurrency {
+    real: SdkBatchWriter,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
 
 #[async_trait]
-impl BatchWriteItems for AlwaysThrottled {
+impl BatchWriteItems for MeasuresConcurrency {
     async fn batch_write(
         &self,
-        _: &str,
+        table: &str,
         requests: Vec<WriteRequest>,
     ) -> Result<Vec<WriteRequest>, AwsError> {
-        Ok(requests)
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let result = self.real.batch_write(table, requests).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result
     }
+}
+
+#[tokio::test]
+async fn several_batches_are_in_flight_at_once_and_never_more_than_the_cap() {
+    let (client, table) = fresh_table().await;
+    let writer = Arc::new(MeasuresConcurrency {
+        real: SdkBatchWriter::new(client.clone()),
+        in_flight: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let store = DynamoStore::new(client, table).with_batch_writer(writer.clone());
+    let acc = account();
+
+    // 8 batches of 25.
+    let report = store.put_detail_records(&records(&acc, 200)).await.unwrap();
+
+    assert_eq!(report.written, 200);
+    let peak = writer.peak.load(Ordering::SeqCst);
+    assert!(peak > 1, "batches ran one at a time");
+    assert!(peak <= BATCHES_IN_FLIGHT, "{peak} batches in flight");
+    assert_eq!(
+        store
+            .detail_records(&acc, RecordType::Messaging)
+            .await
+            .unwrap()
+            .len(),
+        200
+    );
+}
+
+/// Answers a BatchGetItem with every requested key unprocessed and nothing found.
+fn all_keys_unprocessed(request: &[u8]) -> (u16, String) {
+    let request: serde_json::Value = serde_json::from_slice(request).unwrap();
+    (
+        200,
+        serde_json::json!({ "Responses": {}, "UnprocessedKeys": request["RequestItems"] })
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn unprocessed_keys_of_the_existence_check_are_retried_before_anything_is_written() {
+    let (client, table) = fresh_table().await;
+    let acc = account();
+    let batch = records(&acc, 20);
+    DynamoStore::new(client, &table)
+        .put_detail_records(&batch)
+        .await
+        .unwrap();
+    let inject = Inject::new("BatchGetItem", 2, all_keys_unprocessed);
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(4));
+
+    let report = store.put_detail_records(&batch).await.unwrap();
+
+    // Keys left unprocessed are asked again, never taken for "not stored".
+    assert_eq!((calls.seen(), calls.replaced()), (3, 2));
+    assert_eq!((report.written, report.duplicates), (0, 20));
+}
+
+#[tokio::test]
+async fn unprocessed_keys_that_never_clear_fail_transiently_and_write_nothing() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("BatchGetItem", usize::MAX, all_keys_unprocessed);
+    let calls = inject.calls();
+    let store = DynamoStore::new(dynamodb_with(inject).await, &table).with_retry(fast_retry(3));
+    let acc = account();
+
+    let err = store
+        .put_detail_records(&records(&acc, 20))
+        .await
+        .unwrap_err();
+
+    assert!(err.is_transient());
+    assert!(
+        err.chain()
+            .contains("BatchGetItem: 20 item(s) still unprocessed after 3 attempts"),
+        "{}",
+        err.chain()
+    );
+    assert_eq!(calls.seen(), 3);
+    assert!(
+        store
+            .detail_records(&acc, RecordType::Messaging)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -487,7 +786,7 @@ async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
     let store = fresh_store()
         .await
         .with_batch_writer(Arc::new(AlwaysThrottled))
-        .with_batch_retry(fast_retry(3));
+        .with_retry(fast_retry(3));
 
     let err = store
         .put_detail_records(&records(&account(), 5))
@@ -508,81 +807,6 @@ async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
             .await
             .unwrap()
             .is_empty()
-    );
-}
-
-/// Fails the second call permanently.
-struct FailsSecondBatch {
-    real: SdkBatchWriter,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl BatchWriteItems for FailsSecondBatch {
-    async fn batch_write(
-        &self,
-        table: &str,
-        requests: Vec<WriteRequest>,
-    ) -> Result<Vec<WriteRequest>, AwsError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Err(AwsError::NotFound {
-                what: "injected: the second batch fails".into(),
-            });
-        }
-        self.real.batch_write(table, requests).await
-    }
-}
-
-#[tokio::test]
-async fn a_watermark_does_not_move_when_a_batch_fails_midway() {
-    let (client, table) = fresh_table().await;
-    let failing =
-        DynamoStore::new(client.clone(), &table).with_batch_writer(Arc::new(FailsSecondBatch {
-            real: SdkBatchWriter::new(client.clone()),
-            calls: AtomicUsize::new(0),
-        }));
-    let acc = account();
-    let batch = records(&acc, 60);
-    let before = day0() - Duration::hours(1);
-    let to = day0() + Duration::hours(1);
-    failing
-        .advance_watermark(&acc, RecordType::Messaging, before)
-        .await
-        .unwrap();
-
-    let err = write_records_then_advance(&failing, &batch, &acc, RecordType::Messaging, to)
-        .await
-        .unwrap_err();
-
-    assert!(!err.is_transient());
-    assert_eq!(
-        failing
-            .watermark(&acc, RecordType::Messaging)
-            .await
-            .unwrap(),
-        Some(before)
-    );
-
-    // The next run re-reads the window: what was stored counts as duplicates, the rest
-    // is written, and only then does the watermark move.
-    let healthy = DynamoStore::new(client, &table);
-    let stored_before = healthy
-        .detail_records(&acc, RecordType::Messaging)
-        .await
-        .unwrap()
-        .len() as u64;
-    assert!(stored_before < 60, "the failed batch was not written");
-    let report = write_records_then_advance(&healthy, &batch, &acc, RecordType::Messaging, to)
-        .await
-        .unwrap();
-    assert_eq!(report.duplicates, stored_before, "{report:?}");
-    assert_eq!(report.written, 60 - stored_before, "{report:?}");
-    assert_eq!(
-        healthy
-            .watermark(&acc, RecordType::Messaging)
-            .await
-            .unwrap(),
-        Some(to)
     );
 }
 
@@ -656,43 +880,142 @@ async fn run_logs_expire_ninety_days_after_the_run_and_list_newest_first() {
     );
 }
 
+fn key_problem_alert(to: &str, raised_at: DateTime<Utc>) -> Notification {
+    Notification::KeyProblem {
+        to: vec![to.to_owned()],
+        account: account(),
+        problem: "unauthorized (401)".into(),
+        raised_at,
+    }
+}
+
 #[tokio::test]
-async fn alerts_are_admitted_once_per_three_days_by_the_stored_timestamp() {
+async fn alerts_are_admitted_and_queued_once_per_three_days_by_the_stored_timestamp() {
     let store = fresh_store().await;
     let acc = account();
-    let admit =
-        |days: i64| store.admit_alert("unknown-account", &acc, day0() + Duration::days(days));
+    let admit = |kind: &'static str, days: i64| {
+        let now = day0() + Duration::days(days);
+        let alert = key_problem_alert("ops@operator.example", now);
+        let (store, acc) = (&store, acc.clone());
+        async move {
+            store
+                .admit_and_queue_alert(kind, &acc, &alert, now)
+                .await
+                .unwrap()
+        }
+    };
 
-    assert!(admit(0).await.unwrap(), "day 0 sends");
-    assert!(!admit(0).await.unwrap(), "day 0 again does not");
-    assert!(!admit(2).await.unwrap(), "day 2 does not");
-    assert!(admit(3).await.unwrap(), "day 3 does");
+    assert!(admit("unknown-account", 0).await, "day 0 sends");
+    assert!(!admit("unknown-account", 0).await, "day 0 again does not");
+    assert!(!admit("unknown-account", 2).await, "day 2 does not");
+    assert!(admit("unknown-account", 3).await, "day 3 does");
     assert!(
-        !admit(5).await.unwrap(),
+        !admit("unknown-account", 5).await,
         "day 5 does not (3 days after day 3 is day 6)"
     );
     assert!(
-        store
-            .admit_alert("key-problem", &acc, day0() + Duration::days(5))
-            .await
-            .unwrap(),
+        admit("key-problem", 5).await,
         "another kind is throttled on its own"
+    );
+    let mut queued: Vec<_> = store
+        .pending_notifications()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.queued_at)
+        .collect();
+    queued.sort();
+    assert_eq!(
+        queued,
+        [0, 3, 5].map(|d| day0() + Duration::days(d)),
+        "exactly one email per admitted alert"
     );
 }
 
 #[tokio::test]
-async fn two_concurrent_admits_on_day_zero_admit_exactly_one() {
+async fn two_concurrent_admits_on_day_zero_admit_one_and_queue_one_email() {
     let (client, table) = fresh_table().await;
     let one = DynamoStore::new(client.clone(), &table);
     let two = DynamoStore::new(client, &table);
     let acc = account();
+    let alert = key_problem_alert("ops@operator.example", day0());
 
     let (a, b) = tokio::join!(
-        one.admit_alert("unknown-account", &acc, day0()),
-        two.admit_alert("unknown-account", &acc, day0())
+        one.admit_and_queue_alert("key-problem", &acc, &alert, day0()),
+        two.admit_and_queue_alert("key-problem", &acc, &alert, day0())
     );
 
     assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
+    let pending = one.pending_notifications().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].notification, alert);
+}
+
+#[tokio::test]
+async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
+    let store = fresh_store().await;
+    let acc = account();
+    let first = key_problem_alert("ops@operator.example", day0());
+    assert!(
+        store
+            .admit_and_queue_alert("key-problem", &acc, &first, day0())
+            .await
+            .unwrap()
+    );
+    let four_days_later = day0() + Duration::days(4);
+
+    // The slot is free again, but this very alert is queued already: DynamoDB cancels
+    // the whole transaction, so the throttle must not move to day 4 on its own.
+    let replayed = store
+        .admit_and_queue_alert("key-problem", &acc, &first, four_days_later)
+        .await
+        .unwrap();
+    assert!(!replayed);
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+
+    // Had the throttle moved, this day-4 alert would be refused.
+    let fresh = key_problem_alert("ops@operator.example", four_days_later);
+    assert!(
+        store
+            .admit_and_queue_alert("key-problem", &acc, &fresh, four_days_later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.pending_notifications().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
+    let (_, table) = fresh_table().await;
+    let inject = Inject::new("TransactWriteItems", usize::MAX, |_| {
+        aws_error(400, "ValidationException", "injected failure")
+    })
+    .neutralized();
+    let failing = DynamoStore::new(dynamodb_with(inject).await, &table);
+    let healthy = DynamoStore::new(fresh_client().await, &table);
+    let acc = account();
+    let alert = key_problem_alert("ops@operator.example", day0());
+
+    let err = failing
+        .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+        .await
+        .unwrap_err();
+
+    assert!(!err.is_transient());
+    assert!(
+        err.chain()
+            .contains("admitting a key-problem alert for account acc-1"),
+        "{}",
+        err.chain()
+    );
+    assert!(healthy.pending_notifications().await.unwrap().is_empty());
+    assert!(
+        healthy
+            .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+            .await
+            .unwrap(),
+        "the slot is still free"
+    );
 }
 
 #[tokio::test]
@@ -701,15 +1024,15 @@ async fn outbox_claims_are_exclusive_until_the_lease_expires() {
         claim_lease: Duration::minutes(5),
         ..StoreSettings::default()
     });
-    let c = customer("cust-a", CHILD, Some(&account()));
-    let n = new_customer_notification(&c, "billing@child.example");
-    let key = n.dedupe_key();
     let now = day0();
+    let n = key_problem_alert("ops@operator.example", now);
+    let key = n.dedupe_key();
 
-    assert!(store.enqueue_notification(&n, now).await.unwrap());
     assert!(
-        !store.enqueue_notification(&n, now).await.unwrap(),
-        "queued once"
+        store
+            .admit_and_queue_alert("key-problem", &account(), &n, now)
+            .await
+            .unwrap()
     );
     let pending = store.pending_notifications().await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -750,6 +1073,113 @@ async fn outbox_claims_are_exclusive_until_the_lease_expires() {
     let entry = store.outbox_entry(&key).await.unwrap().unwrap();
     assert_eq!(entry.sent_at, Some(now + Duration::minutes(7)));
     assert!(!store.claim_notification("no-such-key", now).await.unwrap());
+}
+
+#[tokio::test]
+async fn index_projection_carries_every_attribute_but_the_raw_json() {
+    let (client, table) = fresh_table().await;
+    let store = DynamoStore::new(client.clone(), &table);
+    let acc = account();
+    // One item of every indexed entity, every optional attribute set.
+    store
+        .put_department(&department(CHILD, Some(PARENT)))
+        .await
+        .unwrap();
+    store.put_onboarding(&wholesale(&acc)).await.unwrap();
+    store
+        .apply(&first_run_plan(&acc, "billing@child.example"), day0())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_notification("new-customer#cust-a", day0())
+            .await
+            .unwrap()
+    );
+    let mut batch = records(&acc, 2);
+    let mut big = batch[0].clone();
+    big.record.id = DetailRecordId::new("msg-big");
+    let text: String = rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+        .take(700 * 1024)
+        .map(char::from)
+        .collect();
+    big.record.raw = serde_json::json!({ "text": text });
+    batch.push(big);
+    let report = store.put_detail_records(&batch).await.unwrap();
+    assert_eq!(report.raw_trimmed, 1);
+
+    // Every base item listed in gsi1 (a test may scan) against its copy in the index.
+    let listed: Vec<_> = client
+        .scan()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|item| item.contains_key("gsi1pk"))
+        .collect();
+    let entities: HashSet<_> = listed
+        .iter()
+        .filter_map(|i| i.get("entity")?.as_s().ok().cloned())
+        .collect();
+    assert_eq!(
+        entities,
+        [
+            "department",
+            "onboarding",
+            "customer",
+            "service_type",
+            "service",
+            "outbox",
+            "detail_record"
+        ]
+        .map(str::to_owned)
+        .into()
+    );
+    for item in &listed {
+        let index_copy = client
+            .query()
+            .table_name(&table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk = :sk")
+            .expression_attribute_values(":pk", item["gsi1pk"].clone())
+            .expression_attribute_values(":sk", item["gsi1sk"].clone())
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .find(|i| i["pk"] == item["pk"] && i["sk"] == item["sk"])
+            .unwrap();
+        let mut expected: BTreeSet<&String> = item.keys().collect();
+        expected.retain(|name| name.as_str() != "raw_gz");
+        let projected: BTreeSet<&String> = index_copy.keys().collect();
+        assert_eq!(
+            projected, expected,
+            "{:?} / {:?}: add the missing attribute to gsi1's NonKeyAttributes in template.yaml",
+            item["pk"], item["sk"]
+        );
+        assert!(!index_copy.contains_key("raw_gz"));
+    }
+    // Readers through the index get the whole entity, records without their raw JSON.
+    let billed = store
+        .billed_records(
+            &DepartmentId::new(PARENT),
+            Some(&CustomerId::new(RESELLER)),
+            day0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(billed.len(), 3);
+    assert!(
+        billed
+            .iter()
+            .all(|r| r.record.raw == serde_json::Value::Null)
+    );
+    assert!(billed.iter().all(|r| r.record.cost == batch[0].record.cost));
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod common;
 
 use aws_adapters::secrets::{SecretsManagerKeys, account_secret_name, master_secret_name};
 use chrono::Duration;
+use common::inject::*;
 use common::*;
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::Secrets;
@@ -45,6 +46,20 @@ impl Fixture {
 
     fn keys(&self) -> SecretsManagerKeys {
         SecretsManagerKeys::new(self.client.clone(), &self.prefix)
+    }
+
+    /// Keys read through a client whose GetSecretValue answers are replaced by `inject`.
+    async fn keys_with(&self, inject: Inject) -> SecretsManagerKeys {
+        SecretsManagerKeys::new(secrets_manager_with(inject).await, &self.prefix)
+    }
+}
+
+const FAKE_KEY: &str = "KEY0123FAKESECRETVALUE";
+
+/// The error's Display, Debug and whole source chain never hold the key.
+fn assert_no_key(err: &reconciliation::PortError) {
+    for text in [err.to_string(), format!("{err:?}"), err.chain()] {
+        assert!(!text.contains(FAKE_KEY), "the value leaked: {text}");
     }
 }
 
@@ -118,7 +133,7 @@ async fn a_missing_secret_is_a_permanent_error_naming_the_account_and_the_secret
 #[tokio::test]
 async fn a_malformed_value_is_reported_without_leaking_it() {
     let f = Fixture::new().await;
-    let fake_key = "KEY0123FAKESECRETVALUE";
+    let fake_key = FAKE_KEY;
     let cases = [
         ("acc-wrong-member", format!(r#"{{"apikey": "{fake_key}"}}"#)),
         ("acc-broken-json", format!(r#"{{"api_key": "{fake_key}""#)),
@@ -157,4 +172,112 @@ async fn a_malformed_value_is_reported_without_leaking_it() {
             err.chain()
         );
     }
+}
+
+#[tokio::test]
+async fn access_denied_is_a_permanent_error_naming_the_account_and_secret_never_the_value() {
+    let f = Fixture::new().await;
+    let acc = ManagedAccountId::new("acc-denied");
+    let name = account_secret_name(&f.prefix, &acc);
+    f.put(&name, FAKE_KEY).await;
+    // moto grants everything; IAM's refusal is injected on the real client.
+    let inject = Inject::new("GetSecretValue", usize::MAX, |_| {
+        aws_error(
+            400,
+            "AccessDeniedException",
+            "User: arn:aws:sts::123456789012:assumed-role/account-sync is not authorized to perform: secretsmanager:GetSecretValue",
+        )
+    });
+    let calls = inject.calls();
+    let keys = f.keys_with(inject).await;
+
+    let err = keys.account_key(&acc).await.unwrap_err();
+
+    assert_eq!(calls.replaced(), 1, "a refusal is not retried");
+    assert!(!err.is_transient());
+    let chain = err.chain();
+    assert!(
+        chain.contains(&format!(
+            "reading the key of account acc-denied from secret {name}: access to secret {name} (account acc-denied) was denied"
+        )),
+        "{chain}"
+    );
+    assert!(chain.contains("AccessDeniedException"), "{chain}");
+    assert_no_key(&err);
+
+    let master = master_secret_name(&f.prefix);
+    f.put(&master, FAKE_KEY).await;
+    let err = keys.master_key().await.unwrap_err();
+    assert!(!err.is_transient());
+    assert!(
+        err.chain().contains(&format!(
+            "access to secret {master} (the manager key) was denied"
+        )),
+        "{}",
+        err.chain()
+    );
+    assert_no_key(&err);
+}
+
+#[tokio::test]
+async fn a_secret_that_cannot_be_decrypted_is_reported_as_denied() {
+    let f = Fixture::new().await;
+    let acc = ManagedAccountId::new("acc-kms");
+    let name = account_secret_name(&f.prefix, &acc);
+    f.put(&name, FAKE_KEY).await;
+    let inject = Inject::new("GetSecretValue", usize::MAX, |_| {
+        aws_error(
+            400,
+            "DecryptionFailure",
+            "Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+        )
+    });
+
+    let err = f
+        .keys_with(inject)
+        .await
+        .account_key(&acc)
+        .await
+        .unwrap_err();
+
+    assert!(!err.is_transient());
+    assert!(
+        err.chain().contains(&format!(
+            "access to secret {name} (account acc-kms) was denied"
+        )),
+        "{}",
+        err.chain()
+    );
+    assert_no_key(&err);
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_is_reported_as_unusable_not_as_denied() {
+    let f = Fixture::new().await;
+    let acc = ManagedAccountId::new("acc-deleting");
+    let name = account_secret_name(&f.prefix, &acc);
+    f.put(&name, FAKE_KEY).await;
+    // Deleted with a recovery window: Secrets Manager (and moto) answer GetSecretValue
+    // with InvalidRequestException until it is restored or the window ends.
+    f.client
+        .delete_secret()
+        .secret_id(&name)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("secret scheduled for deletion");
+
+    let err = f.keys().account_key(&acc).await.unwrap_err();
+
+    assert!(!err.is_transient());
+    let chain = err.chain();
+    assert!(chain.contains("InvalidRequestException"), "{chain}");
+    assert!(
+        chain.contains(&format!(
+            "secret {name} (account acc-deleting) cannot be read in its current state (scheduled for deletion?)"
+        )),
+        "{chain}"
+    );
+    assert!(!chain.contains("denied"), "{chain}");
+    assert_no_key(&err);
 }

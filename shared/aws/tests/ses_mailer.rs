@@ -5,9 +5,10 @@
 
 mod common;
 
-use aws_adapters::email::SesMailer;
+use aws_adapters::email::{MISSING_MESSAGE_ID, SesMailer};
 use aws_adapters::store::{DynamoStore, StoreSettings};
 use chrono::Duration;
+use common::inject::*;
 use common::*;
 use reconciliation::domain::*;
 use reconciliation::outbox::flush_outbox;
@@ -152,17 +153,40 @@ async fn the_text_part_is_sent_alongside_the_html_part() {
         .renderer()
         .render(&new_customer_notification(&c, "billing@child.example"))
         .unwrap();
-    assert!(
-        email
-            .text
-            .starts_with("A new customer was created automatically")
-    );
-    assert!(
-        email
-            .text
-            .contains("Customer:         Company cust-a\nCustomer id:      cust-a\n")
-    );
+    let expected = "A new customer was created automatically from a Telnyx billing group.\n\n\
+Customer:         Company cust-a\n\
+Customer id:      cust-a\n\
+Department:       Acme End Customers (dept-child)\n\
+Billing group id: bg-cust-a\n\
+Managed account:  acc-1\n\n\
+Connections:\n  - Main trunk (conn-1)\n\n\
+Please complete the customer's address, contacts and billing preferences:\n\
+https://billing.example.com/customers/cust-a";
+    assert_eq!(email.text, expected);
     assert!(email.html.starts_with("<!DOCTYPE html>"));
+}
+
+#[tokio::test]
+async fn an_accepted_email_without_a_message_id_is_recorded_with_an_explicit_marker() {
+    // SES always returns a MessageId; should it not, the email was still accepted:
+    // the send must not fail (the outbox would send it again) nor record "".
+    let inject = Inject::new("SendEmail", 1, |_| (200, "{}".to_owned()));
+    let calls = inject.calls();
+    let sender = std::env::var("SES_SENDER").expect("SES_SENDER is set by .local/stack.env");
+    let m = SesMailer::new(sesv2_with(inject).await, sender).unwrap();
+    let to = unique_recipient("ops");
+    let n = Notification::KeyProblem {
+        to: vec![to.clone()],
+        account: ManagedAccountId::new("acc-9"),
+        problem: "unauthorized (401)".into(),
+        raised_at: day0(),
+    };
+
+    let message_id = m.send(&n).await.unwrap();
+
+    assert_eq!(calls.replaced(), 1);
+    assert_eq!(message_id, MISSING_MESSAGE_ID);
+    assert_eq!(emails_to(&to).await.len(), 1, "the email did go out");
 }
 
 #[tokio::test]
@@ -208,12 +232,18 @@ async fn a_crash_before_sending_is_replayed_by_the_next_flush_exactly_once() {
     let clock = TestClock::at(day0());
     let m = mailer().await;
     // Run 1 writes the customer and its outbox entry, then "dies" before flushing.
-    let applied = store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    let applied = store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     assert_eq!(applied.notifications_queued, 1);
     assert!(emails_to(&to).await.is_empty());
 
     // A duplicate delivery of run 1 re-applies the plan: nothing new is queued.
-    let again = store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    let again = store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     assert_eq!(again.notifications_queued, 0);
 
     let second = flush_outbox(&store, &m, &clock).await.unwrap();
@@ -244,7 +274,10 @@ async fn a_sender_that_died_holding_a_claim_is_replaced_once_the_lease_lapses() 
     });
     let clock = Arc::new(TestClock::at(day0()));
     let m = mailer().await;
-    store.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    store
+        .apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
     // A sender claims the entry and dies before sending.
     assert!(
         store
@@ -273,7 +306,9 @@ async fn concurrent_flushes_send_each_email_once() {
     let two = DynamoStore::new(client, &table);
     let clock = TestClock::at(day0());
     let m = mailer().await;
-    one.apply(&plan_creating_a_customer(&to)).await.unwrap();
+    one.apply(&plan_creating_a_customer(&to), day0())
+        .await
+        .unwrap();
 
     let (a, b) = tokio::join!(
         flush_outbox(&one, &m, &clock),

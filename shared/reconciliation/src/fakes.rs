@@ -231,11 +231,10 @@ impl Store for InMemoryStore {
         Ok(state)
     }
 
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport> {
         self.check("apply")?;
         let mut d = lock(&self.data);
         let mut total = ApplyReport::default();
-        let now = Utc::now();
         for action in actions {
             let r = apply_to_state(&mut d.state, std::slice::from_ref(action));
             if let Action::CreateCustomer {
@@ -245,16 +244,10 @@ impl Store for InMemoryStore {
                 // Queued in the same write as the customer, only by the writer that created it.
                 if r.created == 1 {
                     let key = n.dedupe_key();
-                    let queued_at = match &action {
-                        Action::CreateCustomer { customer, .. } => {
-                            customer.created_at.unwrap_or(now)
-                        }
-                        _ => now,
-                    };
                     d.outbox.entry(key.clone()).or_insert(OutboxEntry {
                         key,
                         notification: n.clone(),
-                        queued_at,
+                        queued_at: now,
                         sent_at: None,
                     });
                 }
@@ -323,42 +316,32 @@ impl Store for InMemoryStore {
         Ok(())
     }
 
-    async fn admit_alert(
+    async fn admit_and_queue_alert(
         &self,
         kind: &str,
         account: &ManagedAccountId,
+        alert: &Notification,
         now: DateTime<Utc>,
     ) -> PortResult<bool> {
-        self.check("admit_alert")?;
+        self.check("admit_and_queue_alert")?;
+        // One lock for both writes: the throttle and the outbox entry change together.
         let mut d = lock(&self.data);
-        let key = (kind.to_owned(), account.clone());
+        let throttle = (kind.to_owned(), account.clone());
         // Decided from the stored timestamp, never from the item having expired.
-        let admitted = d
+        let open = d
             .alerts
-            .get(&key)
+            .get(&throttle)
             .is_none_or(|last| now - *last >= self.alert_interval);
-        if admitted {
-            d.alerts.insert(key, now);
-        }
-        Ok(admitted)
-    }
-
-    async fn enqueue_notification(
-        &self,
-        notification: &Notification,
-        now: DateTime<Utc>,
-    ) -> PortResult<bool> {
-        self.check("enqueue_notification")?;
-        let mut d = lock(&self.data);
-        let key = notification.dedupe_key();
-        if d.outbox.contains_key(&key) {
+        let key = alert.dedupe_key();
+        if !open || d.outbox.contains_key(&key) {
             return Ok(false);
         }
+        d.alerts.insert(throttle, now);
         d.outbox.insert(
             key.clone(),
             OutboxEntry {
                 key,
-                notification: notification.clone(),
+                notification: alert.clone(),
                 queued_at: now,
                 sent_at: None,
             },
@@ -760,8 +743,8 @@ mod tests {
             .with_onboarding(s.onboarding.clone())
             .with_state(s.state.clone());
         let plan = s.plan();
-        let first = store.apply(&plan.actions).await.unwrap();
-        let second = store.apply(&plan.actions).await.unwrap();
+        let first = store.apply(&plan.actions, t(0)).await.unwrap();
+        let second = store.apply(&plan.actions, t(1)).await.unwrap();
         assert_eq!(
             first.created,
             plan.actions.len() as u64 - 1,
@@ -770,7 +753,9 @@ mod tests {
         assert_eq!(first.notifications_queued, 1);
         assert_eq!(second.created, 0);
         assert_eq!(second.notifications_queued, 0);
-        assert_eq!(store.pending_notifications().await.unwrap().len(), 1);
+        let pending = store.pending_notifications().await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].queued_at, t(0), "queued at the caller's now");
     }
 
     #[tokio::test]
@@ -817,26 +802,65 @@ mod tests {
         assert_eq!(store.watermark(&acc, RecordType::Tts).await.unwrap(), None);
     }
 
+    fn key_problem(account: &str, raised_at: DateTime<Utc>) -> Notification {
+        Notification::KeyProblem {
+            to: vec!["ops@example.com".into()],
+            account: account.into(),
+            problem: "unauthorized (401)".into(),
+            raised_at,
+        }
+    }
+
     #[tokio::test]
-    async fn alerts_are_admitted_once_per_three_days_from_the_stored_timestamp() {
+    async fn alerts_are_admitted_and_queued_once_per_three_days_from_the_stored_timestamp() {
         let store = InMemoryStore::new();
         let acc = ManagedAccountId::new("acc-x");
+        let admit = |kind: &'static str, h: i64| {
+            let alert = key_problem("acc-x", t(h));
+            let acc = acc.clone();
+            let store = &store;
+            async move {
+                store
+                    .admit_and_queue_alert(kind, &acc, &alert, t(h))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(admit("unknown-account", 0).await);
+        assert!(!admit("unknown-account", 71).await);
+        assert!(admit("other-kind", 1).await);
+        assert!(admit("unknown-account", 72).await);
+        let queued: Vec<_> = store
+            .data()
+            .outbox
+            .into_values()
+            .map(|e| e.queued_at)
+            .collect();
+        assert_eq!(
+            queued,
+            vec![t(0), t(1), t(72)],
+            "one email per admitted alert"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_admission_moves_no_throttle_and_queues_nothing() {
+        let store = InMemoryStore::new();
+        let acc = ManagedAccountId::new("acc-x");
+        let alert = key_problem("acc-x", t(0));
+        store.fail("admit_and_queue_alert");
         assert!(
             store
-                .admit_alert("unknown-account", &acc, t(0))
+                .admit_and_queue_alert("key-problem", &acc, &alert, t(0))
                 .await
-                .unwrap()
+                .is_err()
         );
-        assert!(
-            !store
-                .admit_alert("unknown-account", &acc, t(71))
-                .await
-                .unwrap()
-        );
-        assert!(store.admit_alert("other-kind", &acc, t(1)).await.unwrap());
+        assert!(store.data().alerts.is_empty());
+        assert!(store.data().outbox.is_empty());
+        store.heal("admit_and_queue_alert");
         assert!(
             store
-                .admit_alert("unknown-account", &acc, t(72))
+                .admit_and_queue_alert("key-problem", &acc, &alert, t(0))
                 .await
                 .unwrap()
         );
@@ -846,14 +870,11 @@ mod tests {
     async fn a_claimed_notification_is_not_claimed_twice_until_its_lease_ends_and_not_after_it_is_sent()
      {
         let store = InMemoryStore::new();
-        let n = Notification::KeyProblem {
-            to: vec!["ops@example.com".into()],
-            account: "acc-x".into(),
-            problem: "unauthorized (401)".into(),
-            raised_at: t(0),
-        };
-        assert!(store.enqueue_notification(&n, t(0)).await.unwrap());
-        assert!(!store.enqueue_notification(&n, t(0)).await.unwrap());
+        let n = key_problem("acc-x", t(0));
+        let acc = ManagedAccountId::new("acc-x");
+        let admit = || store.admit_and_queue_alert("key-problem", &acc, &n, t(0));
+        assert!(admit().await.unwrap());
+        assert!(!admit().await.unwrap());
         let key = n.dedupe_key();
         assert!(store.claim_notification(&key, t(0)).await.unwrap());
         assert!(!store.claim_notification(&key, t(0)).await.unwrap());

@@ -1,10 +1,15 @@
 //! Sending queued notifications: claim, send, mark sent.
 //!
 //! SES has no idempotency token, so every email goes through the store's outbox: an
-//! entry is written (with the customer it announces, or when an alert is admitted),
-//! then claimed by one sender, sent, and marked sent. A crash after the send and
-//! before the mark leaves the claim to expire and the email is sent again once: the
-//! window is one send, never a loop; a crash before the send loses nothing.
+//! entry is written in the same atomic write as what it announces (the new customer,
+//! or the admitted alert), then claimed by one sender (a lease), sent, and marked sent.
+//!
+//! The one duplicate this allows, stated plainly: a crash or timeout **after SES has
+//! accepted the email and before the mark-sent write** leaves the entry pending; once
+//! the claim lapses the next flush sends it again. That is at most one extra email
+//! per crash at that exact point, never a loop (the resend is marked like any other).
+//! A crash before the send loses nothing and duplicates nothing. No token on SES's
+//! side can close the window.
 
 use crate::error::PortError;
 use crate::ports::{Clock, Mailer, Store};

@@ -152,6 +152,10 @@ pub struct RecordWriteReport {
     pub written: u64,
     /// Already stored: a re-import, counted, never written twice.
     pub duplicates: u64,
+    /// Of `written`, records too large for one stored item: kept with their normalized
+    /// fields and money, without Telnyx's raw JSON (the store flags each one).
+    #[serde(default)]
+    pub raw_trimmed: u64,
 }
 
 /// Outcome of one run.
@@ -201,8 +205,9 @@ pub trait Store: Send + Sync {
     async fn load_state(&self, onboarding: &Onboarding) -> PortResult<StoredState>;
 
     /// Applies actions in order, each idempotently; a `CreateCustomer`'s notification is
-    /// queued in the outbox in the same write as the customer.
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport>;
+    /// queued in the outbox in the same write as the customer, `queued_at` = `now` (the
+    /// caller's clock: the store keeps none of its own).
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport>;
 
     /// Stores detail records keyed by account + record type + Telnyx id; a record
     /// already stored is counted as a duplicate and not rewritten.
@@ -227,21 +232,21 @@ pub trait Store: Send + Sync {
 
     async fn put_run_log(&self, log: &RunLog) -> PortResult<()>;
 
-    /// Admits one alert of `kind` for `account` per 3 days, even with concurrent callers.
-    /// Returns true for the caller that may send.
-    async fn admit_alert(
+    /// Admits one alert of `kind` for `account` per alert interval (3 days), decided on
+    /// the stored time of the last admitted one, and queues `alert` in the outbox **in
+    /// the same atomic write**: either the interval restarts at `now` and the email is
+    /// queued, or neither happens (a crash cannot use up the interval without an email).
+    /// With concurrent callers exactly one is admitted. Returns true for the caller
+    /// whose alert was admitted and queued; false when the interval has not elapsed or
+    /// this very alert (same dedupe key) is already queued.
+    async fn admit_and_queue_alert(
         &self,
         kind: &str,
         account: &ManagedAccountId,
+        alert: &Notification,
         now: DateTime<Utc>,
     ) -> PortResult<bool>;
 
-    /// Queues a notification (no-op if its key is already queued). True if queued now.
-    async fn enqueue_notification(
-        &self,
-        notification: &Notification,
-        now: DateTime<Utc>,
-    ) -> PortResult<bool>;
     /// Notifications queued and not yet sent.
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>>;
     /// Claims a pending notification for sending; false if another sender holds it or it was sent.

@@ -2,8 +2,9 @@
 //! ones nobody has onboarded (at most once per account every 3 days), and fan out one
 //! sync request per onboarded account.
 //!
-//! Safe to run twice or concurrently: the alert throttle is a conditional write, the
-//! outbox dedupes by key, and a duplicate sync request only causes a no-op sync.
+//! Safe to run twice or concurrently: the alert throttle and the alert's outbox entry
+//! are one conditional write, the outbox dedupes by key, and a duplicate sync request
+//! only causes a no-op sync.
 
 use crate::domain::{ManagedAccountId, Onboarding};
 use crate::error::PortError;
@@ -116,25 +117,21 @@ pub async fn run_schedule(
     let now = ports.clock.now();
     for account in accounts.iter().filter(|a| !onboarded.contains(&a.id)) {
         report.unknown.push(account.id.clone());
+        let alert = Notification::UnknownManagedAccount {
+            to: settings.alert_to.clone(),
+            account: account.id.clone(),
+            organization_name: account.organization_name.clone(),
+            email: account.email.clone(),
+            created_at: account.created_at,
+            raised_at: now,
+        };
+        // One atomic write: the 3-day slot is taken only together with its email.
         let admitted = ports
             .store
-            .admit_alert(UNKNOWN_ACCOUNT_ALERT, &account.id, now)
+            .admit_and_queue_alert(UNKNOWN_ACCOUNT_ALERT, &account.id, &alert, now)
             .await
             .map_err(ScheduleError::Store)?;
         if admitted {
-            let alert = Notification::UnknownManagedAccount {
-                to: settings.alert_to.clone(),
-                account: account.id.clone(),
-                organization_name: account.organization_name.clone(),
-                email: account.email.clone(),
-                created_at: account.created_at,
-                raised_at: now,
-            };
-            ports
-                .store
-                .enqueue_notification(&alert, now)
-                .await
-                .map_err(ScheduleError::Store)?;
             report.alerted.push(account.id.clone());
         }
         tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");

@@ -22,7 +22,7 @@
 use crate::domain::*;
 use crate::error::PortError;
 use crate::outbox::{FlushReport, flush_outbox};
-use crate::plan::{LogEntry, Notification, Plan, PlanInput, PlanSettings, plan};
+use crate::plan::{LogEntry, Notification, Plan, PlanInput, PlanSettings, Severity, plan};
 use crate::ports::*;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,10 @@ use std::collections::BTreeMap;
 
 /// The alert kind used to throttle "key problem" emails (one per account per 3 days).
 pub const KEY_PROBLEM_ALERT: &str = "key-problem";
+
+/// Import-log code: detail records too large for one stored item were stored without
+/// Telnyx's raw JSON (normalized fields and money intact). Never renamed.
+pub const DETAIL_RECORDS_RAW_TRIMMED: &str = "DETAIL_RECORDS_RAW_TRIMMED";
 
 /// The ports a sync run uses.
 pub struct SyncPorts<'a> {
@@ -255,6 +259,7 @@ fn summary_counts(s: &RunSummary) -> BTreeMap<String, u64> {
     c.insert("records_fetched".into(), s.fetched.values().sum());
     c.insert("records_written".into(), s.records.written);
     c.insert("records_duplicate".into(), s.records.duplicates);
+    c.insert("records_raw_trimmed".into(), s.records.raw_trimmed);
     c.insert("records_unmatched".into(), s.unmatched_records);
     c.insert("emails_sent".into(), s.emails.sent);
     c.insert("emails_failed".into(), s.emails.failed);
@@ -340,7 +345,7 @@ async fn run(
     // 3. Write: actions, then per type its records and only then its watermark.
     summary.applied = ports
         .store
-        .apply(&plan.actions)
+        .apply(&plan.actions, now)
         .await
         .map_err(store_err("applying the plan"))?;
     for f in &fetched {
@@ -361,6 +366,12 @@ async fn run(
                 )))?;
             summary.records.written += written.written;
             summary.records.duplicates += written.duplicates;
+            summary.records.raw_trimmed += written.raw_trimmed;
+            if written.raw_trimmed > 0 {
+                summary
+                    .log
+                    .push(raw_trimmed_entry(f.record_type, written.raw_trimmed));
+            }
         }
         if f.advance {
             ports
@@ -389,11 +400,24 @@ async fn run(
         created = summary.applied.created,
         records_written = summary.records.written,
         records_duplicate = summary.records.duplicates,
+        records_raw_trimmed = summary.records.raw_trimmed,
         records_unmatched = summary.unmatched_records,
         emails_sent = summary.emails.sent,
         "account synced"
     );
     Ok(summary)
+}
+
+/// The import-log entry for records stored without their raw JSON.
+fn raw_trimmed_entry(record_type: RecordType, count: u64) -> LogEntry {
+    LogEntry {
+        code: DETAIL_RECORDS_RAW_TRIMMED.to_owned(),
+        severity: Severity::Warning,
+        message: format!(
+            "{count} {record_type} detail record(s) were too large to store whole: stored with \
+             their normalized fields and money, without Telnyx's raw JSON (flagged raw_trimmed)"
+        ),
+    }
 }
 
 struct Fetched {
@@ -475,29 +499,24 @@ async fn alert_key_problem(
     if source.key_refusal().is_none() || settings.alert_to.is_empty() {
         return;
     }
-    let admitted = match ports
-        .store
-        .admit_alert(KEY_PROBLEM_ALERT, account, now)
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted");
-            return;
-        }
-    };
-    if !admitted {
-        return;
-    }
     let alert = Notification::KeyProblem {
         to: settings.alert_to.clone(),
         account: account.clone(),
         problem: source.chain(),
         raised_at: now,
     };
-    if let Err(e) = ports.store.enqueue_notification(&alert, now).await {
-        tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not queued");
-        return;
+    // One atomic write: the 3-day slot is taken only together with its email.
+    match ports
+        .store
+        .admit_and_queue_alert(KEY_PROBLEM_ALERT, account, &alert, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted (nothing queued)");
+            return;
+        }
     }
     if let Err(e) = flush_outbox(ports.store, ports.mailer, ports.clock).await {
         tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not sent yet");

@@ -1,25 +1,30 @@
 //! The DynamoDB [`Store`]: one table (`pk`/`sk` + index `gsi1`), documented item by
 //! item in `infra/dynamodb-table.md`, every key built by [`keys`].
 //!
-//! - Every creation is a conditional put (`attribute_not_exists(pk)`); "already
-//!   exists" is a normal outcome ([`is_already_exists`]), counted in
-//!   [`ApplyReport::already_existed`].
+//! - Every creation is a conditional put (`attribute_not_exists(pk)`); a condition that
+//!   does not hold is a normal outcome ([`is_condition_failed`]) — for a creation,
+//!   "already exists", counted in [`ApplyReport::already_existed`].
+//! - Conditional updates are built once (`update`) whether they run alone or inside a
+//!   transaction.
 //! - A customer and its new-customer email are written in one `TransactWriteItems`,
-//!   so only the writer that created the customer queues the email.
+//!   so only the writer that created the customer queues the email; a transaction
+//!   cancelled by a conflicting write is retried here ([`transact`]).
 //! - Every read is a `GetItem` or a `Query`, never a `Scan`.
-//! - Time-dependent methods take `now`; the only other clock use (the outbox entry's
-//!   `queued_at` during `apply`) goes through an injectable [`Clock`].
+//! - Every time-dependent method takes `now` from the caller (the core's injectable
+//!   `Clock`); the store has no clock of its own.
 
 pub mod items;
 pub mod keys;
 pub mod records;
+pub mod retry;
+pub mod transact;
+mod update;
 
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
@@ -29,46 +34,26 @@ use keys::Key;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, Notification};
 use reconciliation::ports::{
-    ApplyReport, Clock, OutboxEntry, PortResult, RecordWriteReport, RunLog, Store, SystemClock,
+    ApplyReport, OutboxEntry, PortResult, RecordWriteReport, RunLog, Store,
 };
-use records::{BatchRetry, BatchWriteItems, SdkBatchWriter};
-use std::collections::{BTreeSet, HashMap};
+use records::{BatchWriteItems, SdkBatchWriter};
+pub use retry::RetryPolicy;
+use std::collections::BTreeSet;
 use std::sync::Arc;
-
-pub use records::write_records_then_advance;
+use transact::Transacted;
+use update::ConditionalUpdate;
 
 /// The DynamoDB code of a failed condition.
 const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
-/// The cancellation reason of a failed condition inside a transaction.
-const TRANSACTION_CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
-/// True when a write failed only because its condition did not hold — for a creation,
-/// "the item already exists"; a normal outcome, not an error.
-pub fn is_already_exists<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+/// True when a write failed only because its condition did not hold (for a creation,
+/// "the item already exists"; for an update, "not in the expected state"): a normal
+/// outcome the caller interprets, not an error.
+pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     match err {
         SdkError::ServiceError(se) => se.err().code() == Some(CONDITIONAL_CHECK_FAILED),
         _ => false,
     }
-}
-
-/// For a cancelled transaction, which of its items failed their condition (by
-/// position); `None` when the failure is not a cancellation.
-pub fn failed_transaction_conditions<R>(
-    err: &SdkError<TransactWriteItemsError, R>,
-) -> Option<Vec<bool>> {
-    let SdkError::ServiceError(se) = err else {
-        return None;
-    };
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = se.err() else {
-        return None;
-    };
-    Some(
-        cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|r| r.code() == Some(TRANSACTION_CONDITION_FAILED))
-            .collect(),
-    )
 }
 
 /// Tunables of the store.
@@ -107,8 +92,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     writer: Arc<dyn BatchWriteItems>,
-    retry: BatchRetry,
-    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
     settings: StoreSettings,
 }
 
@@ -136,8 +120,7 @@ impl DynamoStore {
             writer: Arc::new(SdkBatchWriter::new(client.clone())),
             client,
             table: table.into(),
-            retry: BatchRetry::default(),
-            clock: Arc::new(SystemClock),
+            retry: RetryPolicy::default(),
             settings: StoreSettings::default(),
         }
     }
@@ -148,15 +131,9 @@ impl DynamoStore {
         self
     }
 
-    /// Replaces the unprocessed-items retry policy.
-    pub fn with_batch_retry(mut self, retry: BatchRetry) -> Self {
+    /// Replaces the retry policy of unprocessed batch items and conflicting transactions.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
-        self
-    }
-
-    /// Replaces the clock used for `queued_at` of notifications queued by `apply`.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -210,7 +187,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Outcome::Done),
-            Err(e) if is_already_exists(&e) => Ok(Outcome::AlreadyThere),
+            Err(e) if is_condition_failed(&e) => Ok(Outcome::AlreadyThere),
             Err(e) => Err(AwsError::sdk("DynamoDB", "PutItem", e)),
         }
     }
@@ -221,31 +198,25 @@ impl DynamoStore {
         &self,
         key: &Key,
         what: String,
-        update: &str,
-        condition: &str,
-        names: &[(&str, &str)],
-        values: HashMap<String, AttributeValue>,
+        update: ConditionalUpdate,
     ) -> Result<Outcome, AwsError> {
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .update_expression(update)
-            .condition_expression(format!("attribute_exists(#pk) AND ({condition})"))
-            .expression_attribute_names("#pk", keys::PK)
-            .set_expression_attribute_values(Some(values));
-        for (placeholder, name) in names {
-            request = request.expression_attribute_names(*placeholder, *name);
+        if update.send(&self.client, &self.table).await? {
+            return Ok(Outcome::Done);
         }
-        match request.send().await {
-            Ok(_) => Ok(Outcome::Done),
-            Err(e) if is_already_exists(&e) => match self.get(key).await? {
-                Some(_) => Ok(Outcome::AlreadyThere),
-                None => Err(AwsError::NotFound { what }),
-            },
-            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)),
+        match self.get(key).await? {
+            Some(_) => Ok(Outcome::AlreadyThere),
+            None => Err(AwsError::NotFound { what }),
         }
+    }
+
+    /// An update of the item at `key` if it exists and `condition` holds.
+    fn update_if_exists(key: &Key, update: &str, condition: &str) -> ConditionalUpdate {
+        ConditionalUpdate::new(
+            key.clone(),
+            update,
+            format!("attribute_exists(#pk) AND ({condition})"),
+        )
+        .name("#pk", keys::PK)
     }
 
     async fn query(
@@ -404,6 +375,34 @@ impl DynamoStore {
         Ok(state)
     }
 
+    /// The alert throttle's update: take the slot at `now` if it is free. Decided on the
+    /// stored `last_sent_at`, never on TTL deletion (expired items still read back);
+    /// `expires_at` only cleans up long after the interval.
+    fn alert_throttle(
+        &self,
+        kind: &str,
+        account: &ManagedAccountId,
+        now: DateTime<Utc>,
+    ) -> ConditionalUpdate {
+        let cutoff = now - self.settings.alert_interval;
+        let expires_at = (now + self.settings.alert_interval + Duration::days(1)).timestamp();
+        ConditionalUpdate::new(
+            keys::alert(kind, account),
+            "SET last_sent_at = :now, last_sent = :now_text, kind = :kind, account = :account, #entity = :entity, #ttl = :ttl",
+            "attribute_not_exists(#pk) OR last_sent_at <= :cutoff",
+        )
+        .name("#pk", keys::PK)
+        .name("#entity", keys::ENTITY)
+        .name("#ttl", keys::EXPIRES_AT)
+        .value(":now", n(now.timestamp()))
+        .value(":now_text", s(keys::sortable_time(now)))
+        .value(":cutoff", n(cutoff.timestamp()))
+        .value(":kind", s(kind))
+        .value(":account", s(account.as_str()))
+        .value(":entity", s("alert"))
+        .value(":ttl", n(expires_at))
+    }
+
     // ---- apply -----------------------------------------------------------------------
 
     /// Creates a customer and queues its notification in one transaction.
@@ -411,50 +410,40 @@ impl DynamoStore {
         &self,
         customer: &Customer,
         notification: &Notification,
+        now: DateTime<Utc>,
     ) -> Result<(Outcome, bool), AwsError> {
-        let customer_item = entity_item(
-            "customer",
-            customer,
-            &keys::customer(&customer.id),
-            Some(&keys::customer_index(&customer.department, &customer.id)),
-        )?;
-        let outbox_item = self.outbox_item(notification, self.clock.now())?;
-        let conditional_put = |item: Item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", keys::PK)
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(|e| AwsError::Encode {
-                    what: "TransactWriteItems request".to_owned(),
-                    source: Box::new(e),
-                })
-        };
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(conditional_put(customer_item.clone())?)
-            .transact_items(conditional_put(outbox_item)?)
-            // Unique per call: an SDK retry of this very request is idempotent, while
-            // a concurrent writer's transaction still fails its condition.
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok((Outcome::Done, true)),
-            Err(e) => match failed_transaction_conditions(&e) {
-                // The customer exists: another writer created it (and queued its email).
-                Some(failed) if failed.first() == Some(&true) => Ok((Outcome::AlreadyThere, false)),
-                // Only the outbox entry exists (queued earlier, customer since removed):
-                // create the customer alone; the email is already queued.
-                Some(failed) if failed.get(1) == Some(&true) => {
-                    Ok((self.put_new(customer_item).await?, false))
-                }
-                _ => Err(AwsError::sdk("DynamoDB", "TransactWriteItems", e)),
-            },
+        let customer_item = customer_item(customer)?;
+        let outbox_item = self.outbox_item(notification, now)?;
+        let items = [
+            self.conditional_put(customer_item.clone())?,
+            self.conditional_put(outbox_item)?,
+        ];
+        match transact::transact_write(&self.client, &items, &self.retry).await? {
+            Transacted::Committed => Ok((Outcome::Done, true)),
+            // The customer exists: another writer created it and queued its email in
+            // the same transaction (whatever else conflicted meanwhile).
+            Transacted::ConditionsFailed(failed) if failed.first() == Some(&true) => {
+                Ok((Outcome::AlreadyThere, false))
+            }
+            // Only the outbox entry exists (queued earlier, customer since removed):
+            // create the customer alone; the email is already queued.
+            Transacted::ConditionsFailed(_) => Ok((self.put_new(customer_item).await?, false)),
         }
+    }
+
+    /// A transaction item putting `item` only if no item has its key.
+    fn conditional_put(&self, item: Item) -> Result<TransactWriteItem, AwsError> {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map(|put| TransactWriteItem::builder().put(put).build())
+            .map_err(|e| AwsError::Encode {
+                what: "TransactWriteItems request".to_owned(),
+                source: Box::new(e),
+            })
     }
 
     async fn set_service_status(
@@ -466,21 +455,20 @@ impl DynamoStore {
             ServiceStatus::Active => ("ceased", format!("service {service} (reactivate)")),
             ServiceStatus::Ceased { .. } => ("active", format!("service {service} (cease)")),
         };
-        self.update_existing(
-            &keys::service(service),
-            what.clone(),
-            "SET #status = :to",
-            "#status.#status = :from",
-            &[("#status", "status")],
-            HashMap::from([
-                (":to".to_owned(), items::attribute(&what, &to)?),
-                (":from".to_owned(), s(from_tag)),
-            ]),
-        )
-        .await
+        let key = keys::service(service);
+        let update = Self::update_if_exists(&key, "SET #status = :to", "#status.#status = :from")
+            .name("#status", "status")
+            .value(":to", items::attribute(&what, &to)?)
+            .value(":from", s(from_tag));
+        self.update_existing(&key, what, update).await
     }
 
-    async fn apply_one(&self, action: &Action, report: &mut ApplyReport) -> Result<(), AwsError> {
+    async fn apply_one(
+        &self,
+        action: &Action,
+        now: DateTime<Utc>,
+        report: &mut ApplyReport,
+    ) -> Result<(), AwsError> {
         let count_creation = |report: &mut ApplyReport, outcome: Outcome| match outcome {
             Outcome::Done => report.created += 1,
             Outcome::AlreadyThere => report.already_existed += 1,
@@ -500,15 +488,16 @@ impl DynamoStore {
                 count_creation(report, self.put_new(item).await?);
             }
             Action::LinkServiceType { child, parent } => {
+                let key = keys::service_type(child);
+                let update = Self::update_if_exists(
+                    &key,
+                    "SET #link = :parent",
+                    "attribute_not_exists(#link) OR #link <> :parent",
+                )
+                .name("#link", "wholesale_parent")
+                .value(":parent", s(parent.as_str()));
                 let outcome = self
-                    .update_existing(
-                        &keys::service_type(child),
-                        format!("service type {child}"),
-                        "SET #link = :parent",
-                        "attribute_not_exists(#link) OR #link <> :parent",
-                        &[("#link", "wholesale_parent")],
-                        HashMap::from([(":parent".to_owned(), s(parent.as_str()))]),
-                    )
+                    .update_existing(&key, format!("service type {child}"), update)
                     .await?;
                 count_update(report, outcome);
             }
@@ -516,20 +505,14 @@ impl DynamoStore {
                 customer,
                 notify: None,
             } => {
-                let item = entity_item(
-                    "customer",
-                    customer,
-                    &keys::customer(&customer.id),
-                    Some(&keys::customer_index(&customer.department, &customer.id)),
-                )?;
-                count_creation(report, self.put_new(item).await?);
+                count_creation(report, self.put_new(customer_item(customer)?).await?);
             }
             Action::CreateCustomer {
                 customer,
                 notify: Some(notification),
             } => {
                 let (outcome, queued) = self
-                    .create_customer_with_notification(customer, notification)
+                    .create_customer_with_notification(customer, notification, now)
                     .await?;
                 count_creation(report, outcome);
                 if queued {
@@ -585,7 +568,8 @@ impl DynamoStore {
     }
 
     /// What `department` bills `customer` (`None`: unbilled records) in the month of
-    /// `month_of`, by time (Query on `gsi1`).
+    /// `month_of`, by time (Query on `gsi1`). The index does not project `raw_gz`: the
+    /// records come with their normalized fields and money, without the raw JSON.
     pub async fn billed_records(
         &self,
         department: &DepartmentId,
@@ -716,32 +700,32 @@ impl Store for DynamoStore {
     #[tracing::instrument(skip_all, fields(account_id = %onboarding.account))]
     async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
         let account = &onboarding.account;
-        let item = entity_item(
-            "onboarding",
-            onboarding,
-            &keys::onboarding(account),
-            Some(&keys::onboarding_index(account)),
-        );
-        match item {
-            Ok(item) => self.put(item).await,
-            Err(e) => Err(e),
+        async {
+            let item = entity_item(
+                "onboarding",
+                onboarding,
+                &keys::onboarding(account),
+                Some(&keys::onboarding_index(account)),
+            )?;
+            self.put(item).await
         }
+        .await
         .map_err(|e| e.into_port(format!("storing the onboarding of account {account}")))
     }
 
     #[tracing::instrument(skip_all, fields(department = %department.id))]
     async fn put_department(&self, department: &Department) -> PortResult<()> {
         let id = &department.id;
-        let item = entity_item(
-            "department",
-            department,
-            &keys::department(id),
-            Some(&keys::department_index(id)),
-        );
-        match item {
-            Ok(item) => self.put(item).await,
-            Err(e) => Err(e),
+        async {
+            let item = entity_item(
+                "department",
+                department,
+                &keys::department(id),
+                Some(&keys::department_index(id)),
+            )?;
+            self.put(item).await
         }
+        .await
         .map_err(|e| e.into_port(format!("storing department {id}")))
     }
 
@@ -764,10 +748,10 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all, fields(actions = actions.len()))]
-    async fn apply(&self, actions: &[Action]) -> PortResult<ApplyReport> {
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport> {
         let mut report = ApplyReport::default();
         for action in actions {
-            self.apply_one(action, &mut report)
+            self.apply_one(action, now, &mut report)
                 .await
                 .map_err(|e| e.into_port(describe_action(action)))?;
         }
@@ -781,7 +765,10 @@ impl Store for DynamoStore {
         Ok(report)
     }
 
-    #[tracing::instrument(skip_all, fields(records = records.len()))]
+    #[tracing::instrument(skip_all, fields(
+        account_id = %records.first().map_or("", |r| r.account.as_str()),
+        records = records.len(),
+    ))]
     async fn put_detail_records(
         &self,
         records: &[StoredDetailRecord],
@@ -798,8 +785,8 @@ impl Store for DynamoStore {
         });
         let mut in_flight = FuturesUnordered::new();
         let mut report = RecordWriteReport {
-            written: 0,
             duplicates: in_call_duplicates,
+            ..RecordWriteReport::default()
         };
         let mut first_error = None;
         // After a failure no new batch starts, but the batches in flight are awaited
@@ -811,6 +798,7 @@ impl Store for DynamoStore {
                 Ok(batch) => {
                     report.written += batch.written;
                     report.duplicates += batch.duplicates;
+                    report.raw_trimmed += batch.raw_trimmed;
                     if first_error.is_none() {
                         in_flight.extend(pending.next());
                     }
@@ -826,6 +814,7 @@ impl Store for DynamoStore {
         tracing::info!(
             written = report.written,
             duplicates = report.duplicates,
+            raw_trimmed = report.raw_trimmed,
             "detail records stored"
         );
         Ok(report)
@@ -855,59 +844,45 @@ impl Store for DynamoStore {
         record_type: RecordType,
         to: DateTime<Utc>,
     ) -> PortResult<()> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::watermark(account, record_type))))
-            .update_expression(
-                "SET #wm = :to, watermark_at = :at, #entity = :entity, account = :account, record_type = :type",
-            )
-            .condition_expression("attribute_not_exists(#wm) OR #wm < :to")
-            .expression_attribute_names("#wm", "watermark")
-            .expression_attribute_names("#entity", keys::ENTITY)
-            .expression_attribute_values(":to", n(to.timestamp_micros()))
-            .expression_attribute_values(":at", s(keys::sortable_time(to)))
-            .expression_attribute_values(":entity", s("watermark"))
-            .expression_attribute_values(":account", s(account.as_str()))
-            .expression_attribute_values(":type", s(record_type.filter_name()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
+        let advanced = ConditionalUpdate::new(
+            keys::watermark(account, record_type),
+            "SET #wm = :to, watermark_at = :at, #entity = :entity, account = :account, record_type = :type",
+            "attribute_not_exists(#wm) OR #wm < :to",
+        )
+        .name("#wm", "watermark")
+        .name("#entity", keys::ENTITY)
+        .value(":to", n(to.timestamp_micros()))
+        .value(":at", s(keys::sortable_time(to)))
+        .value(":entity", s("watermark"))
+        .value(":account", s(account.as_str()))
+        .value(":type", s(record_type.filter_name()))
+        .send(&self.client, &self.table)
+        .await
+        .map_err(|e| {
+            e.into_port(format!(
+                "advancing the {record_type} watermark of account {account}"
+            ))
+        })?;
+        if !advanced {
             // Already at or beyond `to`: a watermark never moves backward.
-            Err(e) if is_already_exists(&e) => {
-                tracing::debug!("watermark already at or beyond the requested instant");
-                Ok(())
-            }
-            Err(e) => Err(
-                AwsError::sdk("DynamoDB", "UpdateItem", e).into_port(format!(
-                    "advancing the {record_type} watermark of account {account}"
-                )),
-            ),
+            tracing::debug!("watermark already at or beyond the requested instant");
         }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(account_id = %log.account, run_id = %log.run_id))]
     async fn put_run_log(&self, log: &RunLog) -> PortResult<()> {
         let expires_at = (log.finished_at + self.settings.run_log_retention).timestamp();
-        entity_item(
-            "run_log",
-            log,
-            &keys::run_log(&log.account, log.started_at, &log.run_id),
-            None,
-        )
-        .map(|mut item| {
+        async {
+            let mut item = entity_item(
+                "run_log",
+                log,
+                &keys::run_log(&log.account, log.started_at, &log.run_id),
+                None,
+            )?;
             item.insert(keys::EXPIRES_AT.to_owned(), n(expires_at));
-            item
-        })
-        .map(|item| self.put(item))
-        .map_err(|e| {
-            e.into_port(format!(
-                "storing run log {} of account {}",
-                log.run_id, log.account
-            ))
-        })?
+            self.put(item).await
+        }
         .await
         .map_err(|e| {
             e.into_port(format!(
@@ -917,61 +892,44 @@ impl Store for DynamoStore {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(account_id = %account, kind))]
-    async fn admit_alert(
+    #[tracing::instrument(skip_all, fields(
+        account_id = %account,
+        kind = %kind,
+        outbox_key = %alert.dedupe_key(),
+    ))]
+    async fn admit_and_queue_alert(
         &self,
         kind: &str,
         account: &ManagedAccountId,
+        alert: &Notification,
         now: DateTime<Utc>,
     ) -> PortResult<bool> {
-        // Decided on the stored `last_sent_at`, never on TTL deletion (expired items
-        // still read back); `expires_at` only cleans up long after the interval.
-        let cutoff = now - self.settings.alert_interval;
-        let expires_at = (now + self.settings.alert_interval + Duration::days(1)).timestamp();
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::alert(kind, account))))
-            .update_expression(
-                "SET last_sent_at = :now, last_sent = :now_text, kind = :kind, account = :account, #entity = :entity, #ttl = :ttl",
+        let admitted = async {
+            let items = [
+                self.alert_throttle(kind, account, now)
+                    .into_transact_item(&self.table)?,
+                self.conditional_put(self.outbox_item(alert, now)?)?,
+            ];
+            Ok::<_, AwsError>(
+                match transact::transact_write(&self.client, &items, &self.retry).await? {
+                    Transacted::Committed => true,
+                    // The slot was taken within the interval (by us earlier or by a
+                    // concurrent caller, whose email is queued with it), or this very
+                    // alert is already queued: either way, nothing to do.
+                    Transacted::ConditionsFailed(failed) => {
+                        tracing::debug!(
+                            throttled = failed.first() == Some(&true),
+                            already_queued = failed.get(1) == Some(&true),
+                            "alert not admitted"
+                        );
+                        false
+                    }
+                },
             )
-            .condition_expression("attribute_not_exists(#pk) OR last_sent_at <= :cutoff")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#entity", keys::ENTITY)
-            .expression_attribute_names("#ttl", keys::EXPIRES_AT)
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":now_text", s(keys::sortable_time(now)))
-            .expression_attribute_values(":cutoff", n(cutoff.timestamp()))
-            .expression_attribute_values(":kind", s(kind))
-            .expression_attribute_values(":account", s(account.as_str()))
-            .expression_attribute_values(":entity", s("alert"))
-            .expression_attribute_values(":ttl", n(expires_at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_already_exists(&e) => Ok(false),
-            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)
-                .into_port(format!("admitting a {kind} alert for account {account}"))),
         }
-    }
-
-    #[tracing::instrument(skip_all, fields(key = %notification.dedupe_key()))]
-    async fn enqueue_notification(
-        &self,
-        notification: &Notification,
-        now: DateTime<Utc>,
-    ) -> PortResult<bool> {
-        let context = || format!("queueing notification {}", notification.dedupe_key());
-        let item = self
-            .outbox_item(notification, now)
-            .map_err(|e| e.into_port(context()))?;
-        let outcome = self
-            .put_new(item)
-            .await
-            .map_err(|e| e.into_port(context()))?;
-        Ok(outcome == Outcome::Done)
+        .await
+        .map_err(|e| e.into_port(format!("admitting a {kind} alert for account {account}")))?;
+        Ok(admitted)
     }
 
     #[tracing::instrument(skip_all)]
@@ -988,51 +946,42 @@ impl Store for DynamoStore {
         .map_err(|e| e.into_port("listing pending notifications"))
     }
 
-    #[tracing::instrument(skip_all, fields(key))]
+    #[tracing::instrument(skip_all, fields(outbox_key = %key))]
     async fn claim_notification(&self, key: &str, now: DateTime<Utc>) -> PortResult<bool> {
         let until = now + self.settings.claim_lease;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::outbox(key))))
-            .update_expression("SET claimed_until = :until")
-            .condition_expression(
-                "attribute_exists(#pk) AND attribute_not_exists(sent_at) \
-                 AND (attribute_not_exists(claimed_until) OR claimed_until <= :now)",
-            )
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_values(":until", n(until.timestamp_millis()))
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_already_exists(&e) => Ok(false),
-            Err(e) => Err(AwsError::sdk("DynamoDB", "UpdateItem", e)
-                .into_port(format!("claiming notification {key}"))),
-        }
+        ConditionalUpdate::new(
+            keys::outbox(key),
+            "SET claimed_until = :until",
+            "attribute_exists(#pk) AND attribute_not_exists(sent_at) \
+             AND (attribute_not_exists(claimed_until) OR claimed_until <= :now)",
+        )
+        .name("#pk", keys::PK)
+        .value(":until", n(until.timestamp_millis()))
+        .value(":now", n(now.timestamp_millis()))
+        .send(&self.client, &self.table)
+        .await
+        .map_err(|e| e.into_port(format!("claiming notification {key}")))
     }
 
-    #[tracing::instrument(skip_all, fields(key, message_id))]
+    #[tracing::instrument(skip_all, fields(outbox_key = %key, message_id = %message_id))]
     async fn mark_notification_sent(
         &self,
         key: &str,
         message_id: &str,
         now: DateTime<Utc>,
     ) -> PortResult<()> {
+        let outbox_key = keys::outbox(key);
+        let update = Self::update_if_exists(
+            &outbox_key,
+            "SET sent_at = :now, message_id = :mid REMOVE #gpk, #gsk, claimed_until",
+            "attribute_not_exists(sent_at)",
+        )
+        .name("#gpk", keys::GSI1PK)
+        .name("#gsk", keys::GSI1SK)
+        .value(":now", s(keys::sortable_time(now)))
+        .value(":mid", s(message_id));
         let outcome = self
-            .update_existing(
-                &keys::outbox(key),
-                format!("outbox entry {key}"),
-                "SET sent_at = :now, message_id = :mid REMOVE #gpk, #gsk, claimed_until",
-                "attribute_not_exists(sent_at)",
-                &[("#gpk", keys::GSI1PK), ("#gsk", keys::GSI1SK)],
-                HashMap::from([
-                    (":now".to_owned(), s(keys::sortable_time(now))),
-                    (":mid".to_owned(), s(message_id)),
-                ]),
-            )
+            .update_existing(&outbox_key, format!("outbox entry {key}"), update)
             .await
             .map_err(|e| e.into_port(format!("marking notification {key} sent")))?;
         if outcome == Outcome::AlreadyThere {
@@ -1040,6 +989,16 @@ impl Store for DynamoStore {
         }
         Ok(())
     }
+}
+
+/// The item of a customer (the only place it is built).
+fn customer_item(customer: &Customer) -> Result<Item, AwsError> {
+    entity_item(
+        "customer",
+        customer,
+        &keys::customer(&customer.id),
+        Some(&keys::customer_index(&customer.department, &customer.id)),
+    )
 }
 
 /// What an action is about, for error contexts (ids only, never content).

@@ -13,31 +13,30 @@
 //!
 //! `UnprocessedItems` (and `UnprocessedKeys`) are not retried by the SDK: we retry them
 //! with exponential backoff and full jitter, never count them as written until they
-//! are, and give up after [`BatchRetry::max_attempts`] with a transient error. After a
+//! are, and give up after [`RetryPolicy::max_attempts`] with a transient error. After a
 //! failed batch no new batch starts, and the batches in flight are awaited (not
 //! dropped), so the table is settled when the error reaches the caller.
 //!
 //! The raw BatchWriteItem call sits behind [`BatchWriteItems`], so a test can inject
-//! the unprocessed items and failures DynamoDB Local never produces.
+//! the unprocessed items and failures DynamoDB Local never produces (and measure how
+//! many batches are in flight); `UnprocessedKeys` of the BatchGetItem are injected in
+//! tests with an SDK interceptor on the real client.
 
 use super::items::{self, Item};
 use super::keys;
+use super::retry::RetryPolicy;
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use chrono::{DateTime, Utc};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use rand::Rng;
-use reconciliation::PortError;
-use reconciliation::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
-use reconciliation::ports::{RecordWriteReport, Store};
+use reconciliation::domain::StoredDetailRecord;
+use reconciliation::ports::RecordWriteReport;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
-use std::time::Duration;
 
 /// BatchWriteItem's item limit.
 pub const BATCH_SIZE: usize = 25;
@@ -45,9 +44,14 @@ pub const BATCH_SIZE: usize = 25;
 pub const BATCHES_IN_FLIGHT: usize = 4;
 /// The attribute holding the gzipped raw Telnyx JSON.
 pub const RAW_GZ: &str = "raw_gz";
-/// A record whose compressed raw JSON is larger than this is refused (items are capped
-/// at 400 KB; Telnyx records are a few KB).
-pub const MAX_RAW_GZ_BYTES: usize = 300 * 1024;
+/// Set (`true`) on a record stored without its raw JSON because the item was too large.
+pub const RAW_TRIMMED: &str = "raw_trimmed";
+/// On a trimmed record: the size in bytes of the raw JSON that was left out.
+pub const RAW_JSON_BYTES: &str = "raw_json_bytes";
+/// The largest item we write, by DynamoDB's size rules ([`item_size`]): well under
+/// DynamoDB's 400 KB item limit, leaving room for the estimate's slack. Telnyx
+/// records are a few KB.
+pub const MAX_ITEM_BYTES: usize = 300 * 1024;
 
 /// One BatchWriteItem call. Returns the requests DynamoDB left unprocessed.
 #[async_trait]
@@ -92,54 +96,6 @@ impl BatchWriteItems for SdkBatchWriter {
     }
 }
 
-/// How unprocessed batch items are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchRetry {
-    /// Calls per batch, the first one included.
-    pub max_attempts: u32,
-    /// Backoff before the second call; doubles each time (full jitter).
-    pub base_delay: Duration,
-    /// Backoff cap.
-    pub max_delay: Duration,
-}
-
-impl Default for BatchRetry {
-    fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_secs(2),
-        }
-    }
-}
-
-impl BatchRetry {
-    /// A random delay in `[0, min(max, base * 2^(attempt-1))]` (full jitter).
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-        let cap = exp.min(self.max_delay);
-        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::rng().random_range(0..=millis))
-    }
-}
-
-/// Writes `records` then, only if every one of them is durably stored, advances the
-/// watermark of (`account`, `record_type`) to `to`. A failure leaves the watermark
-/// where it was, so the next run re-reads the window (re-imports count as duplicates).
-pub async fn write_records_then_advance(
-    store: &dyn Store,
-    records: &[StoredDetailRecord],
-    account: &ManagedAccountId,
-    record_type: RecordType,
-    to: DateTime<Utc>,
-) -> Result<RecordWriteReport, PortError> {
-    let report = store.put_detail_records(records).await?;
-    store.advance_watermark(account, record_type, to).await?;
-    Ok(report)
-}
-
 /// The item of one stored detail record: its fields, plus the raw JSON gzipped.
 pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
     let raw_json = serde_json::to_vec(&record.record.raw).map_err(|e| AwsError::Encode {
@@ -154,16 +110,6 @@ pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
             what: format!("raw JSON of detail record {}", record.record.id),
             source: Box::new(e),
         })?;
-    if compressed.len() > MAX_RAW_GZ_BYTES {
-        return Err(AwsError::Encode {
-            what: format!("detail record {}", record.record.id),
-            source: format!(
-                "compressed raw JSON is {} bytes, over the {MAX_RAW_GZ_BYTES}-byte limit",
-                compressed.len()
-            )
-            .into(),
-        });
-    }
     let mut without_raw = record.clone();
     without_raw.record.raw = serde_json::Value::Null;
     let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
@@ -176,7 +122,81 @@ pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
     );
     let mut item = items::entity_item("detail_record", &without_raw, &key, Some(&index))?;
     item.insert(RAW_GZ.to_owned(), AttributeValue::B(Blob::new(compressed)));
+    fit_item(item, raw_json.len(), &record.record.id)
+}
+
+/// Keeps a detail record's item under [`MAX_ITEM_BYTES`]. An item over it would be
+/// refused by DynamoDB (at 400 KB) and block its record type's watermark forever, so
+/// its raw JSON is left out instead: the normalized fields and the money stay exact,
+/// [`RAW_TRIMMED`] is set and [`RAW_JSON_BYTES`] says how much was left out (the
+/// record can be read again from Telnyx by its id). Only an item still too large
+/// without its raw JSON is an error.
+fn fit_item(
+    mut item: Item,
+    raw_json_bytes: usize,
+    id: &reconciliation::domain::DetailRecordId,
+) -> Result<Item, AwsError> {
+    let size = item_size(&item);
+    if size <= MAX_ITEM_BYTES {
+        return Ok(item);
+    }
+    item.remove(RAW_GZ);
+    item.insert(RAW_TRIMMED.to_owned(), AttributeValue::Bool(true));
+    item.insert(RAW_JSON_BYTES.to_owned(), items::n(raw_json_bytes));
+    let trimmed = item_size(&item);
+    if trimmed > MAX_ITEM_BYTES {
+        return Err(AwsError::Encode {
+            what: format!("detail record {id}"),
+            source: format!(
+                "the item is {trimmed} bytes even without its raw JSON, over the {MAX_ITEM_BYTES}-byte limit"
+            )
+            .into(),
+        });
+    }
+    tracing::warn!(
+        record_id = %id,
+        item_bytes = size,
+        raw_json_bytes,
+        limit = MAX_ITEM_BYTES,
+        "detail record too large: stored without its raw JSON"
+    );
     Ok(item)
+}
+
+/// True for an item stored without its raw JSON ([`fit_item`]).
+pub fn is_raw_trimmed(item: &Item) -> bool {
+    matches!(item.get(RAW_TRIMMED), Some(AttributeValue::Bool(true)))
+}
+
+/// The size DynamoDB counts for an item (attribute names plus values, by its
+/// documented rules), rounded up where the rules are approximate: a number counts
+/// as its digit string plus one byte, which is never less than DynamoDB's count.
+pub fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len() + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| n.len() + 1).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        // A list or map costs 3 bytes, plus 1 per element, plus its elements.
+        AttributeValue::L(v) => 3 + v.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_size(e))
+                .sum::<usize>()
+        }
+        // A type added to DynamoDB later: count it as large rather than free.
+        _ => MAX_ITEM_BYTES,
+    }
 }
 
 /// Reads a stored detail record back, raw JSON included.
@@ -208,6 +228,13 @@ pub fn record_from_item(mut item: Item) -> Result<StoredDetailRecord, AwsError> 
 pub struct PreparedRecord {
     pub key: keys::Key,
     pub item: Item,
+}
+
+impl PreparedRecord {
+    /// Whether the item leaves the raw JSON out ([`RAW_TRIMMED`]).
+    pub fn raw_trimmed(&self) -> bool {
+        is_raw_trimmed(&self.item)
+    }
 }
 
 /// Encodes records and splits them into batches with no key twice; returns the
@@ -243,7 +270,7 @@ pub async fn stored_keys(
     client: &Client,
     table: &str,
     batch: &[PreparedRecord],
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<HashSet<(String, String)>, AwsError> {
     let mut pending: Vec<Item> = batch.iter().map(|r| items::key_item(&r.key)).collect();
     let mut found = HashSet::new();
@@ -302,7 +329,7 @@ pub async fn write_all(
     writer: &dyn BatchWriteItems,
     table: &str,
     items: Vec<Item>,
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<u64, AwsError> {
     let total = items.len() as u64;
     let mut pending = items
@@ -350,15 +377,17 @@ pub async fn write_batch(
     writer: &dyn BatchWriteItems,
     table: &str,
     batch: Vec<PreparedRecord>,
-    retry: &BatchRetry,
+    retry: &RetryPolicy,
 ) -> Result<RecordWriteReport, AwsError> {
     let existing = stored_keys(client, table, &batch, retry).await?;
     let mut to_write = Vec::with_capacity(batch.len());
     let mut duplicates = 0u64;
+    let mut raw_trimmed = 0u64;
     for r in batch {
-        if existing.contains(&(r.key.pk, r.key.sk)) {
+        if existing.contains(&(r.key.pk.clone(), r.key.sk.clone())) {
             duplicates += 1;
         } else {
+            raw_trimmed += u64::from(r.raw_trimmed());
             to_write.push(r.item);
         }
     }
@@ -366,6 +395,7 @@ pub async fn write_batch(
     Ok(RecordWriteReport {
         written,
         duplicates,
+        raw_trimmed,
     })
 }
 
@@ -376,4 +406,95 @@ pub fn request_key(request: &WriteRequest) -> Option<(String, String)> {
         items::string_attr(item, keys::PK)?.to_owned(),
         items::string_attr(item, keys::SK)?.to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+    use reconciliation::domain::{
+        CustomerId, DepartmentId, ManagedAccountId, MatchedBy, RecordType,
+    };
+    use reconciliation::fixtures::record;
+
+    /// `n` random alphanumeric characters: gzip cannot shrink them much.
+    pub(crate) fn incompressible(n: usize) -> String {
+        rand::rng()
+            .sample_iter(&rand::distr::Alphanumeric)
+            .take(n)
+            .map(char::from)
+            .collect()
+    }
+
+    fn stored(raw_text: &str) -> StoredDetailRecord {
+        let mut detail = record(RecordType::Messaging, "msg-big").build();
+        detail.raw = serde_json::json!({ "uuid": "msg-big", "text": raw_text });
+        StoredDetailRecord {
+            account: ManagedAccountId::new("acc-1"),
+            department: DepartmentId::new("dept-parent"),
+            billing_customer: Some(CustomerId::new("cust-reseller")),
+            end_customer: None,
+            service: None,
+            matched_by: MatchedBy::Unmatched,
+            record: detail,
+        }
+    }
+
+    #[test]
+    fn item_size_counts_names_and_values_by_dynamodb_rules() {
+        let item: Item = HashMap::from([
+            ("pk".to_owned(), items::s("abc")),
+            ("n".to_owned(), items::n(12345)),
+            ("b".to_owned(), AttributeValue::B(Blob::new(vec![0u8; 10]))),
+            ("t".to_owned(), AttributeValue::Bool(true)),
+            (
+                "m".to_owned(),
+                AttributeValue::M(HashMap::from([("k".to_owned(), items::s("vv"))])),
+            ),
+            ("l".to_owned(), AttributeValue::L(vec![items::s("x")])),
+        ]);
+        // pk 2+3, n 1+(5+1), b 1+10, t 1+1, m 1+(3+1+1+2), l 1+(3+1+1)
+        assert_eq!(item_size(&item), 5 + 7 + 11 + 2 + 8 + 6);
+    }
+
+    #[test]
+    fn a_record_within_the_limit_keeps_its_raw_json() {
+        let r = stored(&incompressible(1000));
+        let Ok(item) = record_item(&r) else {
+            panic!("encodes")
+        };
+        assert!(item.contains_key(RAW_GZ));
+        assert!(!is_raw_trimmed(&item));
+        assert!(item_size(&item) <= MAX_ITEM_BYTES);
+        let Ok(back) = record_from_item(item) else {
+            panic!("decodes")
+        };
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_record_over_the_limit_is_kept_without_its_raw_json_and_with_its_money() {
+        // ~600 KB of JSON that gzips to well over the limit.
+        let r = stored(&incompressible(600 * 1024));
+        let Ok(item) = record_item(&r) else {
+            panic!("an oversize record is still stored, trimmed")
+        };
+        assert!(is_raw_trimmed(&item));
+        assert!(!item.contains_key(RAW_GZ));
+        assert!(item_size(&item) <= MAX_ITEM_BYTES);
+        let raw_len = serde_json::to_vec(&r.record.raw).map_or(0, |v| v.len());
+        assert_eq!(
+            item.get(RAW_JSON_BYTES).and_then(|v| v.as_n().ok()),
+            Some(&raw_len.to_string())
+        );
+        let Ok(back) = record_from_item(item) else {
+            panic!("decodes")
+        };
+        assert_eq!(back.record.cost, r.record.cost);
+        assert_eq!(back.record.billed_quantity, r.record.billed_quantity);
+        assert_eq!(back.record.id, r.record.id);
+        assert_eq!(back.record.occurred_at, r.record.occurred_at);
+        assert_eq!(back.billing_customer, r.billing_customer);
+        assert_eq!(back.record.raw, serde_json::Value::Null);
+    }
 }

@@ -3,6 +3,9 @@
 //! fixture builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod inject;
+pub mod writers;
+
 use aws_adapters::store::DynamoStore;
 use aws_adapters::test_util::{create_table_like_template, unique_name};
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -51,9 +54,14 @@ pub async fn sdk() -> aws_config::SdkConfig {
     aws_adapters::config::load_sdk_config().await
 }
 
+/// A DynamoDB client on the local stack.
+pub async fn fresh_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk().await)
+}
+
 /// A DynamoDB client and a fresh table shaped like template.yaml's.
 pub async fn fresh_table() -> (aws_sdk_dynamodb::Client, String) {
-    let client = aws_sdk_dynamodb::Client::new(&sdk().await);
+    let client = fresh_client().await;
     let table = unique_name("billing");
     create_table_like_template(&client, &table)
         .await
