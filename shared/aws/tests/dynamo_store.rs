@@ -354,8 +354,17 @@ async fn detail_records_are_stored_once_and_a_reimport_counts_duplicates() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 60);
-    // Raw JSON survives gzip, money stays exact.
+    // Raw JSON survives gzip byte for byte (Telnyx's key order and `0.0030`), money
+    // stays exact.
     assert_eq!(stored[7], batch[7]);
+    assert_eq!(stored[7].record.raw.as_str(), batch[7].record.raw.as_str());
+    assert!(
+        stored[7]
+            .record
+            .raw
+            .as_str()
+            .contains(r#""carrier_fee":0.0030,"#)
+    );
     assert_eq!(stored[7].record.cost.unwrap().to_string(), "0.0001666");
     // The billing index serves "what the parent department bills the reseller this month".
     let billed = store
