@@ -14,7 +14,7 @@
 
 use crate::config::ClientConfig;
 use crate::error::TelnyxError;
-use crate::rate_limit::{Announcement, KeyFingerprint, RateLimiter};
+use crate::rate_limit::{Announcement, KeyFingerprint, Permit, RateLimiter};
 use crate::records::{DETAIL_RECORDS, PageMeta, parse_detail_page};
 use crate::usage::{USAGE_REPORTS, UsageReportQuery, UsageReportRow, parse_usage_page};
 use crate::wire::{
@@ -287,11 +287,12 @@ impl TelnyxClient {
         async move {
             let mut attempt: u32 = 0;
             loop {
-                self.inner
+                let permit = self
+                    .inner
                     .limiter
                     .acquire(fingerprint, request.endpoint)
                     .await;
-                let error = match self.send(key, fingerprint, request, &parse).await {
+                let error = match self.send(key, permit, request, &parse).await {
                     Ok(value) => return Ok(value),
                     Err(e) => e,
                 };
@@ -330,12 +331,13 @@ impl TelnyxClient {
         .await
     }
 
-    /// Sends one request, reads the whole body and parses it; non-success statuses
-    /// become errors.
+    /// Sends one request under its rate-limit `permit` (settled with the response's
+    /// headers, or given back when no response arrives), reads the whole body and parses
+    /// it; non-success statuses become errors.
     async fn send<T>(
         &self,
         key: &ApiKey,
-        fingerprint: KeyFingerprint,
+        permit: Permit<'_>,
         request: &PageRequest<'_>,
         parse: &impl Fn(&[u8]) -> Result<T, TelnyxError>,
     ) -> Result<T, TelnyxError> {
@@ -362,9 +364,7 @@ impl TelnyxClient {
         let status = response.status().as_u16();
         let announced =
             Announcement::from_headers(response.headers(), self.inner.config.max_rate_limit_wait);
-        self.inner
-            .limiter
-            .observe(fingerprint, endpoint, announced, status == 429);
+        permit.observe(announced, status);
         let body = response
             .bytes()
             .await

@@ -1,9 +1,11 @@
 //! The client-side rate limiter against the simulator's fixed UTC windows: a sustained
-//! run spends the whole budget without a single 429, a spent budget waits for the
-//! window to roll over, and a 429 waits for `x-ratelimit-reset` and then succeeds.
+//! run spends the whole budget without a single 429 (on `/usage_reports` at 5 a second),
+//! a spent budget waits for the window to roll over, a 429 waits for
+//! `x-ratelimit-reset` and then succeeds, and concurrent walks sharing a key from a cold
+//! start do not burst.
 //!
-//! `/usage_reports` (5 a second) gives fast windows; `/detail_records` (per minute)
-//! is checked once across a minute boundary.
+//! The two `/detail_records` tests each wait for a minute boundary; they run in
+//! parallel with the rest.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -143,5 +145,54 @@ async fn detail_records_past_the_minute_budget_wait_for_the_next_minute_instead_
         counts,
         [LIMIT, 2],
         "the whole first minute's budget, then the rest: {minutes:?}"
+    );
+}
+
+#[tokio::test]
+async fn many_concurrent_walks_on_one_key_from_a_cold_start_see_no_429() {
+    const LIMIT: u32 = 5;
+    const WALKS: usize = 8;
+    let sim = start_with_limit(
+        ScenarioBuilder::new()
+            .generate(
+                50,
+                "messaging",
+                "2026-11-20T00:00:00Z",
+                "2026-11-21T00:00:00Z",
+            )
+            .build(),
+        Some(LIMIT),
+    )
+    .await;
+    let client = client(&sim);
+    // The first minute should hold the probe and the requests it lets go.
+    if Utc::now().second() >= 55 {
+        align_to_window(Duration::from_secs(60), Duration::from_millis(200)).await;
+    }
+    let window = window("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z");
+
+    // Eight one-page walks against a budget of 5, all at once on a client that has never
+    // heard from Telnyx: one probes, four follow its headers, three wait for the next
+    // minute.
+    let walks = futures::future::join_all((0..WALKS).map(|_| {
+        let client = client.clone();
+        async move { walk(&client, RecordType::Messaging, window).await }
+    }))
+    .await;
+
+    for result in walks {
+        let (sizes, records) = result.unwrap();
+        assert_eq!(sizes, [50]);
+        assert_eq!(records.len(), 50);
+    }
+    assert_eq!(sim.control().count_status(429), 0);
+    let windows = sim
+        .control()
+        .rate_windows(ACCOUNT_KEY, "/v2/detail_records");
+    let served: Vec<u32> = windows.iter().map(|w| w.served).collect();
+    assert_eq!(
+        served,
+        [LIMIT, 3],
+        "the first minute's whole budget, then the rest: {windows:?}"
     );
 }
