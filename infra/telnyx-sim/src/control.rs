@@ -35,6 +35,12 @@ pub enum Fault {
     /// one, so the last row of the previous page comes back as the first row of this one
     /// (and the new record itself is only seen by a later walk).
     DuplicateAcrossPages,
+    /// Answer normally but without the page's `meta` block: the client can only walk by
+    /// the row count (a page shorter than asked is the last).
+    WithoutMeta,
+    /// Answer 200 with `"data": []` and the page's real `meta` (which may promise more
+    /// pages): an empty page ends a walk whatever `meta` says.
+    EmptyPage,
 }
 
 mod duration_ms {
