@@ -569,3 +569,43 @@ impl DetailRecordPages {
         self.record_type
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn meta(page_number: Option<u32>, total_pages: Option<u32>) -> PageMeta {
+        PageMeta {
+            page_number,
+            page_size: Some(50),
+            total_pages,
+            total_results: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_page_is_the_last_whatever_meta_promises() {
+        assert!(is_last_page(2, 50, 0, Some(&meta(Some(2), Some(9)))));
+        assert!(is_last_page(1, 50, 0, None));
+    }
+
+    #[test]
+    fn without_total_pages_a_short_page_is_the_last_and_a_full_one_is_not() {
+        assert!(is_last_page(3, 50, 49, None));
+        assert!(!is_last_page(3, 50, 50, None));
+        assert!(is_last_page(3, 50, 12, Some(&meta(Some(3), None))));
+        assert!(!is_last_page(3, 50, 50, Some(&meta(Some(3), None))));
+    }
+
+    #[test]
+    fn with_total_pages_the_walk_stops_at_the_last_page_number() {
+        assert!(!is_last_page(2, 50, 50, Some(&meta(Some(2), Some(3)))));
+        assert!(is_last_page(3, 50, 50, Some(&meta(Some(3), Some(3)))));
+        // Telnyx's own page_number wins over the one requested; absent, the requested.
+        assert!(is_last_page(2, 50, 50, Some(&meta(Some(3), Some(3)))));
+        assert!(is_last_page(3, 50, 50, Some(&meta(None, Some(3)))));
+        // A page past the announced end (rows shifted in meanwhile) stops too.
+        assert!(is_last_page(4, 50, 1, Some(&meta(Some(4), Some(3)))));
+    }
+}
