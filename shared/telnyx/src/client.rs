@@ -24,7 +24,7 @@ use crate::wire::{
 use rand::Rng;
 use reconciliation::domain::*;
 use reconciliation::ports::{ApiKey, TimeWindow};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,7 +185,7 @@ impl TelnyxClient {
             window,
             next_page: 1,
             done: false,
-            seen: HashSet::new(),
+            recent: RecentIds::default(),
             pages_fetched: 0,
             duplicates_dropped: 0,
             total_results: None,
@@ -446,12 +446,22 @@ fn is_last_page(page: u32, page_size: u32, count: usize, meta: Option<&PageMeta>
     }
 }
 
+/// How many of the latest pages' ids a walk remembers to drop shifted duplicates.
+pub const REMEMBERED_PAGES: usize = 3;
+
 /// A walk over one record type's detail records in one window, one page at a time.
 ///
 /// Rows are not assumed to be in any order (Telnyx sends newest first and ignores
-/// `sort`). A record that arrives while the walk is under way shifts the pages, so one
-/// row can show up on two pages: the walk drops ids it has already returned. Only the
-/// ids are kept, never the history.
+/// `sort`). A record that arrives while the walk is under way lands at the top and
+/// shifts every later page down by one row, so the last row of one page comes back as
+/// the first row of the next: the walk drops a row whose id was on one of the last
+/// [`REMEMBERED_PAGES`] pages (or earlier on the same page).
+///
+/// Memory is bounded: at most `REMEMBERED_PAGES × page size` ids (150 with the default
+/// 50 rows a page), whatever the length of the walk. That covers up to 150 records
+/// arriving between two page requests; a row shifted further than that would be
+/// returned twice, and the store, which keys records by (account, type, id), writes
+/// it once anyway.
 pub struct DetailRecordPages {
     client: TelnyxClient,
     key: ApiKey,
@@ -459,7 +469,7 @@ pub struct DetailRecordPages {
     window: TimeWindow,
     next_page: u32,
     done: bool,
-    seen: HashSet<DetailRecordId>,
+    recent: RecentIds,
     pages_fetched: u32,
     duplicates_dropped: u64,
     total_results: Option<u64>,
@@ -527,7 +537,9 @@ impl DetailRecordPages {
             let count = parsed.records.len();
             self.done = is_last_page(page, page_size, count, parsed.meta.as_ref());
             let mut records = parsed.records;
-            records.retain(|r| self.seen.insert(r.id.clone()));
+            let mut page_ids = HashSet::with_capacity(count);
+            records.retain(|r| page_ids.insert(r.id.clone()) && !self.recent.contains(&r.id));
+            self.recent.remember(page_ids);
             let dropped = count - records.len();
             self.duplicates_dropped += dropped as u64;
             tracing::debug!(
@@ -554,6 +566,12 @@ impl DetailRecordPages {
         self.pages_fetched
     }
 
+    /// How many ids the walk holds to drop duplicates (at most [`REMEMBERED_PAGES`]
+    /// pages' worth).
+    pub fn remembered_ids(&self) -> usize {
+        self.recent.len()
+    }
+
     /// Rows dropped because an earlier page of this walk already returned their id.
     pub fn duplicates_dropped(&self) -> u64 {
         self.duplicates_dropped
@@ -570,6 +588,30 @@ impl DetailRecordPages {
     }
 }
 
+/// The ids of the last [`REMEMBERED_PAGES`] pages of a walk.
+#[derive(Debug, Default)]
+struct RecentIds {
+    pages: VecDeque<HashSet<DetailRecordId>>,
+}
+
+impl RecentIds {
+    fn contains(&self, id: &DetailRecordId) -> bool {
+        self.pages.iter().any(|page| page.contains(id))
+    }
+
+    /// Adds the ids of the page just read, forgetting the oldest page beyond the bound.
+    fn remember(&mut self, page: HashSet<DetailRecordId>) {
+        self.pages.push_back(page);
+        while self.pages.len() > REMEMBERED_PAGES {
+            self.pages.pop_front();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.pages.iter().map(HashSet::len).sum()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -582,6 +624,24 @@ mod tests {
             total_pages,
             total_results: None,
         }
+    }
+
+    fn ids(range: std::ops::Range<u32>) -> HashSet<DetailRecordId> {
+        range
+            .map(|i| DetailRecordId::new(format!("r-{i}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_walk_remembers_the_ids_of_its_last_three_pages_only() {
+        let mut recent = RecentIds::default();
+        for page in 0..10 {
+            recent.remember(ids(page * 50..page * 50 + 50));
+        }
+        assert_eq!(recent.len(), REMEMBERED_PAGES * 50);
+        assert!(recent.contains(&DetailRecordId::new("r-499")));
+        assert!(recent.contains(&DetailRecordId::new("r-350")));
+        assert!(!recent.contains(&DetailRecordId::new("r-349")));
     }
 
     #[test]

@@ -149,6 +149,43 @@ async fn a_record_shifted_onto_the_next_page_is_returned_once() {
 }
 
 #[tokio::test]
+async fn a_long_walk_drops_shifted_duplicates_while_remembering_only_its_last_pages() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(1_000, "messaging", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = client(&sim);
+    let mut pages =
+        client.detail_record_pages(&account_key(), RecordType::Messaging, window(FROM, TO));
+    let mut ids = Vec::new();
+    let mut most_remembered = 0;
+    while let Some(records) = pages.next_page().await.unwrap() {
+        ids.extend(records.into_iter().map(|r| r.id));
+        most_remembered = most_remembered.max(pages.remembered_ids());
+        if [4, 14].contains(&pages.pages_fetched()) {
+            // A record arrives just before page 5 (and 15) is read.
+            sim.control().add_fault(telnyx_sim::FaultRule {
+                path_prefix: "/v2/detail_records".into(),
+                times: 1,
+                fault: telnyx_sim::Fault::DuplicateAcrossPages,
+            });
+        }
+    }
+
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a duplicate id left the walk");
+    assert_eq!(ids.len(), 1_000);
+    assert_eq!(pages.duplicates_dropped(), 2);
+    assert!(pages.pages_fetched() >= 20);
+    assert!(
+        most_remembered <= telnyx_client::REMEMBERED_PAGES * 50,
+        "remembered {most_remembered} ids"
+    );
+}
+
+#[tokio::test]
 async fn rows_are_normalized_whatever_their_drift() {
     let scenario = ScenarioBuilder::new()
         .detail_record(
