@@ -77,13 +77,15 @@ struct PageRequest<'a> {
 impl TelnyxClient {
     /// Builds a client. Fails on a base URL that is not an absolute http(s) URL.
     pub fn new(config: ClientConfig) -> Result<Self, TelnyxError> {
-        let mut base = Url::parse(&config.base_url)
-            .map_err(|e| TelnyxError::Config(format!("base_url {:?}: {e}", config.base_url)))?;
+        let mut base = Url::parse(&config.base_url).map_err(|e| TelnyxError::Config {
+            detail: format!("base_url {:?} is not a valid URL", config.base_url),
+            source: Some(Box::new(e)),
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(TelnyxError::Config(format!(
-                "base_url {:?} is not an http(s) URL",
-                config.base_url
-            )));
+            return Err(TelnyxError::Config {
+                detail: format!("base_url {:?} is not an http(s) URL", config.base_url),
+                source: None,
+            });
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -94,7 +96,10 @@ impl TelnyxClient {
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("telnyx-billing-sync/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| TelnyxError::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| TelnyxError::Config {
+                detail: "the HTTP client could not be built".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -303,7 +308,7 @@ impl TelnyxClient {
                         status = error.status(),
                         attempts = attempt + 1,
                         transient = error.is_transient(),
-                        error = %error,
+                        error = %reconciliation::error_chain(&error),
                         "Telnyx request failed"
                     );
                     return Err(error);
@@ -321,7 +326,7 @@ impl TelnyxClient {
                     status = error.status(),
                     attempt,
                     delay_ms = delay.as_millis() as u64,
-                    error = %error,
+                    error = %reconciliation::error_chain(&error),
                     "retrying Telnyx request"
                 );
                 tokio::time::sleep(delay).await;
@@ -346,7 +351,10 @@ impl TelnyxClient {
             .inner
             .base
             .join(endpoint.trim_start_matches('/'))
-            .map_err(|e| TelnyxError::Config(format!("endpoint {endpoint}: {e}")))?;
+            .map_err(|e| TelnyxError::Config {
+                detail: format!("endpoint {endpoint} does not join the base URL"),
+                source: Some(Box::new(e)),
+            })?;
         let paging = [
             ("page[number]", page.to_string()),
             ("page[size]", request.page_size.to_string()),
@@ -413,12 +421,10 @@ fn parse_list_page<W: IntoDomain>(
     page: u32,
 ) -> Result<(Vec<W::Domain>, Option<PageMeta>), TelnyxError> {
     let wire: ListPage<W> =
-        serde_json::from_slice(body).map_err(|e| TelnyxError::from_json(endpoint, page, &e))?;
-    let data = wire.data.ok_or_else(|| TelnyxError::MalformedBody {
-        endpoint,
-        page,
-        detail: "no `data` array".to_owned(),
-    })?;
+        serde_json::from_slice(body).map_err(|e| TelnyxError::from_json(endpoint, page, e))?;
+    let data = wire
+        .data
+        .ok_or_else(|| TelnyxError::no_data(endpoint, page))?;
     let items = data
         .into_iter()
         .enumerate()
@@ -428,6 +434,7 @@ fn parse_list_page<W: IntoDomain>(
                     endpoint,
                     page,
                     detail: format!("item {i}: {detail}"),
+                    source: None,
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -642,6 +649,24 @@ mod tests {
         assert!(recent.contains(&DetailRecordId::new("r-499")));
         assert!(recent.contains(&DetailRecordId::new("r-350")));
         assert!(!recent.contains(&DetailRecordId::new("r-349")));
+    }
+
+    #[test]
+    fn a_bad_base_url_is_a_config_error_keeping_the_parser_error() {
+        let err = TelnyxClient::new(ClientConfig::new("not a url")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"base_url "not a url" is not a valid URL"#),
+            "{err}"
+        );
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.is::<url::ParseError>(), "{source:?}");
+
+        let ftp = TelnyxClient::new(ClientConfig::new("ftp://telnyx.example/v2")).unwrap_err();
+        assert!(
+            matches!(&ftp, TelnyxError::Config { detail, source: None } if detail.contains("not an http(s) URL")),
+            "{ftp:?}"
+        );
     }
 
     #[test]

@@ -79,18 +79,13 @@ pub fn parse_detail_page(
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailPage, TelnyxError> {
-    let text = std::str::from_utf8(body).map_err(|e| TelnyxError::MalformedBody {
-        endpoint: DETAIL_RECORDS,
-        page,
-        detail: format!("body is not UTF-8: {e}"),
-    })?;
+    let text =
+        std::str::from_utf8(body).map_err(|e| TelnyxError::from_utf8(DETAIL_RECORDS, page, e))?;
     let wire: WirePage<'_> =
-        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(DETAIL_RECORDS, page, &e))?;
-    let rows = wire.data.ok_or_else(|| TelnyxError::MalformedBody {
-        endpoint: DETAIL_RECORDS,
-        page,
-        detail: "no `data` array".to_owned(),
-    })?;
+        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(DETAIL_RECORDS, page, e))?;
+    let rows = wire
+        .data
+        .ok_or_else(|| TelnyxError::no_data(DETAIL_RECORDS, page))?;
     let records = rows
         .into_iter()
         .map(|row| parse_detail_record(row, record_type, page))
@@ -118,7 +113,8 @@ pub fn parse_detail_record(
             page,
             record_type,
             field: "<row>",
-            detail: format!("not a JSON object: {e}"),
+            detail: "not a JSON object".to_owned(),
+            source: Some(e),
         })?;
     build_record(&fields, RawRecord::from_raw(row), record_type, page)
 }
@@ -136,6 +132,7 @@ fn build_record<'r>(
         record_type,
         field,
         detail,
+        source: None,
     };
     let time_field = record_type.time_field();
     let time_text = flex::text(fields.time)
@@ -502,6 +499,25 @@ mod tests {
             text.contains("stt") && text.contains("start_time"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_row_that_is_not_an_object_keeps_the_json_error_as_its_source() {
+        let err = one(RecordType::Fax, r#"["id","x"]"#).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TelnyxError::MalformedRecord {
+                    field: "<row>",
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.to_string().contains("invalid type"), "{source}");
     }
 
     #[test]
