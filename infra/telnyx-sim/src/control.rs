@@ -35,6 +35,12 @@ pub enum Fault {
     /// one, so the last row of the previous page comes back as the first row of this one
     /// (and the new record itself is only seen by a later walk).
     DuplicateAcrossPages,
+    /// Answer normally but without the page's `meta` block: the client can only walk by
+    /// the row count (a page shorter than asked is the last).
+    WithoutMeta,
+    /// Answer 200 with `"data": []` and the page's real `meta` (which may promise more
+    /// pages): an empty page ends a walk whatever `meta` says.
+    EmptyPage,
 }
 
 mod duration_ms {
@@ -76,6 +82,20 @@ pub struct RecordedRequest {
     pub at: DateTime<Utc>,
 }
 
+/// What one key did in one fixed rate-limit window of one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateWindowCount {
+    /// The window's first instant (UTC, a multiple of its length since the epoch).
+    pub starts_at: DateTime<Utc>,
+    /// The window's length: 60 on `/v2/detail_records`, 1 on `/v2/usage_reports`.
+    pub window_secs: i64,
+    pub limit: u32,
+    /// Requests counted in the window and answered normally.
+    pub served: u32,
+    /// Requests counted in the window and answered 429.
+    pub throttled: u32,
+}
+
 /// Measured on the live API: 5 requests a second on `/usage_reports`.
 const USAGE_REPORTS_PER_SECOND: u32 = 5;
 
@@ -106,6 +126,8 @@ pub(crate) struct Mutable {
     rate_limit: Option<u32>,
     /// (key, endpoint) → (window number since the epoch, requests counted in it)
     windows: HashMap<(String, RateScope), (i64, u32)>,
+    /// Every window ever counted: (key, endpoint, window number) → its counts.
+    window_log: HashMap<(String, RateScope, i64), RateWindowCount>,
     requests: Vec<RecordedRequest>,
     pub records: HashMap<(usize, RecordType), RowList>,
 }
@@ -178,6 +200,27 @@ impl SimControl {
     /// Every request served so far, oldest first (control endpoints excluded).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
+    }
+
+    /// The rate-limit windows `key` used on `path` (`/v2/detail_records` or
+    /// `/v2/usage_reports`), oldest first, as the limiter counted them (so a request is
+    /// in the window the limit was checked in, whatever its log time). Empty for other
+    /// paths or when rate limiting was off.
+    pub fn rate_windows(&self, key: &str, path: &str) -> Vec<RateWindowCount> {
+        let scope = match path {
+            "/v2/detail_records" => RateScope::DetailRecords,
+            "/v2/usage_reports" => RateScope::UsageReports,
+            _ => return Vec::new(),
+        };
+        let mut windows: Vec<RateWindowCount> = self
+            .lock()
+            .window_log
+            .iter()
+            .filter(|((k, s, _), _)| k == key && *s == scope)
+            .map(|(_, count)| *count)
+            .collect();
+        windows.sort_by_key(|w| w.starts_at);
+        windows
     }
 
     /// How many requests were answered with `status`.
@@ -283,12 +326,29 @@ impl SimControl {
         }
         entry.1 = entry.1.saturating_add(1);
         let used = entry.1;
+        let allowed = used <= limit;
+        let log = state
+            .window_log
+            .entry((key.to_owned(), scope, window))
+            .or_insert(RateWindowCount {
+                starts_at: DateTime::<Utc>::from_timestamp(window * window_secs, 0)
+                    .unwrap_or_default(),
+                window_secs,
+                limit,
+                served: 0,
+                throttled: 0,
+            });
+        if allowed {
+            log.served += 1;
+        } else {
+            log.throttled += 1;
+        }
         Some(RateState {
             limit,
             window_secs,
             remaining: limit.saturating_sub(used),
             reset_secs: window_secs - now.timestamp().rem_euclid(window_secs),
-            allowed: used <= limit,
+            allowed,
         })
     }
 
@@ -362,6 +422,38 @@ mod tests {
             Some(Fault::Status(503))
         );
         assert_eq!(control.take_fault("/v2/connections"), None);
+    }
+
+    #[test]
+    fn every_rate_window_is_kept_with_its_served_and_throttled_counts() {
+        let control = SimControl::new(Scenario::default(), Some(2));
+        let t0: DateTime<Utc> = "2026-11-23T10:00:50Z".parse().unwrap();
+        for _ in 0..3 {
+            control.rate_check("k", RateScope::DetailRecords, t0);
+        }
+        control.rate_check(
+            "k",
+            RateScope::DetailRecords,
+            "2026-11-23T10:01:00Z".parse().unwrap(),
+        );
+        control.rate_check("other", RateScope::DetailRecords, t0);
+
+        let windows = control.rate_windows("k", "/v2/detail_records");
+
+        let counts: Vec<_> = windows
+            .iter()
+            .map(|w| (w.starts_at.to_rfc3339(), w.served, w.throttled))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("2026-11-23T10:00:00+00:00".to_owned(), 2, 1),
+                ("2026-11-23T10:01:00+00:00".to_owned(), 1, 0)
+            ]
+        );
+        assert_eq!(windows[0].limit, 2);
+        assert_eq!(windows[0].window_secs, 60);
+        assert!(control.rate_windows("k", "/v2/usage_reports").is_empty());
     }
 
     #[test]

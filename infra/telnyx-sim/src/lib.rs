@@ -36,7 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use control::{Fault, FaultRule, RecordedRequest, SimControl};
+pub use control::{Fault, FaultRule, RateWindowCount, RecordedRequest, SimControl};
 pub use record_types::RecordType;
 pub use scenario::{Scenario, ScenarioError};
 

@@ -80,6 +80,18 @@ async fn faults_and_log(State(ctl): State<SimControl>, request: Request, next: N
         }
         Some(Fault::CutBody) => cut_body(next.run(request).await).await,
         Some(Fault::MalformedJson) => malformed(next.run(request).await).await,
+        Some(Fault::WithoutMeta) => {
+            rewrite_page(next.run(request).await, |page| {
+                page.remove("meta");
+            })
+            .await
+        }
+        Some(Fault::EmptyPage) => {
+            rewrite_page(next.run(request).await, |page| {
+                page.insert("data".to_owned(), Value::Array(Vec::new()));
+            })
+            .await
+        }
         Some(Fault::DuplicateAcrossPages) | None => next.run(request).await,
     };
     ctl.record(RecordedRequest {
@@ -119,6 +131,30 @@ async fn cut_body(response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(full));
+    response
+}
+
+/// A successful JSON page changed by `edit`; anything else (an error, a body that is
+/// not a JSON object) goes out unchanged.
+async fn rewrite_page(
+    response: Response,
+    edit: impl FnOnce(&mut serde_json::Map<String, Value>),
+) -> Response {
+    if !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = body_bytes(body).await;
+    let body = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(mut page)) => {
+            edit(&mut page);
+            Body::from(Value::Object(page).to_string())
+        }
+        _ => Body::from(bytes),
+    };
+    let mut response = Response::from_parts(parts, body);
+    // The length changed: let hyper compute it again.
+    response.headers_mut().remove(header::CONTENT_LENGTH);
     response
 }
 

@@ -611,6 +611,35 @@ async fn a_malformed_json_fault_answers_200_with_an_invalid_body() {
 }
 
 #[tokio::test]
+async fn a_without_meta_fault_drops_meta_and_an_empty_page_fault_drops_the_rows() {
+    let sim = sim_without_rate_limit().await;
+    for fault in [Fault::WithoutMeta, Fault::EmptyPage] {
+        sim.control().add_fault(FaultRule {
+            path_prefix: "/v2/phone_numbers".into(),
+            times: 1,
+            fault,
+        });
+    }
+    let page = [("page[size]", "4")];
+
+    let without_meta = get(&sim, ACME, "/phone_numbers", &page).await;
+    let empty = get(&sim, ACME, "/phone_numbers", &page).await;
+    let normal = get(&sim, ACME, "/phone_numbers", &page).await;
+
+    assert_eq!(without_meta.status, 200);
+    assert_eq!(rows(&without_meta).len(), 4);
+    assert_eq!(without_meta.body.get("meta"), None);
+    assert_eq!(empty.status, 200);
+    assert_eq!(rows(&empty).len(), 0);
+    assert_eq!(
+        empty.body["meta"]["total_pages"], 2,
+        "meta still promises more"
+    );
+    assert_eq!(rows(&normal).len(), 4);
+    assert_eq!(normal.body["meta"]["total_pages"], 2);
+}
+
+#[tokio::test]
 async fn a_key_revoked_after_two_requests_gets_401_on_the_third() {
     let sim = sim_without_rate_limit().await;
     sim.control().add_fault(FaultRule {

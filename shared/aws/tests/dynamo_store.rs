@@ -490,8 +490,17 @@ async fn detail_records_are_stored_once_and_a_reimport_counts_duplicates() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 60);
-    // Raw JSON survives gzip, money stays exact.
+    // Raw JSON survives gzip byte for byte (Telnyx's key order and `0.0030`), money
+    // stays exact.
     assert_eq!(stored[7], batch[7]);
+    assert_eq!(stored[7].record.raw.as_str(), batch[7].record.raw.as_str());
+    assert!(
+        stored[7]
+            .record
+            .raw
+            .as_str()
+            .contains(r#""carrier_fee":0.0030,"#)
+    );
     assert_eq!(stored[7].record.cost.unwrap().to_string(), "0.0001666");
     // The billing index serves "what the parent department bills the reseller this month".
     let billed = store
@@ -553,7 +562,7 @@ async fn an_oversize_record_is_stored_without_its_raw_json_flagged_and_counted()
         .take(700 * 1024)
         .map(char::from)
         .collect();
-    big.record.raw = serde_json::json!({ "uuid": "msg-big", "text": text });
+    big.record.raw = RawRecord::from_value(&serde_json::json!({ "uuid": "msg-big", "text": text }));
     batch.push(big.clone());
 
     let report = store.put_detail_records(&batch).await.unwrap();
@@ -575,12 +584,12 @@ async fn an_oversize_record_is_stored_without_its_raw_json_flagged_and_counted()
     assert_eq!(back.record.rate, big.record.rate);
     assert_eq!(back.record.billed_quantity, big.record.billed_quantity);
     assert_eq!(back.billing_customer, big.billing_customer);
-    assert_eq!(back.record.raw, serde_json::Value::Null);
+    assert!(back.record.raw.is_null());
     assert!(
         stored
             .iter()
             .filter(|r| r.record.id != big.record.id)
-            .all(|r| r.record.raw != serde_json::Value::Null),
+            .all(|r| !r.record.raw.is_null()),
         "the other records keep their raw JSON"
     );
     let key = aws_adapters::store::keys::detail_record(&acc, RecordType::Messaging, &big.record.id);
@@ -1103,7 +1112,7 @@ async fn index_projection_carries_every_attribute_but_the_raw_json() {
         .take(700 * 1024)
         .map(char::from)
         .collect();
-    big.record.raw = serde_json::json!({ "text": text });
+    big.record.raw = RawRecord::from_value(&serde_json::json!({ "text": text }));
     batch.push(big);
     let report = store.put_detail_records(&batch).await.unwrap();
     assert_eq!(report.raw_trimmed, 1);
@@ -1174,11 +1183,7 @@ async fn index_projection_carries_every_attribute_but_the_raw_json() {
         .await
         .unwrap();
     assert_eq!(billed.len(), 3);
-    assert!(
-        billed
-            .iter()
-            .all(|r| r.record.raw == serde_json::Value::Null)
-    );
+    assert!(billed.iter().all(|r| r.record.raw.is_null()));
     assert!(billed.iter().all(|r| r.record.cost == batch[0].record.cost));
 }
 

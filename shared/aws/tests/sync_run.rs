@@ -272,7 +272,9 @@ async fn an_oversize_record_is_stored_trimmed_counted_in_the_run_log_and_does_no
         .take(700 * 1024)
         .map(char::from)
         .collect();
-    big.raw = serde_json::json!({ "uuid": "msg-oversize", "text": text });
+    big.raw = reconciliation::domain::RawRecord::from_value(
+        &serde_json::json!({ "uuid": "msg-oversize", "text": text }),
+    );
     w.telnyx.add_records(&account_id(), [big]);
     let store = w.store(None).await;
 

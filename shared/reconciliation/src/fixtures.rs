@@ -385,7 +385,7 @@ pub fn record(record_type: RecordType, id: &str) -> RecordBuilder {
         rate: None,
         currency: Some("USD".into()),
         billed_quantity: Some(Decimal::new(60, 0)),
-        raw: serde_json::json!({ "id": id }),
+        raw: RawRecord::from_value(&serde_json::json!({ "id": id })),
     })
 }
 

@@ -14,7 +14,7 @@
 
 use crate::config::ClientConfig;
 use crate::error::TelnyxError;
-use crate::rate_limit::{Announcement, KeyFingerprint, RateLimiter};
+use crate::rate_limit::{Announcement, KeyFingerprint, Permit, RateLimiter};
 use crate::records::{DETAIL_RECORDS, PageMeta, parse_detail_page};
 use crate::usage::{USAGE_REPORTS, UsageReportQuery, UsageReportRow, parse_usage_page};
 use crate::wire::{
@@ -24,7 +24,7 @@ use crate::wire::{
 use rand::Rng;
 use reconciliation::domain::*;
 use reconciliation::ports::{ApiKey, TimeWindow};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,13 +77,15 @@ struct PageRequest<'a> {
 impl TelnyxClient {
     /// Builds a client. Fails on a base URL that is not an absolute http(s) URL.
     pub fn new(config: ClientConfig) -> Result<Self, TelnyxError> {
-        let mut base = Url::parse(&config.base_url)
-            .map_err(|e| TelnyxError::Config(format!("base_url {:?}: {e}", config.base_url)))?;
+        let mut base = Url::parse(&config.base_url).map_err(|e| TelnyxError::Config {
+            detail: format!("base_url {:?} is not a valid URL", config.base_url),
+            source: Some(Box::new(e)),
+        })?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(TelnyxError::Config(format!(
-                "base_url {:?} is not an http(s) URL",
-                config.base_url
-            )));
+            return Err(TelnyxError::Config {
+                detail: format!("base_url {:?} is not an http(s) URL", config.base_url),
+                source: None,
+            });
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -94,7 +96,10 @@ impl TelnyxClient {
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("telnyx-billing-sync/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| TelnyxError::Config(format!("HTTP client: {e}")))?;
+            .map_err(|e| TelnyxError::Config {
+                detail: "the HTTP client could not be built".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -185,7 +190,7 @@ impl TelnyxClient {
             window,
             next_page: 1,
             done: false,
-            seen: HashSet::new(),
+            recent: RecentIds::default(),
             pages_fetched: 0,
             duplicates_dropped: 0,
             total_results: None,
@@ -287,11 +292,12 @@ impl TelnyxClient {
         async move {
             let mut attempt: u32 = 0;
             loop {
-                self.inner
+                let permit = self
+                    .inner
                     .limiter
                     .acquire(fingerprint, request.endpoint)
                     .await;
-                let error = match self.send(key, fingerprint, request, &parse).await {
+                let error = match self.send(key, permit, request, &parse).await {
                     Ok(value) => return Ok(value),
                     Err(e) => e,
                 };
@@ -302,7 +308,7 @@ impl TelnyxClient {
                         status = error.status(),
                         attempts = attempt + 1,
                         transient = error.is_transient(),
-                        error = %error,
+                        error = %reconciliation::error_chain(&error),
                         "Telnyx request failed"
                     );
                     return Err(error);
@@ -320,7 +326,7 @@ impl TelnyxClient {
                     status = error.status(),
                     attempt,
                     delay_ms = delay.as_millis() as u64,
-                    error = %error,
+                    error = %reconciliation::error_chain(&error),
                     "retrying Telnyx request"
                 );
                 tokio::time::sleep(delay).await;
@@ -330,12 +336,13 @@ impl TelnyxClient {
         .await
     }
 
-    /// Sends one request, reads the whole body and parses it; non-success statuses
-    /// become errors.
+    /// Sends one request under its rate-limit `permit` (settled with the response's
+    /// headers, or given back when no response arrives), reads the whole body and parses
+    /// it; non-success statuses become errors.
     async fn send<T>(
         &self,
         key: &ApiKey,
-        fingerprint: KeyFingerprint,
+        permit: Permit<'_>,
         request: &PageRequest<'_>,
         parse: &impl Fn(&[u8]) -> Result<T, TelnyxError>,
     ) -> Result<T, TelnyxError> {
@@ -344,7 +351,10 @@ impl TelnyxClient {
             .inner
             .base
             .join(endpoint.trim_start_matches('/'))
-            .map_err(|e| TelnyxError::Config(format!("endpoint {endpoint}: {e}")))?;
+            .map_err(|e| TelnyxError::Config {
+                detail: format!("endpoint {endpoint} does not join the base URL"),
+                source: Some(Box::new(e)),
+            })?;
         let paging = [
             ("page[number]", page.to_string()),
             ("page[size]", request.page_size.to_string()),
@@ -362,9 +372,7 @@ impl TelnyxClient {
         let status = response.status().as_u16();
         let announced =
             Announcement::from_headers(response.headers(), self.inner.config.max_rate_limit_wait);
-        self.inner
-            .limiter
-            .observe(fingerprint, endpoint, announced, status == 429);
+        permit.observe(announced, status);
         let body = response
             .bytes()
             .await
@@ -413,12 +421,10 @@ fn parse_list_page<W: IntoDomain>(
     page: u32,
 ) -> Result<(Vec<W::Domain>, Option<PageMeta>), TelnyxError> {
     let wire: ListPage<W> =
-        serde_json::from_slice(body).map_err(|e| TelnyxError::from_json(endpoint, page, &e))?;
-    let data = wire.data.ok_or_else(|| TelnyxError::MalformedBody {
-        endpoint,
-        page,
-        detail: "no `data` array".to_owned(),
-    })?;
+        serde_json::from_slice(body).map_err(|e| TelnyxError::from_json(endpoint, page, e))?;
+    let data = wire
+        .data
+        .ok_or_else(|| TelnyxError::no_data(endpoint, page))?;
     let items = data
         .into_iter()
         .enumerate()
@@ -428,6 +434,7 @@ fn parse_list_page<W: IntoDomain>(
                     endpoint,
                     page,
                     detail: format!("item {i}: {detail}"),
+                    source: None,
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -446,12 +453,22 @@ fn is_last_page(page: u32, page_size: u32, count: usize, meta: Option<&PageMeta>
     }
 }
 
+/// How many of the latest pages' ids a walk remembers to drop shifted duplicates.
+pub const REMEMBERED_PAGES: usize = 3;
+
 /// A walk over one record type's detail records in one window, one page at a time.
 ///
 /// Rows are not assumed to be in any order (Telnyx sends newest first and ignores
-/// `sort`). A record that arrives while the walk is under way shifts the pages, so one
-/// row can show up on two pages: the walk drops ids it has already returned. Only the
-/// ids are kept, never the history.
+/// `sort`). A record that arrives while the walk is under way lands at the top and
+/// shifts every later page down by one row, so the last row of one page comes back as
+/// the first row of the next: the walk drops a row whose id was on one of the last
+/// [`REMEMBERED_PAGES`] pages (or earlier on the same page).
+///
+/// Memory is bounded: at most `REMEMBERED_PAGES × page size` ids (150 with the default
+/// 50 rows a page), whatever the length of the walk. That covers up to 150 records
+/// arriving between two page requests; a row shifted further than that would be
+/// returned twice, and the store, which keys records by (account, type, id), writes
+/// it once anyway.
 pub struct DetailRecordPages {
     client: TelnyxClient,
     key: ApiKey,
@@ -459,7 +476,7 @@ pub struct DetailRecordPages {
     window: TimeWindow,
     next_page: u32,
     done: bool,
-    seen: HashSet<DetailRecordId>,
+    recent: RecentIds,
     pages_fetched: u32,
     duplicates_dropped: u64,
     total_results: Option<u64>,
@@ -527,7 +544,9 @@ impl DetailRecordPages {
             let count = parsed.records.len();
             self.done = is_last_page(page, page_size, count, parsed.meta.as_ref());
             let mut records = parsed.records;
-            records.retain(|r| self.seen.insert(r.id.clone()));
+            let mut page_ids = HashSet::with_capacity(count);
+            records.retain(|r| page_ids.insert(r.id.clone()) && !self.recent.contains(&r.id));
+            self.recent.remember(page_ids);
             let dropped = count - records.len();
             self.duplicates_dropped += dropped as u64;
             tracing::debug!(
@@ -554,6 +573,12 @@ impl DetailRecordPages {
         self.pages_fetched
     }
 
+    /// How many ids the walk holds to drop duplicates (at most [`REMEMBERED_PAGES`]
+    /// pages' worth).
+    pub fn remembered_ids(&self) -> usize {
+        self.recent.len()
+    }
+
     /// Rows dropped because an earlier page of this walk already returned their id.
     pub fn duplicates_dropped(&self) -> u64 {
         self.duplicates_dropped
@@ -567,5 +592,105 @@ impl DetailRecordPages {
     /// The record type walked.
     pub fn record_type(&self) -> RecordType {
         self.record_type
+    }
+}
+
+/// The ids of the last [`REMEMBERED_PAGES`] pages of a walk.
+#[derive(Debug, Default)]
+struct RecentIds {
+    pages: VecDeque<HashSet<DetailRecordId>>,
+}
+
+impl RecentIds {
+    fn contains(&self, id: &DetailRecordId) -> bool {
+        self.pages.iter().any(|page| page.contains(id))
+    }
+
+    /// Adds the ids of the page just read, forgetting the oldest page beyond the bound.
+    fn remember(&mut self, page: HashSet<DetailRecordId>) {
+        self.pages.push_back(page);
+        while self.pages.len() > REMEMBERED_PAGES {
+            self.pages.pop_front();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.pages.iter().map(HashSet::len).sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn meta(page_number: Option<u32>, total_pages: Option<u32>) -> PageMeta {
+        PageMeta {
+            page_number,
+            page_size: Some(50),
+            total_pages,
+            total_results: None,
+        }
+    }
+
+    fn ids(range: std::ops::Range<u32>) -> HashSet<DetailRecordId> {
+        range
+            .map(|i| DetailRecordId::new(format!("r-{i}")))
+            .collect()
+    }
+
+    #[test]
+    fn a_walk_remembers_the_ids_of_its_last_three_pages_only() {
+        let mut recent = RecentIds::default();
+        for page in 0..10 {
+            recent.remember(ids(page * 50..page * 50 + 50));
+        }
+        assert_eq!(recent.len(), REMEMBERED_PAGES * 50);
+        assert!(recent.contains(&DetailRecordId::new("r-499")));
+        assert!(recent.contains(&DetailRecordId::new("r-350")));
+        assert!(!recent.contains(&DetailRecordId::new("r-349")));
+    }
+
+    #[test]
+    fn a_bad_base_url_is_a_config_error_keeping_the_parser_error() {
+        let err = TelnyxClient::new(ClientConfig::new("not a url")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"base_url "not a url" is not a valid URL"#),
+            "{err}"
+        );
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.is::<url::ParseError>(), "{source:?}");
+
+        let ftp = TelnyxClient::new(ClientConfig::new("ftp://telnyx.example/v2")).unwrap_err();
+        assert!(
+            matches!(&ftp, TelnyxError::Config { detail, source: None } if detail.contains("not an http(s) URL")),
+            "{ftp:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_page_is_the_last_whatever_meta_promises() {
+        assert!(is_last_page(2, 50, 0, Some(&meta(Some(2), Some(9)))));
+        assert!(is_last_page(1, 50, 0, None));
+    }
+
+    #[test]
+    fn without_total_pages_a_short_page_is_the_last_and_a_full_one_is_not() {
+        assert!(is_last_page(3, 50, 49, None));
+        assert!(!is_last_page(3, 50, 50, None));
+        assert!(is_last_page(3, 50, 12, Some(&meta(Some(3), None))));
+        assert!(!is_last_page(3, 50, 50, Some(&meta(Some(3), None))));
+    }
+
+    #[test]
+    fn with_total_pages_the_walk_stops_at_the_last_page_number() {
+        assert!(!is_last_page(2, 50, 50, Some(&meta(Some(2), Some(3)))));
+        assert!(is_last_page(3, 50, 50, Some(&meta(Some(3), Some(3)))));
+        // Telnyx's own page_number wins over the one requested; absent, the requested.
+        assert!(is_last_page(2, 50, 50, Some(&meta(Some(3), Some(3)))));
+        assert!(is_last_page(3, 50, 50, Some(&meta(None, Some(3)))));
+        // A page past the announced end (rows shifted in meanwhile) stops too.
+        assert!(is_last_page(4, 50, 1, Some(&meta(Some(4), Some(3)))));
     }
 }

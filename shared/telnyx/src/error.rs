@@ -146,13 +146,17 @@ pub enum TelnyxError {
     /// A 200 whose body (complete as far as HTTP framing goes) is not the expected JSON
     /// page, e.g. a document that stops half way. Not retried: a transfer cut short is
     /// caught by HTTP framing and reported as [`TelnyxError::Transport`] instead.
+    /// `source` is the parser's error (with its line and column) when there is one.
     #[error("GET {endpoint} page {page}: malformed response body: {detail}")]
     MalformedBody {
         endpoint: &'static str,
         page: u32,
         detail: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// One detail record lacks a usable identity or time, or has unreadable money.
+    /// `source` is the JSON error when the row itself could not be read.
     #[error(
         "GET {endpoint} page {page}: malformed {record_type} record: field `{field}`: {detail}"
     )]
@@ -162,14 +166,21 @@ pub enum TelnyxError {
         record_type: RecordType,
         field: &'static str,
         detail: String,
+        #[source]
+        source: Option<serde_json::Error>,
     },
     /// The walk reached the configured page cap with pages still left: the result
     /// would be incomplete, so it is an error (narrow the window or raise the cap).
     #[error("GET {endpoint}: page cap of {cap} pages reached with more pages left")]
     PageCapReached { endpoint: &'static str, cap: u32 },
-    /// The client could not be built (bad base URL, TLS setup).
-    #[error("invalid Telnyx client configuration: {0}")]
-    Config(String),
+    /// The client could not be built or a request URL formed (bad base URL, TLS setup);
+    /// `source` is the URL parser's or the HTTP stack's error.
+    #[error("invalid Telnyx client configuration: {detail}")]
+    Config {
+        detail: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
 }
 
 fn reset_text(reset: Option<Duration>) -> String {
@@ -278,12 +289,41 @@ impl TelnyxError {
         }
     }
 
-    /// A 200 body that is not the JSON page expected.
-    pub(crate) fn from_json(endpoint: &'static str, page: u32, e: &serde_json::Error) -> Self {
+    /// A 200 body that is not the JSON page expected; the parser's error is kept as the
+    /// source and summarized in `detail`.
+    pub(crate) fn from_json(endpoint: &'static str, page: u32, e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let detail = match e.classify() {
+            Category::Eof => "the JSON document stops before its end",
+            Category::Syntax => "not valid JSON",
+            Category::Data => "JSON of an unexpected shape",
+            Category::Io => "unreadable",
+        };
         TelnyxError::MalformedBody {
             endpoint,
             page,
-            detail: e.to_string(),
+            detail: detail.to_owned(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// A 200 body that is not UTF-8 text.
+    pub(crate) fn from_utf8(endpoint: &'static str, page: u32, e: std::str::Utf8Error) -> Self {
+        TelnyxError::MalformedBody {
+            endpoint,
+            page,
+            detail: "the body is not UTF-8 text".to_owned(),
+            source: Some(Box::new(e)),
+        }
+    }
+
+    /// A 200 body that is a JSON page without its `data` array.
+    pub(crate) fn no_data(endpoint: &'static str, page: u32) -> Self {
+        TelnyxError::MalformedBody {
+            endpoint,
+            page,
+            detail: "no `data` array".to_owned(),
+            source: None,
         }
     }
 }
@@ -337,6 +377,21 @@ mod tests {
         assert!(text.contains("/detail_records"), "{text}");
         assert!(text.contains("10011"), "{text}");
         assert!(text.contains("filter[record_type] is required"), "{text}");
+    }
+
+    #[test]
+    fn a_malformed_body_keeps_the_parser_error_as_its_source() {
+        let json = serde_json::from_str::<serde_json::Value>(r#"{"data":[{"id":"#).unwrap_err();
+        let e = TelnyxError::from_json("/detail_records", 3, json);
+        assert_eq!(
+            e.to_string(),
+            "GET /detail_records page 3: malformed response body: the JSON document stops before its end"
+        );
+        let source = std::error::Error::source(&e).unwrap();
+        assert!(source.is::<serde_json::Error>(), "{source:?}");
+        assert!(source.to_string().contains("line 1 column"), "{source}");
+        let chain = reconciliation::error_chain(&e);
+        assert!(chain.ends_with(&source.to_string()), "{chain}");
     }
 
     #[test]

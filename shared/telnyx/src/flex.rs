@@ -28,9 +28,10 @@ pub(crate) enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    /// Classifies a raw JSON value by its first character.
+    /// Classifies a raw JSON value by its first character. (A `RawValue` never has
+    /// whitespace around it: serde_json captures values and trims constructed ones.)
     pub(crate) fn of(raw: &'a RawValue) -> Result<Self, String> {
-        let text = raw.get().trim();
+        let text = raw.get();
         match text.as_bytes().first() {
             Some(b'"') => {
                 let inner = text
@@ -57,7 +58,7 @@ impl<'a> Scalar<'a> {
     /// The value as text: strings verbatim, numbers as sent; `None` for null and "".
     pub(crate) fn into_text(self) -> Option<Cow<'a, str>> {
         match self {
-            Scalar::Str(s) if s.trim().is_empty() => None,
+            Scalar::Str(s) if s.chars().all(char::is_whitespace) => None,
             Scalar::Str(s) => Some(s),
             Scalar::Num(n) => Some(Cow::Borrowed(n)),
             Scalar::Bool(b) => Some(Cow::Borrowed(if b { "true" } else { "false" })),

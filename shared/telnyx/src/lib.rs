@@ -28,7 +28,7 @@ pub mod records;
 pub mod usage;
 mod wire;
 
-pub use client::{DetailRecordPages, TelnyxClient};
+pub use client::{DetailRecordPages, REMEMBERED_PAGES, TelnyxClient};
 pub use config::{ClientConfig, TELNYX_BASE_URL};
 pub use error::{ApiErrorDetail, TelnyxError};
 pub use flex::{parse_decimal, parse_flag, parse_time};

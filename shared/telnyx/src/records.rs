@@ -1,9 +1,11 @@
-//! Detail-record pages: JSON bytes → normalized [`DetailRecord`]s plus each row's raw JSON.
+//! Detail-record pages: JSON bytes → normalized [`DetailRecord`]s, each keeping its
+//! row's verbatim text.
 //!
-//! One pass over the body splits every row into (field name, [`RawValue`]) pairs borrowed
-//! from the body; the fields the product uses are read from their exact text, and the
-//! row's `raw` JSON is rebuilt from the same pairs. Money is parsed from the digits
-//! Telnyx sent, never via `f64`.
+//! A page is parsed once into its rows as [`RawValue`]s borrowed from the body (the
+//! row's exact text, which becomes [`DetailRecord::raw`] with a single copy); the fields
+//! the product uses are then read from the borrowed row: each wanted field as its own
+//! raw JSON slice, every other field skipped without being built. Money is parsed from
+//! the digits Telnyx sent, never via `f64`.
 //!
 //! Field rules (first present, non-empty wins):
 //!
@@ -18,18 +20,21 @@
 //! | `cost` | `cost`, `data_cost` (wireless), `verify_usage_fee` (verify) |
 //! | `rate` | `rate`, `data_rate` (wireless) |
 //! | `billed_quantity` | `billed_sec`, `parts`, `number_of_characters`, `duration_sec`, `call_sec`, else `uplink_data + downlink_data` |
+//! | `raw` | the whole row, byte for byte |
 //!
 //! Fallback ids: an AI assistant conversation and a call leg carry one record each per
-//! type, so `conversation_id` and `telnyx_leg_id` are record ids; a leg or session id of an AI or media event (`call_leg_id`, …) can carry
-//! several events, so the event's time is appended to keep them apart while staying
-//! deterministic across runs.
+//! type, so `conversation_id` and `telnyx_leg_id` are record ids; a leg or session id of
+//! an AI or media event (`call_leg_id`, …) can carry several events, so the event's time
+//! is appended to keep them apart while staying deterministic across runs.
 
 use crate::error::TelnyxError;
 use crate::flex;
-use reconciliation::domain::{ConnectionId, DetailRecord, DetailRecordId, Direction, RecordType};
+use reconciliation::domain::{
+    ConnectionId, DetailRecord, DetailRecordId, Direction, RawRecord, RecordType,
+};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -55,10 +60,11 @@ pub struct DetailPage {
     pub meta: Option<PageMeta>,
 }
 
+/// A page with its rows still as borrowed JSON text.
 #[derive(Deserialize)]
 struct WirePage<'a> {
     #[serde(borrow)]
-    data: Option<Vec<RowEntries<'a>>>,
+    data: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     meta: Option<PageMeta>,
 }
@@ -73,21 +79,16 @@ pub fn parse_detail_page(
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailPage, TelnyxError> {
-    let text = std::str::from_utf8(body).map_err(|e| TelnyxError::MalformedBody {
-        endpoint: DETAIL_RECORDS,
-        page,
-        detail: format!("body is not UTF-8: {e}"),
-    })?;
+    let text =
+        std::str::from_utf8(body).map_err(|e| TelnyxError::from_utf8(DETAIL_RECORDS, page, e))?;
     let wire: WirePage<'_> =
-        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(DETAIL_RECORDS, page, &e))?;
-    let rows = wire.data.ok_or_else(|| TelnyxError::MalformedBody {
-        endpoint: DETAIL_RECORDS,
-        page,
-        detail: "no `data` array".to_owned(),
-    })?;
+        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(DETAIL_RECORDS, page, e))?;
+    let rows = wire
+        .data
+        .ok_or_else(|| TelnyxError::no_data(DETAIL_RECORDS, page))?;
     let records = rows
         .into_iter()
-        .map(|row| build_record(row, record_type, page))
+        .map(|row| parse_detail_record(row, record_type, page))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(DetailPage {
         records,
@@ -95,26 +96,33 @@ pub fn parse_detail_page(
     })
 }
 
-/// Parses one detail-record row (a JSON object) of the queried `record_type`.
+/// Parses one detail-record row (a JSON object) of the queried `record_type`; the
+/// record's `raw` is the row's text, unchanged.
 pub fn parse_detail_record(
     row: &RawValue,
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
-    let entries: RowEntries<'_> =
-        serde_json::from_str(row.get()).map_err(|e| TelnyxError::MalformedRecord {
+    let time_field = record_type.time_field();
+    let mut de = serde_json::Deserializer::from_str(row.get());
+    let fields = RowSeed { time_field }
+        .deserialize(&mut de)
+        .and_then(|fields| de.end().map(|()| fields))
+        .map_err(|e| TelnyxError::MalformedRecord {
             endpoint: DETAIL_RECORDS,
             page,
             record_type,
             field: "<row>",
-            detail: format!("not a JSON object: {e}"),
+            detail: "not a JSON object".to_owned(),
+            source: Some(e),
         })?;
-    build_record(entries, record_type, page)
+    build_record(&fields, RawRecord::from_raw(row), record_type, page)
 }
 
-/// Normalizes one row from its entries; `raw` is rebuilt from the same entries.
-fn build_record(
-    row: RowEntries<'_>,
+/// Normalizes one row from the fields picked out of it.
+fn build_record<'r>(
+    fields: &RowFields<'r>,
+    raw: RawRecord,
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
@@ -124,18 +132,16 @@ fn build_record(
         record_type,
         field,
         detail,
+        source: None,
     };
     let time_field = record_type.time_field();
-    let fields = RowFields::pick(&row, time_field);
-    let raw = row.into_value().map_err(|e| bad("<row>", e.to_string()))?;
-
     let time_text = flex::text(fields.time)
         .map_err(|e| bad(time_field, e))?
         .ok_or_else(|| bad(time_field, "missing or empty".to_owned()))?;
     let occurred_at = flex::parse_time(&time_text)
         .ok_or_else(|| bad(time_field, format!("{time_text:?} is not a timestamp")))?;
 
-    let id = record_id(&fields, occurred_at).map_err(|e| bad("id", e))?;
+    let id = record_id(fields, occurred_at).map_err(|e| bad("id", e))?;
 
     let text_of = |field: &'static str, raw: Option<&RawValue>| {
         flex::text(raw)
@@ -152,22 +158,20 @@ fn build_record(
         }
         Ok::<Option<Decimal>, TelnyxError>(None)
     };
-    let first_text = |candidates: &[(&'static str, Option<&RawValue>)]| {
+    let first_text = |candidates: &[(&'static str, Option<&'r RawValue>)]| {
         for (field, raw) in candidates {
-            if let Some(t) = text_of(field, *raw)? {
+            if let Some(t) = flex::text(*raw).map_err(|e| bad(field, e))? {
                 return Ok(Some(t));
             }
         }
-        Ok::<Option<String>, TelnyxError>(None)
+        Ok::<Option<Cow<'r, str>>, TelnyxError>(None)
     };
 
-    let direction = match first_text(&[
+    let direction = first_text(&[
         ("direction", fields.direction),
         ("leg_direction", fields.leg_direction),
-    ])? {
-        Some(d) => parse_direction(&d),
-        None => None,
-    };
+    ])?
+    .and_then(|d| parse_direction(&d));
 
     let billed_quantity = match first_decimal(&[
         ("billed_sec", fields.billed_sec),
@@ -186,6 +190,7 @@ fn build_record(
             }
         }
     };
+    let owned = |t: Option<Cow<'r, str>>| t.map(Cow::into_owned);
 
     Ok(DetailRecord {
         record_type,
@@ -193,15 +198,15 @@ fn build_record(
         occurred_at,
         connection_id: text_of("connection_id", fields.connection_id)?.map(ConnectionId::new),
         billing_group_id: text_of("billing_group_id", fields.billing_group_id)?,
-        cli: first_text(&[
+        cli: owned(first_text(&[
             ("cli", fields.cli),
             ("originating_number", fields.originating_number),
-        ])?,
-        cld: first_text(&[
+        ])?),
+        cld: owned(first_text(&[
             ("cld", fields.cld),
             ("destination_number", fields.destination_number),
             ("destination_phone_number", fields.destination_phone_number),
-        ])?,
+        ])?),
         direction,
         cost: first_decimal(&[
             ("cost", fields.cost),
@@ -291,122 +296,82 @@ struct RowFields<'a> {
     downlink_data: Option<&'a RawValue>,
 }
 
-/// One row as (field name, raw JSON value) pairs, borrowed from the body: the only
-/// full pass over a row.
-struct RowEntries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RowEntries<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RowEntries<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a detail record object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(24));
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    entries.push((key, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(RowEntries(entries))
-            }
-        }
-        let entries: RowEntries<'de> = d.deserialize_map(V)?;
-        Ok(entries)
-    }
-}
-
-impl<'a> RowEntries<'a> {
-    /// The row as a JSON object, exactly the fields received (numbers as serde_json
-    /// holds them; the exact money is in the parsed fields).
-    fn into_value(self) -> Result<serde_json::Value, serde_json::Error> {
-        // Collected in one go: the map is bulk-built from sorted entries, cheaper than
-        // inserting one by one.
-        let object = self
-            .0
-            .into_iter()
-            .map(|(key, raw)| Ok((key.into_owned(), scalar_value(raw)?)))
-            .collect::<Result<serde_json::Map<String, serde_json::Value>, serde_json::Error>>()?;
-        Ok(serde_json::Value::Object(object))
-    }
-}
-
-/// A raw JSON value as a `Value`, without the deserializer for the common scalars.
-fn scalar_value(raw: &RawValue) -> Result<serde_json::Value, serde_json::Error> {
-    use serde_json::Value;
-    let text = raw.get();
-    match text.as_bytes().first() {
-        Some(b'"') if !text.contains('\\') && text.len() >= 2 => {
-            Ok(Value::String(text[1..text.len() - 1].to_owned()))
-        }
-        Some(b'n') if text == "null" => Ok(Value::Null),
-        Some(b't') if text == "true" => Ok(Value::Bool(true)),
-        Some(b'f') if text == "false" => Ok(Value::Bool(false)),
-        Some(b'0'..=b'9') | Some(b'-')
-            if !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) =>
-        {
-            if let Ok(n) = text.parse::<u64>() {
-                Ok(Value::from(n))
-            } else if let Ok(n) = text.parse::<i64>() {
-                Ok(Value::from(n))
-            } else {
-                serde_json::from_str(text)
-            }
-        }
-        _ => serde_json::from_str(text),
-    }
-}
-
 impl<'a> RowFields<'a> {
-    /// Picks the fields the product reads (and the queried type's time field).
-    fn pick(row: &RowEntries<'a>, time_field: &str) -> Self {
-        let mut fields = RowFields::default();
-        for (key, raw) in &row.0 {
-            let key = key.as_ref();
-            let raw: &'a RawValue = raw;
-            if key == time_field {
-                fields.time = Some(raw);
-                continue;
-            }
-            let slot = match key {
-                "id" => &mut fields.id,
-                "uuid" => &mut fields.uuid,
-                "conversation_id" => &mut fields.conversation_id,
-                "telnyx_leg_id" => &mut fields.telnyx_leg_id,
-                "call_leg_id" => &mut fields.call_leg_id,
-                "telnyx_session_id" => &mut fields.telnyx_session_id,
-                "call_session_id" => &mut fields.call_session_id,
-                "connection_id" => &mut fields.connection_id,
-                "billing_group_id" => &mut fields.billing_group_id,
-                "cli" => &mut fields.cli,
-                "originating_number" => &mut fields.originating_number,
-                "cld" => &mut fields.cld,
-                "destination_number" => &mut fields.destination_number,
-                "destination_phone_number" => &mut fields.destination_phone_number,
-                "direction" => &mut fields.direction,
-                "leg_direction" => &mut fields.leg_direction,
-                "cost" => &mut fields.cost,
-                "data_cost" => &mut fields.data_cost,
-                "verify_usage_fee" => &mut fields.verify_usage_fee,
-                "rate" => &mut fields.rate,
-                "data_rate" => &mut fields.data_rate,
-                "currency" => &mut fields.currency,
-                "billed_sec" => &mut fields.billed_sec,
-                "parts" => &mut fields.parts,
-                "number_of_characters" => &mut fields.number_of_characters,
-                "duration_sec" => &mut fields.duration_sec,
-                "call_sec" => &mut fields.call_sec,
-                "uplink_data" => &mut fields.uplink_data,
-                "downlink_data" => &mut fields.downlink_data,
-                _ => continue,
-            };
-            *slot = Some(raw);
-        }
-        fields
+    /// The slot of a field the product reads (the queried type's time field is
+    /// matched separately, since it differs per type).
+    fn slot(&mut self, key: &str) -> Option<&mut Option<&'a RawValue>> {
+        Some(match key {
+            "id" => &mut self.id,
+            "uuid" => &mut self.uuid,
+            "conversation_id" => &mut self.conversation_id,
+            "telnyx_leg_id" => &mut self.telnyx_leg_id,
+            "call_leg_id" => &mut self.call_leg_id,
+            "telnyx_session_id" => &mut self.telnyx_session_id,
+            "call_session_id" => &mut self.call_session_id,
+            "connection_id" => &mut self.connection_id,
+            "billing_group_id" => &mut self.billing_group_id,
+            "cli" => &mut self.cli,
+            "originating_number" => &mut self.originating_number,
+            "cld" => &mut self.cld,
+            "destination_number" => &mut self.destination_number,
+            "destination_phone_number" => &mut self.destination_phone_number,
+            "direction" => &mut self.direction,
+            "leg_direction" => &mut self.leg_direction,
+            "cost" => &mut self.cost,
+            "data_cost" => &mut self.data_cost,
+            "verify_usage_fee" => &mut self.verify_usage_fee,
+            "rate" => &mut self.rate,
+            "data_rate" => &mut self.data_rate,
+            "currency" => &mut self.currency,
+            "billed_sec" => &mut self.billed_sec,
+            "parts" => &mut self.parts,
+            "number_of_characters" => &mut self.number_of_characters,
+            "duration_sec" => &mut self.duration_sec,
+            "call_sec" => &mut self.call_sec,
+            "uplink_data" => &mut self.uplink_data,
+            "downlink_data" => &mut self.downlink_data,
+            _ => return None,
+        })
     }
 }
 
-/// A map key, borrowed from the body unless it had escapes.
+/// Reads one row object into [`RowFields`], borrowing every wanted value from the row
+/// text and skipping the rest. A field sent twice keeps its last value.
+struct RowSeed {
+    time_field: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed {
+    type Value = RowFields<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed {
+    type Value = RowFields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a detail record object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = RowFields::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            if key == self.time_field {
+                fields.time = Some(map.next_value::<&'de RawValue>()?);
+            } else if let Some(slot) = fields.slot(&key) {
+                *slot = Some(map.next_value::<&'de RawValue>()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A map key, borrowed from the row unless it had escapes.
 struct Key<'a>(Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Key<'de> {
@@ -476,7 +441,7 @@ mod tests {
         assert_eq!(r.billing_group_id.as_deref(), Some("60"));
         assert_eq!(r.cost, Some(dec("0.0035")));
         assert_eq!(r.billed_quantity, Some(dec("60")));
-        assert_eq!(r.raw["country_code"], serde_json::json!(1));
+        assert_eq!(r.raw.field("country_code"), Some("1"));
     }
 
     #[test]
@@ -534,6 +499,25 @@ mod tests {
             text.contains("stt") && text.contains("start_time"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_row_that_is_not_an_object_keeps_the_json_error_as_its_source() {
+        let err = one(RecordType::Fax, r#"["id","x"]"#).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                TelnyxError::MalformedRecord {
+                    field: "<row>",
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
+        let source = std::error::Error::source(&err).unwrap();
+        assert!(source.to_string().contains("invalid type"), "{source}");
     }
 
     #[test]
@@ -615,8 +599,26 @@ mod tests {
             r#"{"id":"v","created_at":"2026-01-01T00:00:00Z","verify_usage_fee":"0.05","delivery_status":"pending","destination_phone_number":"+15551234567"}"#,
         )
         .unwrap();
-        assert_eq!(r.raw["delivery_status"], "pending");
+        assert_eq!(r.raw.field("delivery_status"), Some(r#""pending""#));
         assert_eq!(r.cost, Some(dec("0.05")));
         assert_eq!(r.cld.as_deref(), Some("+15551234567"));
+    }
+
+    #[test]
+    fn raw_is_the_row_text_byte_for_byte_numbers_order_and_spacing_included() {
+        // Keys out of alphabetical order, a JSON-number cost an f64 would respell, a
+        // 20-digit integer, an escaped string and spaces inside the row.
+        let rows = [
+            r#"{"record_type":"sim_card_usage","id":"w-1","created_at":"2026-01-01T00:00:00Z","data_cost":0.0125,"data_rate":"0.0045","uplink_data":1E3,"downlink_data":10.50}"#,
+            r#"{ "id" : "w-2", "created_at":"2026-01-01T00:00:01Z", "data_cost": 0.10000000000000000001, "imsi": 310260000000000000001, "note":"a\"b\u00e9" }"#,
+        ];
+        let body = format!(r#"{{"data":[{}, {}],"meta":{{}}}}"#, rows[0], rows[1]);
+        let page = parse_detail_page(body.as_bytes(), RecordType::Wireless, 1).unwrap();
+
+        assert_eq!(page.records[0].raw.as_str(), rows[0]);
+        assert_eq!(page.records[1].raw.as_str(), rows[1]);
+        assert_eq!(page.records[0].cost, Some(dec("0.0125")));
+        assert_eq!(page.records[0].billed_quantity, Some(dec("1010.50")));
+        assert_eq!(page.records[1].cost, Some(dec("0.10000000000000000001")));
     }
 }

@@ -80,13 +80,15 @@ pub(crate) fn parse_usage_page(
         endpoint: USAGE_REPORTS,
         page,
         detail,
+        source: None,
     };
-    let text = std::str::from_utf8(body).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
+    let text =
+        std::str::from_utf8(body).map_err(|e| TelnyxError::from_utf8(USAGE_REPORTS, page, e))?;
     let wire: WirePage<'_> =
-        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(USAGE_REPORTS, page, &e))?;
+        serde_json::from_str(text).map_err(|e| TelnyxError::from_json(USAGE_REPORTS, page, e))?;
     let data = wire
         .data
-        .ok_or_else(|| malformed("no `data` array".to_owned()))?;
+        .ok_or_else(|| TelnyxError::no_data(USAGE_REPORTS, page))?;
     let mut rows = Vec::with_capacity(data.len());
     for object in data {
         let mut row = UsageReportRow::default();

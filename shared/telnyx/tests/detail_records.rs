@@ -1,5 +1,6 @@
-//! Detail-record walks against the simulator: request shape, paging, the per-type time
-//! field table, de-duplication across shifted pages, hidden pricing, and the page cap.
+//! Detail-record walks against the simulator: request shape, paging and its stop rules,
+//! the per-type time field table, de-duplication across shifted pages, late arrivals,
+//! hidden pricing, and the page cap.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -107,8 +108,8 @@ async fn every_record_type_is_found_by_its_time_field_window() {
         );
         let record = &records[0];
         assert_eq!(
-            record.raw[sim_kind.id_field()],
-            json!(format!("in-{record_type}")),
+            record.raw.field(sim_kind.id_field()),
+            Some(format!("\"in-{record_type}\"").as_str()),
             "{record_type}"
         );
         assert_eq!(record.record_type, record_type);
@@ -145,6 +146,43 @@ async fn a_record_shifted_onto_the_next_page_is_returned_once() {
     assert_eq!(unique.len(), ids.len(), "a duplicate id left the walk");
     assert_eq!(ids.len(), 130);
     assert_eq!(pages.duplicates_dropped(), 1);
+}
+
+#[tokio::test]
+async fn a_long_walk_drops_shifted_duplicates_while_remembering_only_its_last_pages() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(1_000, "messaging", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = client(&sim);
+    let mut pages =
+        client.detail_record_pages(&account_key(), RecordType::Messaging, window(FROM, TO));
+    let mut ids = Vec::new();
+    let mut most_remembered = 0;
+    while let Some(records) = pages.next_page().await.unwrap() {
+        ids.extend(records.into_iter().map(|r| r.id));
+        most_remembered = most_remembered.max(pages.remembered_ids());
+        if [4, 14].contains(&pages.pages_fetched()) {
+            // A record arrives just before page 5 (and 15) is read.
+            sim.control().add_fault(telnyx_sim::FaultRule {
+                path_prefix: "/v2/detail_records".into(),
+                times: 1,
+                fault: telnyx_sim::Fault::DuplicateAcrossPages,
+            });
+        }
+    }
+
+    let unique: HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a duplicate id left the walk");
+    assert_eq!(ids.len(), 1_000);
+    assert_eq!(pages.duplicates_dropped(), 2);
+    assert!(pages.pages_fetched() >= 20);
+    assert!(
+        most_remembered <= telnyx_client::REMEMBERED_PAGES * 50,
+        "remembered {most_remembered} ids"
+    );
 }
 
 #[tokio::test]
@@ -199,9 +237,7 @@ async fn hidden_pricing_leaves_cost_and_rate_empty_but_keeps_usage() {
     assert!(records.iter().all(|r| r.cost.is_none() && r.rate.is_none()));
     assert!(records.iter().all(|r| r.billed_quantity.is_some()));
     assert!(
-        records
-            .iter()
-            .any(|r| r.raw.get("cost") == Some(&json!(""))),
+        records.iter().any(|r| r.raw.field("cost") == Some(r#""""#)),
         "both spellings seen"
     );
 }
@@ -310,4 +346,130 @@ async fn the_port_streams_pages_and_keeps_the_client_error_as_source() {
     let chain = err.chain();
     assert!(chain.contains("amd detail records (page 2)"), "{chain}");
     assert!(chain.contains("/detail_records page 2"), "{chain}");
+}
+
+#[tokio::test]
+async fn a_record_arriving_late_is_missed_by_the_first_read_and_found_once_by_an_overlapping_reread()
+ {
+    // 60 records in the first half-day, one every 12 minutes up to 11:48.
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(120, "sip-trunking", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = client(&sim);
+    let first_window = window(FROM, "2026-11-20T12:00:00Z");
+    let mut first =
+        client.detail_record_pages(&account_key(), RecordType::SipTrunking, first_window);
+    let mut first_ids = Vec::new();
+    first_ids.extend(
+        first
+            .next_page()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id),
+    );
+    // Between two pages, a call of 11:59:30 becomes available: it lands at the top (rows
+    // come newest first), behind the walk, and pushes page 1's last row onto page 2.
+    sim.control().add_detail_record(
+        ACCOUNT_ID,
+        "sip-trunking",
+        json!({"id": "late-1", "started_at": "2026-11-20T11:59:30.000Z", "billed_sec": 60,
+               "cost": "0.0100", "currency": "USD", "connection_id": "c-1"}),
+    );
+    while let Some(page) = first.next_page().await.unwrap() {
+        first_ids.extend(page.into_iter().map(|r| r.id));
+    }
+
+    // The next run re-reads an overlap before its watermark.
+    let (_, second) = walk(
+        &client,
+        RecordType::SipTrunking,
+        window("2026-11-20T11:00:00Z", TO),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(first_ids.len(), 60, "every original record, once");
+    assert!(!first_ids.iter().any(|id| id.as_str() == "late-1"));
+    assert_eq!(first.duplicates_dropped(), 1, "page 1's last row came back");
+    let late: Vec<_> = second
+        .iter()
+        .filter(|r| r.id.as_str() == "late-1")
+        .collect();
+    assert_eq!(late.len(), 1, "found exactly once");
+    assert_eq!(late[0].cost, Some(Decimal::from_str("0.0100").unwrap()));
+    let all: HashSet<_> = first_ids
+        .iter()
+        .chain(second.iter().map(|r| &r.id))
+        .collect();
+    assert_eq!(
+        all.len(),
+        120 + 1,
+        "every record of the day, the late one included"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_page_ends_the_walk_even_when_meta_promises_more() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(130, "messaging", FROM, TO)
+            .build(),
+    )
+    .await;
+    let client = client(&sim);
+    let mut pages =
+        client.detail_record_pages(&account_key(), RecordType::Messaging, window(FROM, TO));
+    assert_eq!(pages.next_page().await.unwrap().map(|p| p.len()), Some(50));
+    sim.control().add_fault(telnyx_sim::FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 1,
+        fault: telnyx_sim::Fault::EmptyPage,
+    });
+
+    let next = pages.next_page().await.unwrap();
+    let after = pages.next_page().await.unwrap();
+
+    assert_eq!(next.map(|p| p.len()), None);
+    assert_eq!(after.map(|p| p.len()), None);
+    assert_eq!(pages.total_results(), Some(130), "meta said there was more");
+    assert_eq!(
+        requests_to(&sim, "/v2/detail_records").len(),
+        2,
+        "nothing requested after the empty page"
+    );
+}
+
+#[tokio::test]
+async fn pages_without_meta_are_walked_until_a_short_or_empty_page() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(100, "messaging", FROM, TO)
+            .phone_numbers(260)
+            .build(),
+    )
+    .await;
+    sim.control().add_fault(telnyx_sim::FaultRule {
+        path_prefix: "/v2/".into(),
+        times: 100,
+        fault: telnyx_sim::Fault::WithoutMeta,
+    });
+    let client = client(&sim);
+
+    let (sizes, records) = walk(&client, RecordType::Messaging, window(FROM, TO))
+        .await
+        .unwrap();
+    let numbers = client.phone_numbers(&account_key()).await.unwrap();
+
+    // Two full pages say nothing about the end: the third, empty, does.
+    assert_eq!(sizes, [50, 50]);
+    assert_eq!(records.len(), 100);
+    assert_eq!(requests_to(&sim, "/v2/detail_records").len(), 3);
+    // 250 then 10: the short page is the last.
+    assert_eq!(numbers.len(), 260);
+    assert_eq!(requests_to(&sim, "/v2/phone_numbers").len(), 2);
 }

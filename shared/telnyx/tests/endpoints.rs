@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 use std::str::FromStr;
 use support::*;
-use telnyx_client::{TelnyxError, UsageReportQuery};
+use telnyx_client::{ClientConfig, TelnyxClient, TelnyxError, UsageReportQuery};
 
 #[tokio::test]
 async fn managed_accounts_hide_cancelled_ones_unless_asked() {
@@ -299,4 +299,86 @@ async fn usage_report_across_managed_accounts_uses_the_master_key() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].dimensions["user_id"], ACCOUNT_ID);
     assert_eq!(rows[0].metrics["cost"], Decimal::from_str("0.004").unwrap());
+}
+
+/// A client asking for `size` items a page, to make short lists span pages.
+fn client_with_page_size(sim: &telnyx_sim::RunningSim, size: u32) -> TelnyxClient {
+    TelnyxClient::new(ClientConfig {
+        list_page_size: size,
+        ..config(sim)
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn managed_accounts_are_read_across_pages() {
+    let mut scenario = ScenarioBuilder::new();
+    for i in 2..=5 {
+        scenario = scenario.other_account(json!({
+            "id": format!("acct-{i}"), "organization_name": format!("Org {i}"),
+            "email": format!("ops{i}@x.example"), "api_key": format!("KEY_acct_{i}"),
+        }));
+    }
+    let sim = start(scenario.build()).await;
+
+    let accounts = client_with_page_size(&sim, 2)
+        .managed_accounts(&master_key(), false)
+        .await
+        .unwrap();
+
+    let ids: Vec<_> = accounts.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["acct-1", "acct-2", "acct-3", "acct-4", "acct-5"]);
+    let pages: Vec<_> = requests_to(&sim, "/v2/managed_accounts")
+        .iter()
+        .map(|r| {
+            (
+                query_value(r, "page[number]").unwrap().to_owned(),
+                query_value(r, "page[size]").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pages,
+        [("1", "2"), ("2", "2"), ("3", "2")].map(|(n, s)| (n.to_owned(), s.to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn usage_reports_are_read_across_pages() {
+    let mut scenario = ScenarioBuilder::new();
+    for i in 0..5 {
+        scenario = scenario.detail_record(
+            "messaging",
+            json!({"uuid": format!("m{i}"), "created_at": format!("2026-11-20T0{i}:00:05.000Z"),
+                   "direction": "outbound", "parts": 1, "cost": "0.0040"}),
+        );
+    }
+    let sim = start(scenario.build()).await;
+    // One row per message: five rows.
+    let query = UsageReportQuery {
+        product: "messaging".into(),
+        dimensions: vec!["uuid".into()],
+        metrics: vec!["cost".into()],
+        start_date: Some(at("2026-11-20T00:00:00Z")),
+        end_date: Some(at("2026-11-21T00:00:00Z")),
+        managed_accounts: false,
+    };
+
+    let rows = client_with_page_size(&sim, 2)
+        .usage_report(&account_key(), &query)
+        .await
+        .unwrap();
+
+    let mut uuids: Vec<_> = rows.iter().map(|r| r.dimensions["uuid"].as_str()).collect();
+    uuids.sort_unstable();
+    assert_eq!(uuids, ["m0", "m1", "m2", "m3", "m4"]);
+    assert!(
+        rows.iter()
+            .all(|r| r.metrics["cost"] == Decimal::from_str("0.004").unwrap())
+    );
+    let pages: Vec<_> = requests_to(&sim, "/v2/usage_reports")
+        .iter()
+        .map(|r| query_value(r, "page[number]").unwrap().to_owned())
+        .collect();
+    assert_eq!(pages, ["1", "2", "3"]);
 }

@@ -1,5 +1,6 @@
 //! Failure handling against the simulator's faults: what is retried (5xx, timeouts, cut
-//! bodies), what is not (malformed pages, revoked keys, 4xx), and how errors read.
+//! bodies, 429s), what is not (malformed pages, revoked keys, 4xx), that retries are
+//! bounded and end in the right typed error, and how errors read.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -287,4 +288,109 @@ async fn a_429_without_rate_headers_is_retried_with_backoff() {
 
     assert!(groups.is_ok(), "{groups:?}");
     assert_eq!(sim.control().count_status(429), 2);
+}
+
+#[tokio::test]
+async fn repeated_429s_give_up_with_rate_limited_after_the_bounded_retries() {
+    let sim = start(ScenarioBuilder::new().build()).await;
+    sim.control()
+        .add_fault(fault("/v2/billing_groups", 100, Fault::Status(429)));
+
+    let err = client(&sim)
+        .billing_groups(&account_key())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TelnyxError::RateLimited {
+                endpoint: "/billing_groups",
+                page: 1,
+                reset: None,
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient(), "the next run may try again");
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(
+        requests_to(&sim, "/v2/billing_groups").len(),
+        1 + 3,
+        "first try + max_retries, then no more"
+    );
+}
+
+#[tokio::test]
+async fn a_body_cut_on_every_attempt_gives_up_with_a_transport_error() {
+    let sim = start(
+        ScenarioBuilder::new()
+            .generate(60, "sip-trunking", FROM, TO)
+            .build(),
+    )
+    .await;
+    sim.control()
+        .add_fault(fault("/v2/detail_records", 100, Fault::CutBody));
+
+    let err = walk(&client(&sim), RecordType::SipTrunking, window(FROM, TO))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TelnyxError::Transport {
+                endpoint: "/detail_records",
+                page: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the HTTP error is kept"
+    );
+    assert_eq!(requests_to(&sim, "/v2/detail_records").len(), 1 + 3);
+}
+
+#[tokio::test]
+async fn a_refused_connection_gives_up_with_a_transport_error() {
+    // A port that was just free: nothing listens there any more.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let client = TelnyxClient::new(ClientConfig {
+        timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        max_retries: 2,
+        backoff_base: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(40),
+        ..ClientConfig::new(format!("http://{closed}/v2"))
+    })
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let err = client.connections(&account_key()).await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            TelnyxError::Transport {
+                endpoint: "/connections",
+                page: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("GET /connections page 1"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "gave up after the bounded retries: {:?}",
+        started.elapsed()
+    );
 }

@@ -84,6 +84,13 @@ async fn the_key_appears_in_no_log_line_and_no_error_of_a_failing_run() {
         .await
         .unwrap();
     pages.next_page().await.unwrap();
+    // The client's own walker too, part way through, for its Debug.
+    let mut walker = client.detail_record_pages(
+        &key,
+        RecordType::SipTrunking,
+        window("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"),
+    );
+    walker.next_page().await.unwrap();
     sim.control().revoke_key(ACCOUNT_KEY);
     let revoked = pages.next_page().await.unwrap_err();
     // The master key on an account resource, and an unknown key.
@@ -104,7 +111,7 @@ async fn the_key_appears_in_no_log_line_and_no_error_of_a_failing_run() {
         whole_chain(&revoked),
         whole_chain(&forbidden),
         whole_chain(&unknown),
-        format!("{key:?} {key} {client:?} {pages:?}", pages = "walk"),
+        format!("{key:?} {key} {client:?} {walker:?}"),
     ];
     for secret in [ACCOUNT_KEY, MASTER_KEY, "KEYUNKNOWN_2222_never_seen"] {
         assert!(!logs.contains(secret), "a key leaked into the logs");
@@ -113,4 +120,9 @@ async fn the_key_appears_in_no_log_line_and_no_error_of_a_failing_run() {
         }
     }
     assert!(errors[1].contains("unauthorized"), "{}", errors[1]);
+    assert!(
+        errors[4].contains("DetailRecordPages") && errors[4].contains("next_page: 2"),
+        "the walker itself was formatted: {}",
+        errors[4]
+    );
 }

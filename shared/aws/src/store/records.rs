@@ -33,7 +33,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, Wri
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use reconciliation::domain::StoredDetailRecord;
+use reconciliation::domain::{RawRecord, StoredDetailRecord};
 use reconciliation::ports::RecordWriteReport;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -96,22 +96,21 @@ impl BatchWriteItems for SdkBatchWriter {
     }
 }
 
-/// The item of one stored detail record: its fields, plus the raw JSON gzipped.
+/// The item of one stored detail record: its fields, plus the row's JSON text exactly
+/// as Telnyx sent it ([`reconciliation::domain::RawRecord`]), gzipped.
 pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
-    let raw_json = serde_json::to_vec(&record.record.raw).map_err(|e| AwsError::Encode {
-        what: format!("raw JSON of detail record {}", record.record.id),
-        source: Box::new(e),
-    })?;
+    let raw_json = record.record.raw.as_str().as_bytes();
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     let compressed = gz
-        .write_all(&raw_json)
+        .write_all(raw_json)
         .and_then(|()| gz.finish())
         .map_err(|e| AwsError::Encode {
             what: format!("raw JSON of detail record {}", record.record.id),
             source: Box::new(e),
         })?;
+    // A null raw is left out of the entity's attributes: the text lives in `raw_gz` only.
     let mut without_raw = record.clone();
-    without_raw.record.raw = serde_json::Value::Null;
+    without_raw.record.raw = RawRecord::null();
     let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
     let index = keys::detail_record_index(
         &record.department,
@@ -199,25 +198,30 @@ fn value_size(value: &AttributeValue) -> usize {
     }
 }
 
-/// Reads a stored detail record back, raw JSON included.
+/// Reads a stored detail record back, its raw JSON text included (byte for byte what
+/// was written; null when the record was stored trimmed).
 pub fn record_from_item(mut item: Item) -> Result<StoredDetailRecord, AwsError> {
     let what = items::describe(&item);
     let raw = match item.remove(RAW_GZ) {
         Some(AttributeValue::B(blob)) => {
-            let mut json = Vec::new();
+            let mut json = String::new();
             GzDecoder::new(blob.as_ref())
-                .read_to_end(&mut json)
+                .read_to_string(&mut json)
                 .map_err(|e| AwsError::Decode {
                     what: what.clone(),
                     source: Box::new(e),
                 })?;
-            serde_json::from_slice(&json).map_err(|e| AwsError::Decode {
+            RawRecord::from_json(json).map_err(|e| AwsError::Decode {
                 what: what.clone(),
                 source: Box::new(e),
             })?
         }
-        _ => serde_json::Value::Null,
+        _ => RawRecord::null(),
     };
+    // Items written before the raw text moved out kept a NULL `raw` inside `record`.
+    if let Some(AttributeValue::M(fields)) = item.get_mut("record") {
+        fields.remove("raw");
+    }
     let mut record: StoredDetailRecord = items::from_item(item)?;
     record.record.raw = raw;
     Ok(record)
@@ -428,7 +432,8 @@ mod tests {
 
     fn stored(raw_text: &str) -> StoredDetailRecord {
         let mut detail = record(RecordType::Messaging, "msg-big").build();
-        detail.raw = serde_json::json!({ "uuid": "msg-big", "text": raw_text });
+        detail.raw =
+            RawRecord::from_value(&serde_json::json!({ "uuid": "msg-big", "text": raw_text }));
         StoredDetailRecord {
             account: ManagedAccountId::new("acc-1"),
             department: DepartmentId::new("dept-parent"),
@@ -482,7 +487,7 @@ mod tests {
         assert!(is_raw_trimmed(&item));
         assert!(!item.contains_key(RAW_GZ));
         assert!(item_size(&item) <= MAX_ITEM_BYTES);
-        let raw_len = serde_json::to_vec(&r.record.raw).map_or(0, |v| v.len());
+        let raw_len = r.record.raw.as_str().len();
         assert_eq!(
             item.get(RAW_JSON_BYTES).and_then(|v| v.as_n().ok()),
             Some(&raw_len.to_string())
@@ -495,6 +500,43 @@ mod tests {
         assert_eq!(back.record.id, r.record.id);
         assert_eq!(back.record.occurred_at, r.record.occurred_at);
         assert_eq!(back.billing_customer, r.billing_customer);
-        assert_eq!(back.record.raw, serde_json::Value::Null);
+        assert!(back.record.raw.is_null());
+    }
+
+    #[test]
+    fn the_item_keeps_the_telnyx_text_byte_for_byte_and_reads_it_back() {
+        let text = r#"{"record_type":"sim_card_usage","id":"w-1","data_cost":0.0125,"uplink_data":1E3,"z":1,"a":2}"#;
+        let mut r = stored("");
+        r.record.raw = RawRecord::from_json(text).unwrap();
+        let item = record_item(&r).unwrap();
+
+        let Some(AttributeValue::B(blob)) = item.get(RAW_GZ) else {
+            panic!("no {RAW_GZ} attribute");
+        };
+        let mut unzipped = String::new();
+        GzDecoder::new(blob.as_ref())
+            .read_to_string(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, text);
+        let Some(AttributeValue::M(fields)) = item.get("record") else {
+            panic!("no record attribute");
+        };
+        assert!(!fields.contains_key("raw"), "the text is stored once");
+        let back = record_from_item(item).unwrap();
+        assert_eq!(back.record.raw.as_str(), text);
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn an_item_with_a_null_raw_attribute_from_before_still_reads() {
+        let text = r#"{"id":"w-1"}"#;
+        let mut r = stored("");
+        r.record.raw = RawRecord::from_json(text).unwrap();
+        let mut item = record_item(&r).unwrap();
+        if let Some(AttributeValue::M(fields)) = item.get_mut("record") {
+            fields.insert("raw".to_owned(), AttributeValue::Null(true));
+        }
+        let back = record_from_item(item).unwrap();
+        assert_eq!(back.record.raw.as_str(), text);
     }
 }
