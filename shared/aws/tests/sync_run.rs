@@ -16,10 +16,9 @@ use reconciliation::domain::*;
 use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
 use reconciliation::plan::Action;
+use reconciliation::plan::codes::DETAIL_RECORDS_RAW_TRIMMED;
 use reconciliation::ports::{RunOutcome, Store, SyncRequest};
-use reconciliation::sync::{
-    DETAIL_RECORDS_RAW_TRIMMED, RunSummary, SyncError, SyncPorts, SyncSettings, sync_account,
-};
+use reconciliation::sync::{RunSummary, SyncError, SyncPorts, SyncSettings, sync_account};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 

@@ -31,10 +31,6 @@ use std::collections::BTreeMap;
 /// The alert kind used to throttle "key problem" emails (one per account per 3 days).
 pub const KEY_PROBLEM_ALERT: &str = "key-problem";
 
-/// Import-log code: detail records too large for one stored item were stored without
-/// Telnyx's raw JSON (normalized fields and money intact). Never renamed.
-pub const DETAIL_RECORDS_RAW_TRIMMED: &str = "DETAIL_RECORDS_RAW_TRIMMED";
-
 /// The ports a sync run uses.
 pub struct SyncPorts<'a> {
     pub telnyx: &'a dyn TelnyxApi,
@@ -411,7 +407,7 @@ async fn run(
 /// The import-log entry for records stored without their raw JSON.
 fn raw_trimmed_entry(record_type: RecordType, count: u64) -> LogEntry {
     LogEntry {
-        code: DETAIL_RECORDS_RAW_TRIMMED.to_owned(),
+        code: crate::plan::codes::DETAIL_RECORDS_RAW_TRIMMED.to_owned(),
         severity: Severity::Warning,
         message: format!(
             "{count} {record_type} detail record(s) were too large to store whole: stored with \

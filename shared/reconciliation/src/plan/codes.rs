@@ -53,6 +53,9 @@ pub const SERVICE_REACTIVATED: &str = "SERVICE_REACTIVATED";
 pub const WHOLESALE_TWIN_REACTIVATED: &str = "WHOLESALE_TWIN_REACTIVATED";
 /// A wholesale twin was active while its child service is ceased: it is ceased.
 pub const WHOLESALE_TWIN_CEASED: &str = "WHOLESALE_TWIN_CEASED";
+/// Detail records too large for one stored item were stored without Telnyx's raw JSON
+/// (normalized fields and money intact); logged by the sync run, not the planner.
+pub const DETAIL_RECORDS_RAW_TRIMMED: &str = "DETAIL_RECORDS_RAW_TRIMMED";
 
 #[cfg(test)]
 mod tests {
