@@ -243,13 +243,6 @@ impl<'de> Deserialize<'de> for RawRecord {
     }
 }
 
-impl DetailRecord {
-    /// The record's identity within its account.
-    pub fn key(&self) -> (RecordType, &DetailRecordId) {
-        (self.record_type, &self.id)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
