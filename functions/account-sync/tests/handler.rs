@@ -25,15 +25,7 @@ fn world() -> World {
     let scenario = Scenario::wholesale()
         .billing_group("bg-a", "Customer A")
         .sip_connection("conn-1", "Main trunk", Some("bg-a"));
-    let account = ManagedAccount {
-        id: ACCOUNT.into(),
-        email: None,
-        organization_name: Some("Acme Telecom".into()),
-        manager_account_id: None,
-        rollup_billing: false,
-        created_at: None,
-        updated_at: None,
-    };
+    let account = managed_account(ACCOUNT, "Acme Telecom");
     let telnyx = Arc::new(InMemoryTelnyx::new("master").with_account(
         account,
         KEY,

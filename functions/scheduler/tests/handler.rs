@@ -17,13 +17,9 @@ const MASTER: &str = "KEYmaster-secret";
 
 fn account(id: &str, name: &str) -> ManagedAccount {
     ManagedAccount {
-        id: id.into(),
         email: Some(format!("owner@{id}.example")),
-        organization_name: Some(name.into()),
         manager_account_id: Some("mgr-1".into()),
-        rollup_billing: false,
-        created_at: None,
-        updated_at: None,
+        ..managed_account(id, name)
     }
 }
 

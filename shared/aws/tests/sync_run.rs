@@ -71,15 +71,7 @@ impl World {
             .await
             .unwrap();
 
-        let managed = ManagedAccount {
-            id: account_id(),
-            email: None,
-            organization_name: Some("Acme Telecom".into()),
-            manager_account_id: None,
-            rollup_billing: false,
-            created_at: None,
-            updated_at: None,
-        };
+        let managed = managed_account(ACCOUNT, "Acme Telecom");
         let telnyx = InMemoryTelnyx::new("master").with_account(managed, KEY, scenario.snapshot);
         telnyx.add_records(
             &account_id(),

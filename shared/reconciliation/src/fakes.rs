@@ -922,15 +922,7 @@ mod tests {
     }
 
     fn account() -> ManagedAccount {
-        ManagedAccount {
-            id: ACCOUNT.into(),
-            email: None,
-            organization_name: Some("Acme".into()),
-            manager_account_id: None,
-            rollup_billing: false,
-            created_at: None,
-            updated_at: None,
-        }
+        crate::fixtures::managed_account(ACCOUNT, "Acme")
     }
 
     #[tokio::test]

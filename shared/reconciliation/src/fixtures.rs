@@ -35,6 +35,19 @@ pub fn fixed_now() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// A managed account as Telnyx lists it, with only its id and organization name set.
+pub fn managed_account(id: &str, organization_name: &str) -> ManagedAccount {
+    ManagedAccount {
+        id: id.into(),
+        email: None,
+        organization_name: Some(organization_name.into()),
+        manager_account_id: None,
+        rollup_billing: false,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
 /// One account's world for one run.
 #[derive(Debug, Clone)]
 pub struct Scenario {

@@ -25,13 +25,8 @@ impl World {
             .sip_connection("conn-1", "Main trunk", Some("bg-a"))
             .number("num-1", "+13125550100", Some("conn-1"), None);
         let account = ManagedAccount {
-            id: ACCOUNT.into(),
             email: Some("owner@acme.example".into()),
-            organization_name: Some("Acme Telecom".into()),
-            manager_account_id: None,
-            rollup_billing: false,
-            created_at: None,
-            updated_at: None,
+            ..managed_account(ACCOUNT, "Acme Telecom")
         };
         let telnyx =
             InMemoryTelnyx::new("master").with_account(account, KEY, scenario.snapshot.clone());
