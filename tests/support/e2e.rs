@@ -310,7 +310,7 @@ impl Harness {
     pub async fn stored_records(&self, account: &str) -> usize {
         let ddb = aws_sdk_dynamodb::Client::new(&self.stack.sdk);
         let mut total = 0;
-        for record_type in RecordType::ALL {
+        for &record_type in RecordType::ALL {
             let pk = keys::detail_record(&account.into(), record_type, &"x".into()).pk;
             let count = ddb
                 .query()

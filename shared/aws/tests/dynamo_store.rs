@@ -18,7 +18,7 @@ use common::inject::*;
 use common::writers::*;
 use common::*;
 use reconciliation::domain::*;
-use reconciliation::plan::{Action, LogEntry, Notification, Severity};
+use reconciliation::plan::{Action, LogEntry, Notification};
 use reconciliation::ports::{RunLog, RunOutcome, Store};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
@@ -856,11 +856,10 @@ fn run_log(acc: &ManagedAccountId, run: &str, started: chrono::DateTime<chrono::
         started_at: started,
         finished_at: started + Duration::seconds(42),
         counts: BTreeMap::from([("records_written".to_owned(), 60)]),
-        entries: vec![LogEntry {
-            code: "connection_without_billing_group".into(),
-            severity: Severity::Warning,
-            message: "Connection conn-9 has no billing group".into(),
-        }],
+        entries: vec![LogEntry::new(
+            reconciliation::plan::LogCode::ConnectionWithoutBillingGroup,
+            "Connection conn-9 has no billing group".into(),
+        )],
         outcome: RunOutcome::Succeeded,
     }
 }

@@ -16,7 +16,7 @@ use reconciliation::domain::*;
 use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
 use reconciliation::plan::Action;
-use reconciliation::plan::codes::DETAIL_RECORDS_RAW_TRIMMED;
+use reconciliation::plan::LogCode;
 use reconciliation::ports::{RunOutcome, Store, SyncRequest};
 use reconciliation::sync::{RunSummary, SyncError, SyncPorts, SyncSettings, sync_account};
 use std::collections::BTreeSet;
@@ -276,7 +276,7 @@ async fn an_oversize_record_is_stored_trimmed_counted_in_the_run_log_and_does_no
     let trimmed: Vec<_> = summary
         .log
         .iter()
-        .filter(|e| e.code == DETAIL_RECORDS_RAW_TRIMMED)
+        .filter(|e| e.code == LogCode::DetailRecordsRawTrimmed)
         .collect();
     assert_eq!(trimmed.len(), 1, "{:?}", summary.log);
     assert!(
@@ -289,7 +289,7 @@ async fn an_oversize_record_is_stored_trimmed_counted_in_the_run_log_and_does_no
     assert!(
         log.entries
             .iter()
-            .any(|e| e.code == DETAIL_RECORDS_RAW_TRIMMED)
+            .any(|e| e.code == LogCode::DetailRecordsRawTrimmed)
     );
     assert_eq!(
         store

@@ -462,7 +462,7 @@ pub trait PlanExt {
     /// The services (children and twins) reactivated, in plan order.
     fn reactivated(&self) -> Vec<&ServiceId>;
     /// The log entries with `code`.
-    fn entries(&self, code: &str) -> Vec<&LogEntry>;
+    fn entries(&self, code: LogCode) -> Vec<&LogEntry>;
     /// The attribution of the record with this id.
     fn record(&self, id: &str) -> Option<&StoredDetailRecord>;
 }
@@ -531,7 +531,7 @@ impl PlanExt for Plan {
             })
             .collect()
     }
-    fn entries(&self, code: &str) -> Vec<&LogEntry> {
+    fn entries(&self, code: LogCode) -> Vec<&LogEntry> {
         self.log.iter().filter(|e| e.code == code).collect()
     }
     fn record(&self, id: &str) -> Option<&StoredDetailRecord> {

@@ -22,7 +22,7 @@
 use crate::domain::*;
 use crate::error::PortError;
 use crate::outbox::{FlushReport, flush_outbox};
-use crate::plan::{LogEntry, Notification, Plan, PlanInput, PlanSettings, Severity, plan};
+use crate::plan::{LogEntry, Notification, Plan, PlanInput, PlanSettings, plan};
 use crate::ports::*;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -366,7 +366,10 @@ async fn run(
             if written.raw_trimmed > 0 {
                 summary
                     .log
-                    .push(raw_trimmed_entry(f.record_type, written.raw_trimmed));
+                    .push(crate::plan::messages::detail_records_raw_trimmed(
+                        f.record_type,
+                        written.raw_trimmed,
+                    ));
             }
         }
         if f.advance {
@@ -404,18 +407,6 @@ async fn run(
     Ok(summary)
 }
 
-/// The import-log entry for records stored without their raw JSON.
-fn raw_trimmed_entry(record_type: RecordType, count: u64) -> LogEntry {
-    LogEntry {
-        code: crate::plan::codes::DETAIL_RECORDS_RAW_TRIMMED.to_owned(),
-        severity: Severity::Warning,
-        message: format!(
-            "{count} {record_type} detail record(s) were too large to store whole: stored with \
-             their normalized fields and money, without Telnyx's raw JSON (flagged raw_trimmed)"
-        ),
-    }
-}
-
 struct Fetched {
     record_type: RecordType,
     window: TimeWindow,
@@ -445,7 +436,7 @@ async fn read_telnyx(
         .await
         .map_err(telnyx_err("the configuration".into()))?;
     let mut fetched = Vec::new();
-    for record_type in RecordType::ALL {
+    for &record_type in RecordType::ALL {
         let watermark = ports
             .store
             .watermark(account, record_type)

@@ -97,7 +97,7 @@ async fn every_record_type_is_found_by_its_time_field_window() {
     let sim = start(scenario.build()).await;
     let client = client(&sim);
 
-    for record_type in RecordType::ALL {
+    for &record_type in RecordType::ALL {
         let sim_kind: telnyx_sim::RecordType = record_type.filter_name().parse().unwrap();
         let (_, records) = walk(&client, record_type, window(FROM, TO)).await.unwrap();
         assert_eq!(

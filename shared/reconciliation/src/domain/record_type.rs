@@ -9,83 +9,74 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A detail-record type as `filter[record_type]` spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
 #[serde(into = "&'static str", try_from = "String")]
 pub enum RecordType {
+    #[strum(serialize = "sip-trunking")]
     SipTrunking,
+    #[strum(serialize = "call-control")]
     CallControl,
+    #[strum(serialize = "conference")]
     Conference,
+    #[strum(serialize = "conference-participant")]
     ConferenceParticipant,
+    #[strum(serialize = "fax")]
     Fax,
+    #[strum(serialize = "webrtc")]
     Webrtc,
+    #[strum(serialize = "siprec-client")]
     SiprecClient,
+    #[strum(serialize = "ai-voice-assistant")]
     AiVoiceAssistant,
+    #[strum(serialize = "messaging")]
     Messaging,
+    #[strum(serialize = "wireless")]
     Wireless,
+    #[strum(serialize = "recording")]
     Recording,
+    #[strum(serialize = "media-streaming")]
     MediaStreaming,
+    #[strum(serialize = "media_storage")]
     MediaStorage,
+    #[strum(serialize = "amd")]
     Amd,
+    #[strum(serialize = "embedding")]
     Embedding,
+    #[strum(serialize = "inference")]
     Inference,
+    #[strum(serialize = "inference-speech-to-text")]
     InferenceSpeechToText,
+    #[strum(serialize = "noise-suppression")]
     NoiseSuppression,
+    #[strum(serialize = "stt")]
     Stt,
+    #[strum(serialize = "tts")]
     Tts,
+    #[strum(serialize = "verify")]
     Verify,
 }
 
 impl RecordType {
-    /// Every record type, in a fixed order (the order a run fetches them in).
-    pub const ALL: [RecordType; 21] = [
-        RecordType::SipTrunking,
-        RecordType::CallControl,
-        RecordType::Conference,
-        RecordType::ConferenceParticipant,
-        RecordType::Fax,
-        RecordType::Webrtc,
-        RecordType::SiprecClient,
-        RecordType::AiVoiceAssistant,
-        RecordType::Messaging,
-        RecordType::Wireless,
-        RecordType::Recording,
-        RecordType::MediaStreaming,
-        RecordType::MediaStorage,
-        RecordType::Amd,
-        RecordType::Embedding,
-        RecordType::Inference,
-        RecordType::InferenceSpeechToText,
-        RecordType::NoiseSuppression,
-        RecordType::Stt,
-        RecordType::Tts,
-        RecordType::Verify,
-    ];
+    /// Every record type, in declaration order (the order a run fetches them in). The
+    /// compiler keeps it complete (`strum::VariantArray`).
+    pub const ALL: &'static [RecordType] = <RecordType as strum::VariantArray>::VARIANTS;
 
     /// The value of `filter[record_type]`.
     pub fn filter_name(self) -> &'static str {
-        match self {
-            RecordType::SipTrunking => "sip-trunking",
-            RecordType::CallControl => "call-control",
-            RecordType::Conference => "conference",
-            RecordType::ConferenceParticipant => "conference-participant",
-            RecordType::Fax => "fax",
-            RecordType::Webrtc => "webrtc",
-            RecordType::SiprecClient => "siprec-client",
-            RecordType::AiVoiceAssistant => "ai-voice-assistant",
-            RecordType::Messaging => "messaging",
-            RecordType::Wireless => "wireless",
-            RecordType::Recording => "recording",
-            RecordType::MediaStreaming => "media-streaming",
-            RecordType::MediaStorage => "media_storage",
-            RecordType::Amd => "amd",
-            RecordType::Embedding => "embedding",
-            RecordType::Inference => "inference",
-            RecordType::InferenceSpeechToText => "inference-speech-to-text",
-            RecordType::NoiseSuppression => "noise-suppression",
-            RecordType::Stt => "stt",
-            RecordType::Tts => "tts",
-            RecordType::Verify => "verify",
-        }
+        self.into()
     }
 
     /// The time field this type is windowed by (`filter[<field>][gte]` / `[lt]`).
@@ -162,15 +153,10 @@ impl FromStr for RecordType {
     type Err = UnknownRecordType;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RecordType::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|t| t.filter_name() == s)
             .ok_or_else(|| UnknownRecordType(s.to_owned()))
-    }
-}
-
-impl From<RecordType> for &'static str {
-    fn from(t: RecordType) -> Self {
-        t.filter_name()
     }
 }
 
@@ -208,81 +194,73 @@ impl Category {
 }
 
 /// One of the 20 service types (DESIGN §1). Created on first use in each department.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Declared in DESIGN §1's table order: the order is product logic (a number takes its
+/// connection's *first* type, rule 10, and `Ord` follows declaration order).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
 #[serde(into = "&'static str", try_from = "String")]
 pub enum ServiceTypeName {
+    #[strum(serialize = "SIP Trunking")]
     SipTrunking,
+    #[strum(serialize = "Call Control")]
     CallControl,
+    #[strum(serialize = "Conference")]
     Conference,
+    #[strum(serialize = "Fax")]
     Fax,
+    #[strum(serialize = "WebRTC")]
     Webrtc,
+    #[strum(serialize = "SIPREC Client")]
     SiprecClient,
+    #[strum(serialize = "AI Voice Assistant")]
     AiVoiceAssistant,
+    #[strum(serialize = "Messaging")]
     Messaging,
+    #[strum(serialize = "Wireless")]
     Wireless,
+    #[strum(serialize = "Recording")]
     Recording,
+    #[strum(serialize = "Media Streaming")]
     MediaStreaming,
+    #[strum(serialize = "Media Storage")]
     MediaStorage,
+    #[strum(serialize = "AMD (Answering Machine Detection)")]
     Amd,
+    #[strum(serialize = "Embedding")]
     Embedding,
+    #[strum(serialize = "Inference")]
     Inference,
+    #[strum(serialize = "Speech to Text")]
     SpeechToText,
+    #[strum(serialize = "Noise Suppression")]
     NoiseSuppression,
+    #[strum(serialize = "STT (Speech to Text)")]
     Stt,
+    #[strum(serialize = "TTS (Text to Speech)")]
     Tts,
+    #[strum(serialize = "Verify")]
     Verify,
 }
 
 impl ServiceTypeName {
-    /// The 20 service types in DESIGN §1's table order. The order is product logic: a
-    /// number takes its connection's *first* type in this order (rule 10).
-    pub const ALL: [ServiceTypeName; 20] = [
-        ServiceTypeName::SipTrunking,
-        ServiceTypeName::CallControl,
-        ServiceTypeName::Conference,
-        ServiceTypeName::Fax,
-        ServiceTypeName::Webrtc,
-        ServiceTypeName::SiprecClient,
-        ServiceTypeName::AiVoiceAssistant,
-        ServiceTypeName::Messaging,
-        ServiceTypeName::Wireless,
-        ServiceTypeName::Recording,
-        ServiceTypeName::MediaStreaming,
-        ServiceTypeName::MediaStorage,
-        ServiceTypeName::Amd,
-        ServiceTypeName::Embedding,
-        ServiceTypeName::Inference,
-        ServiceTypeName::SpeechToText,
-        ServiceTypeName::NoiseSuppression,
-        ServiceTypeName::Stt,
-        ServiceTypeName::Tts,
-        ServiceTypeName::Verify,
-    ];
+    /// The 20 service types in DESIGN §1's table order (kept complete by the compiler).
+    pub const ALL: &'static [ServiceTypeName] = <ServiceTypeName as strum::VariantArray>::VARIANTS;
 
     /// The display name, exactly as the operator's setup guide spells it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ServiceTypeName::SipTrunking => "SIP Trunking",
-            ServiceTypeName::CallControl => "Call Control",
-            ServiceTypeName::Conference => "Conference",
-            ServiceTypeName::Fax => "Fax",
-            ServiceTypeName::Webrtc => "WebRTC",
-            ServiceTypeName::SiprecClient => "SIPREC Client",
-            ServiceTypeName::AiVoiceAssistant => "AI Voice Assistant",
-            ServiceTypeName::Messaging => "Messaging",
-            ServiceTypeName::Wireless => "Wireless",
-            ServiceTypeName::Recording => "Recording",
-            ServiceTypeName::MediaStreaming => "Media Streaming",
-            ServiceTypeName::MediaStorage => "Media Storage",
-            ServiceTypeName::Amd => "AMD (Answering Machine Detection)",
-            ServiceTypeName::Embedding => "Embedding",
-            ServiceTypeName::Inference => "Inference",
-            ServiceTypeName::SpeechToText => "Speech to Text",
-            ServiceTypeName::NoiseSuppression => "Noise Suppression",
-            ServiceTypeName::Stt => "STT (Speech to Text)",
-            ServiceTypeName::Tts => "TTS (Text to Speech)",
-            ServiceTypeName::Verify => "Verify",
-        }
+        self.into()
     }
 
     /// The billing category of the type (DESIGN §1 table).
@@ -314,7 +292,8 @@ impl ServiceTypeName {
     /// The record types whose usage bills as this service type.
     pub fn record_types(self) -> Vec<RecordType> {
         RecordType::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|t| t.service_type() == self)
             .collect()
     }
@@ -335,15 +314,10 @@ impl FromStr for ServiceTypeName {
     type Err = UnknownServiceType;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ServiceTypeName::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|t| t.as_str() == s)
             .ok_or_else(|| UnknownServiceType(s.to_owned()))
-    }
-}
-
-impl From<ServiceTypeName> for &'static str {
-    fn from(t: ServiceTypeName) -> Self {
-        t.as_str()
     }
 }
 
@@ -360,7 +334,7 @@ mod tests {
 
     #[test]
     fn every_record_type_round_trips_through_its_filter_name() {
-        for t in RecordType::ALL {
+        for &t in RecordType::ALL {
             assert_eq!(t.filter_name().parse::<RecordType>(), Ok(t));
         }
         assert!("sip_trunking".parse::<RecordType>().is_err());

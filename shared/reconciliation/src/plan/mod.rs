@@ -1,21 +1,34 @@
 //! The plan: what one run must do for one account, computed purely.
 //!
 //! - [`model`]: the plan's types (actions, attributions, notifications, import log).
-//! - [`plan()`]: `(onboarding, snapshot, usage, records, state, settings) -> Plan`.
+//! - [`plan()`]: the orchestrator ([`planner`]) over the stages [`customers`],
+//!   [`assignment`], [`service_types`], [`services`], [`statuses`] and [`attribution`],
+//!   each a function over one read-only context.
+//! - [`codes`]: the stable import-log codes ([`LogCode`]); [`messages`]: their text.
 //! - [`identity`]: the deterministic ids of everything a plan creates.
-//! - [`codes`]: the stable import-log codes.
 //! - [`apply_to_state`]: the pure meaning of applying actions to a stored state.
 
 pub mod apply;
+mod assignment;
+pub mod attribution;
 pub mod codes;
+mod context;
+mod customers;
 pub mod identity;
+pub mod messages;
 pub mod model;
 pub mod planner;
 mod render;
+mod service_types;
+mod services;
+mod statuses;
 
 pub use apply::apply_to_state;
+pub use attribution::{Attributed, Attribution};
+pub use codes::LogCode;
 pub use model::*;
-pub use planner::{PlanInput, PlanSettings, Usage, default_service_type, plan};
+pub use planner::{PlanInput, PlanSettings, Usage, plan};
+pub use service_types::default_service_type;
 
 #[cfg(test)]
 mod proptests;

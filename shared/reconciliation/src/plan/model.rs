@@ -5,7 +5,12 @@
 //! the same stored state, because every created record carries an id derived from the
 //! Telnyx ids it comes from and every creation is conditional.
 
-use crate::domain::*;
+use super::attribution::Attribution;
+use super::codes::LogCode;
+use crate::domain::{
+    BillingGroupId, Customer, CustomerId, DepartmentId, ManagedAccountId, Service, ServiceId,
+    ServiceType, ServiceTypeId, StoredDetailRecord,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -146,13 +151,24 @@ pub enum Severity {
 /// operator should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
-    /// One of the stable codes of [`crate::plan::codes`] (dashboards and alerts key on it).
-    pub code: String,
+    /// The stable code (dashboards and alerts key on it).
+    pub code: LogCode,
     /// How serious the entry is.
     pub severity: Severity,
     /// What happened, naming the Telnyx and stored records involved, and what the
     /// operator should do (or "nothing to do" and why).
     pub message: String,
+}
+
+impl LogEntry {
+    /// An entry with its code's severity.
+    pub fn new(code: LogCode, message: String) -> Self {
+        Self {
+            code,
+            severity: code.severity(),
+            message,
+        }
+    }
 }
 
 /// What one run must do for one account.
@@ -169,6 +185,10 @@ pub struct Plan {
     /// are. Read-only: never written anywhere.
     #[serde(default)]
     pub context: PlanContext,
+    /// What rule 15 matches records against after this plan (for records attributed
+    /// later, page by page). Read-only: never written anywhere.
+    #[serde(skip)]
+    pub attribution: Attribution,
 }
 
 /// The stored records a plan's actions refer to by id only.

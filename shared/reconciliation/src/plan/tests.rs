@@ -2,7 +2,7 @@
 //! what they check.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::codes;
+use super::codes::LogCode;
 use super::identity;
 use super::*;
 use crate::domain::*;
@@ -109,7 +109,7 @@ fn department_without_billing_email_creates_the_customer_queues_no_email_and_log
         .plan();
     assert_eq!(plan.created_customers().len(), 1);
     assert_eq!(plan.notifications().count(), 0);
-    let entries = plan.entries(codes::DEPARTMENT_WITHOUT_BILLING_EMAIL);
+    let entries = plan.entries(LogCode::DepartmentWithoutBillingEmail);
     assert_eq!(entries.len(), 1);
     assert!(entries[0].message.contains("Acme customers"));
 }
@@ -139,7 +139,7 @@ fn single_billing_group_takes_unassigned_connections() {
     assert_eq!(service_on(&plan, &num("num-1"))[0].customer, a);
     assert_eq!(service_on(&plan, &num("num-2"))[0].customer, a);
     assert!(
-        plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP)
+        plan.entries(LogCode::ConnectionWithoutBillingGroup)
             .is_empty()
     );
 }
@@ -152,7 +152,7 @@ fn several_billing_groups_leave_an_unassigned_connection_without_a_customer_and_
         .sip_connection("conn-1", "Lonely trunk", None);
     let first = s.settle();
     assert!(service_on(&first, &conn("conn-1")).is_empty());
-    let entries = first.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP);
+    let entries = first.entries(LogCode::ConnectionWithoutBillingGroup);
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].severity, Severity::Warning);
     assert!(entries[0].message.contains("'Lonely trunk' (conn-1)"));
@@ -161,9 +161,7 @@ fn several_billing_groups_leave_an_unassigned_connection_without_a_customer_and_
     let second = s.settle();
     assert!(second.has_no_actions());
     assert_eq!(
-        second
-            .entries(codes::CONNECTION_WITHOUT_BILLING_GROUP)
-            .len(),
+        second.entries(LogCode::ConnectionWithoutBillingGroup).len(),
         1
     );
 
@@ -177,7 +175,7 @@ fn several_billing_groups_leave_an_unassigned_connection_without_a_customer_and_
     assert_eq!(svcs[0].customer, s.customer_of_group("bg-b"));
     assert!(
         third
-            .entries(codes::CONNECTION_WITHOUT_BILLING_GROUP)
+            .entries(LogCode::ConnectionWithoutBillingGroup)
             .is_empty()
     );
 }
@@ -190,7 +188,7 @@ fn no_billing_group_logs_an_error_and_still_attributes_cdr_to_the_reseller() {
         .plan();
     assert!(plan.created_customers().is_empty());
     assert!(plan.created_services().is_empty());
-    let e = plan.entries(codes::NO_BILLING_GROUP);
+    let e = plan.entries(LogCode::NoBillingGroup);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Error);
     assert!(e[0].message.contains("create a billing group"));
@@ -231,7 +229,7 @@ fn several_billing_groups_leave_a_number_without_group_or_assigned_connection_wi
     let plan = s.plan();
     assert!(service_on(&plan, &num("num-1")).is_empty());
     assert!(service_on(&plan, &num("num-2")).is_empty());
-    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_CUSTOMER);
+    let e = plan.entries(LogCode::PhoneNumberWithoutCustomer);
     assert_eq!(e.len(), 2);
     assert!(e.iter().all(|x| x.severity == Severity::Warning));
     assert!(
@@ -310,7 +308,7 @@ fn a_number_moved_from_a_fax_application_to_a_sip_connection_is_retyped() {
         plan.record("r1").unwrap().service,
         Some(created[0].id.clone())
     );
-    let e = plan.entries(codes::SERVICE_RETYPED);
+    let e = plan.entries(LogCode::ServiceRetyped);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Info);
     assert!(
@@ -321,7 +319,7 @@ fn a_number_moved_from_a_fax_application_to_a_sip_connection_is_retyped() {
         e[0].message
     );
     assert!(e[0].message.contains("nothing to do"), "{}", e[0].message);
-    assert!(plan.entries(codes::SERVICE_MOVED).is_empty());
+    assert!(plan.entries(LogCode::ServiceMoved).is_empty());
 
     // Settled: stable. Moved back: the Fax service comes back, the SIP one is ceased.
     let sip = created[0].id.clone();
@@ -346,7 +344,7 @@ fn a_number_keeps_its_type_when_its_connection_gains_another_type() {
     assert_eq!(service_on(&plan, &conn("conn-fax")).len(), 2);
     assert!(service_on(&plan, &num("num-1")).is_empty(), "{plan}");
     assert!(plan.ceased().is_empty());
-    assert!(plan.entries(codes::SERVICE_RETYPED).is_empty());
+    assert!(plan.entries(LogCode::ServiceRetyped).is_empty());
     assert!(
         s.stored_service(&num("num-1"), ServiceTypeName::Fax)
             .is_some_and(|x| x.status == ServiceStatus::Active)
@@ -378,7 +376,7 @@ fn a_messaging_number_put_on_a_connection_is_retyped_to_the_connections_type() {
         service_on(&plan, &num("num-1"))[0].service_type_name,
         ServiceTypeName::SipTrunking
     );
-    assert_eq!(plan.entries(codes::SERVICE_RETYPED).len(), 1);
+    assert_eq!(plan.entries(LogCode::ServiceRetyped).len(), 1);
     assert!(s.plan().has_no_actions());
 }
 
@@ -389,7 +387,7 @@ fn a_number_that_loses_its_connection_and_has_no_messaging_profile_keeps_its_ser
     move_number(&mut s, "num-1", None);
     let plan = s.plan();
     assert!(plan.has_no_actions(), "{plan}");
-    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE);
+    let e = plan.entries(LogCode::PhoneNumberWithoutServiceType);
     assert_eq!(e.len(), 1);
     assert!(
         e[0].message
@@ -424,7 +422,7 @@ fn a_number_with_neither_connection_nor_messaging_profile_gets_no_service_and_is
         .plan();
     assert!(service_on(&plan, &num("num-1")).is_empty());
     assert_eq!(
-        plan.entries(codes::PHONE_NUMBER_WITHOUT_SERVICE_TYPE).len(),
+        plan.entries(LogCode::PhoneNumberWithoutServiceType).len(),
         1
     );
 }
@@ -507,7 +505,7 @@ fn service_types_fall_back_to_the_connection_kind_without_usage() {
             .collect();
         assert_eq!(got, expected.into_iter().collect::<Vec<_>>(), "{kind:?}");
         if expected.is_none() {
-            let e = plan.entries(codes::CONNECTION_KIND_WITHOUT_SERVICE_TYPE);
+            let e = plan.entries(LogCode::ConnectionKindWithoutServiceType);
             assert_eq!(e.len(), 1);
             assert!(
                 e[0].message.ends_with("; nothing to do"),
@@ -616,7 +614,7 @@ fn a_missing_wholesale_link_logs_a_warning_and_makes_no_twin() {
         plan.links().is_empty(),
         "an operator's unlink is not undone"
     );
-    let e = plan.entries(codes::WHOLESALE_LINK_MISSING);
+    let e = plan.entries(LogCode::WholesaleLinkMissing);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Warning);
     assert!(e[0].message.contains("SIP Trunking"));
@@ -681,7 +679,7 @@ fn one_customer_preference_puts_everything_on_one_customer_named_after_the_organ
     );
     assert_eq!(plan.created_services().len(), 3);
     assert!(
-        plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP)
+        plan.entries(LogCode::ConnectionWithoutBillingGroup)
             .is_empty()
     );
     assert_eq!(
@@ -712,7 +710,7 @@ fn connection_whose_numbers_point_elsewhere_keeps_its_profiles_group_and_logs_th
         service_on(&plan, &num("num-1"))[0].customer,
         s.customer_of_group("bg-b")
     );
-    let e = plan.entries(codes::CONNECTION_BILLING_GROUP_MISMATCH);
+    let e = plan.entries(LogCode::ConnectionBillingGroupMismatch);
     assert_eq!(e.len(), 1);
     assert!(e[0].message.contains("bg-b"));
 }
@@ -735,7 +733,7 @@ fn renamed_billing_group_creates_no_second_customer_keeps_the_name_and_logs_it()
         .find(|c| c.id == s.customer_of_group("bg-a"))
         .unwrap();
     assert_eq!(stored.company_name, "Old name");
-    let e = plan.entries(codes::BILLING_GROUP_RENAMED);
+    let e = plan.entries(LogCode::BillingGroupRenamed);
     assert_eq!(e.len(), 1);
     assert!(e[0].message.contains("'Old name' to 'New name'"));
 }
@@ -765,7 +763,7 @@ fn deleted_billing_group_keeps_customer_and_services_and_warns() {
         let plan = s.settle();
         assert!(plan.has_no_actions(), "{deleted_how}: {plan}");
         assert!(plan.ceased().is_empty());
-        let e = plan.entries(codes::BILLING_GROUP_DELETED);
+        let e = plan.entries(LogCode::BillingGroupDeleted);
         assert_eq!(e.len(), 1, "{deleted_how}");
         assert_eq!(e[0].severity, Severity::Warning);
         // Records naming the deleted group still land on its customer.
@@ -796,7 +794,7 @@ fn a_deleted_billing_group_without_a_customer_gets_none_and_what_points_at_it_is
         .map(|c| c.billing_group_id.clone())
         .collect();
     assert_eq!(groups, vec![Some("bg-a".into()), Some("bg-b".into())]);
-    let e = plan.entries(codes::DELETED_BILLING_GROUP_WITHOUT_CUSTOMER);
+    let e = plan.entries(LogCode::DeletedBillingGroupWithoutCustomer);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Info);
     assert!(
@@ -806,8 +804,8 @@ fn a_deleted_billing_group_without_a_customer_gets_none_and_what_points_at_it_is
         "{}",
         e[0].message
     );
-    assert!(plan.entries(codes::BILLING_GROUP_DELETED).is_empty());
-    let e = plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP);
+    assert!(plan.entries(LogCode::BillingGroupDeleted).is_empty());
+    let e = plan.entries(LogCode::ConnectionWithoutBillingGroup);
     assert_eq!(e.len(), 2);
     assert!(
         e[0].message.starts_with(
@@ -845,7 +843,7 @@ fn a_number_whose_connection_vanished_keeps_its_service_on_its_customer_and_the_
     // The connection is gone: its service is ceased. The number is still there: kept.
     assert_eq!(plan.ceased().len(), 2, "{plan}");
     assert!(!plan.ceased().contains(&&number_service));
-    let e = plan.entries(codes::PHONE_NUMBER_WITHOUT_CUSTOMER);
+    let e = plan.entries(LogCode::PhoneNumberWithoutCustomer);
     assert_eq!(e.len(), 1);
     assert_eq!(
         e[0].message,
@@ -877,7 +875,7 @@ fn a_connection_that_loses_its_billing_group_keeps_its_services_and_the_log_says
         .clone();
     let plan = s.plan();
     assert!(plan.has_no_actions(), "{plan}");
-    let e = plan.entries(codes::CONNECTION_WITHOUT_BILLING_GROUP);
+    let e = plan.entries(LogCode::ConnectionWithoutBillingGroup);
     assert_eq!(e.len(), 1);
     assert!(
         e[0].message.ends_with(&format!(
@@ -916,7 +914,7 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
             .filter(|x| x.id == child || x.id == twin)
             .all(|x| x.status == ServiceStatus::Ceased { on })
     );
-    let e = gone.entries(codes::SERVICE_CEASED);
+    let e = gone.entries(LogCode::ServiceCeased);
     assert_eq!(e.len(), 1);
     assert!(
         e[0].message.starts_with(&format!(
@@ -931,7 +929,7 @@ fn a_vanished_connection_ceases_its_service_and_twin_and_a_returning_one_reactiv
     s.snapshot = full;
     let back = s.settle();
     assert_eq!(back.reactivated(), vec![&child, &twin]);
-    let e = back.entries(codes::SERVICE_REACTIVATED);
+    let e = back.entries(LogCode::ServiceReactivated);
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].severity, Severity::Info);
     assert!(
@@ -975,7 +973,7 @@ fn a_twin_out_of_step_with_its_service_follows_it_again_and_is_logged() {
     let plan = s.settle();
     assert_eq!(plan.reactivated(), vec![&twin_of(&active)]);
     assert_eq!(plan.ceased(), vec![&twin_of(&ceased)]);
-    let back = plan.entries(codes::WHOLESALE_TWIN_REACTIVATED);
+    let back = plan.entries(LogCode::WholesaleTwinReactivated);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].severity, Severity::Warning);
     assert!(
@@ -988,15 +986,15 @@ fn a_twin_out_of_step_with_its_service_follows_it_again_and_is_logged() {
         back[0].message
     );
     assert!(back[0].message.contains("nothing to do"));
-    let off = plan.entries(codes::WHOLESALE_TWIN_CEASED);
+    let off = plan.entries(LogCode::WholesaleTwinCeased);
     assert_eq!(off.len(), 1);
     assert!(
         off[0]
             .message
             .contains(&format!("service {ceased} on customer"))
     );
-    assert!(plan.entries(codes::SERVICE_CEASED).is_empty());
-    assert!(plan.entries(codes::SERVICE_REACTIVATED).is_empty());
+    assert!(plan.entries(LogCode::ServiceCeased).is_empty());
+    assert!(plan.entries(LogCode::ServiceReactivated).is_empty());
     assert!(s.plan().has_no_actions());
 }
 
@@ -1036,7 +1034,7 @@ fn a_connection_moving_to_another_billing_group_ceases_the_old_service_and_creat
     assert_eq!(new[0].customer, s.customer_of_group("bg-b"));
     assert!(plan.ceased().contains(&&old));
     assert_eq!(plan.created_twins().len(), 1);
-    let e = plan.entries(codes::SERVICE_MOVED);
+    let e = plan.entries(LogCode::ServiceMoved);
     assert_eq!(e.len(), 1);
     assert!(
         e[0].message.starts_with(&format!(
@@ -1188,7 +1186,7 @@ fn an_unmatched_record_is_stored_flagged_and_counted() {
         assert_eq!(r.end_customer, None);
         assert_eq!(r.billing_customer, Some(RESELLER.into()));
     }
-    let e = plan.entries(codes::UNMATCHED_DETAIL_RECORDS);
+    let e = plan.entries(LogCode::UnmatchedDetailRecords);
     assert_eq!(e.len(), 1);
     assert!(e[0].message.starts_with("2 detail record(s)"));
 }
@@ -1213,7 +1211,7 @@ fn a_record_received_twice_is_kept_once_and_logged() {
         .record(record(RecordType::Webrtc, "r1").connection("conn-a"))
         .plan();
     assert_eq!(plan.records.len(), 2);
-    let e = plan.entries(codes::DUPLICATE_DETAIL_RECORDS);
+    let e = plan.entries(LogCode::DuplicateDetailRecords);
     assert_eq!(e.len(), 1);
     assert!(
         e[0].message.starts_with(
@@ -1316,7 +1314,7 @@ fn the_plan_never_touches_another_accounts_records_in_the_same_departments() {
     assert!(plan.ceased().iter().all(|id| !foreign_ids.contains(id)));
     assert!(plan.ceased().is_empty());
     assert_eq!(plan.created_customers().len(), 1);
-    assert!(plan.entries(codes::BILLING_GROUP_DELETED).is_empty());
+    assert!(plan.entries(LogCode::BillingGroupDeleted).is_empty());
     // Shared service types of the department are reused, not re-created.
     assert!(plan.created_service_types().is_empty());
 }
@@ -1457,8 +1455,8 @@ fn a_missing_department_or_reseller_is_reported_as_an_error() {
         })
         .billing_group("bg-a", "A")
         .plan();
-    assert_eq!(plan.entries(codes::DEPARTMENT_NOT_FOUND).len(), 2);
-    assert_eq!(plan.entries(codes::RESELLER_CUSTOMER_NOT_FOUND).len(), 1);
+    assert_eq!(plan.entries(LogCode::DepartmentNotFound).len(), 2);
+    assert_eq!(plan.entries(LogCode::ResellerCustomerNotFound).len(), 1);
     assert_eq!(plan.created_customers().len(), 1);
     assert_eq!(plan.notifications().count(), 0);
 }
@@ -1480,7 +1478,7 @@ fn a_child_type_made_by_hand_before_the_parent_type_exists_is_linked_when_the_pa
     let parent = identity::service_type(&PARENT_DEPT.into(), ServiceTypeName::SipTrunking);
     let by_hand = ServiceTypeId::new("sty-by-hand");
     assert_eq!(plan.links(), vec![(&by_hand, &parent)]);
-    assert!(plan.entries(codes::WHOLESALE_LINK_MISSING).is_empty());
+    assert!(plan.entries(LogCode::WholesaleLinkMissing).is_empty());
     assert_eq!(plan.created_twins().len(), 1);
     assert_eq!(service_on(&plan, &conn("conn-1"))[0].service_type, by_hand);
     assert!(s.plan().has_no_actions());

@@ -4,6 +4,7 @@
 use super::*;
 use crate::fakes::*;
 use crate::fixtures::*;
+use crate::plan::LogCode;
 
 const KEY: &str = "key-acc-1";
 
@@ -104,7 +105,7 @@ async fn a_first_run_creates_the_customer_stores_every_record_and_sends_one_emai
     assert!(
         log.entries
             .iter()
-            .any(|e| e.code == crate::plan::codes::UNMATCHED_DETAIL_RECORDS)
+            .any(|e| e.code == LogCode::UnmatchedDetailRecords)
     );
 }
 
