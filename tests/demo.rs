@@ -30,7 +30,7 @@ fn print_runs(runs: &[(String, Response)]) {
 }
 
 async fn print_state(h: &Harness) {
-    use reconciliation::ports::Store;
+    use reconciliation::ports::{OnboardingStore, StateStore};
     for (name, account) in [
         ("Acme (wholesale)", ACME),
         ("Beta (direct)", BETA),
@@ -99,7 +99,7 @@ async fn main() {
     );
     println!("DynamoDB table: {}   queue: {}", h.names.table, h.queue_url);
     {
-        use reconciliation::ports::Store;
+        use reconciliation::ports::OnboardingStore;
         if matches!(h.store.onboarding(&ACME.into()).await, Ok(Some(_))) {
             println!(
                 "(This stack already ran the demo: expect no changes and no new email. `make stack-down && make demo` starts afresh.)"
@@ -117,6 +117,7 @@ async fn main() {
             serde_json::json!({"managed_account_id": ACME, "dry_run": true}),
             lambda_runtime::Context::default(),
         ),
+        &h.ports,
         &h.account_sync,
     )
     .await;

@@ -108,6 +108,7 @@ async fn a_manual_dry_run_returns_the_plan_and_writes_nothing() {
             json!({"managed_account_id": ACME, "dry_run": true}),
             Default::default(),
         ),
+        &h.ports,
         &h.account_sync,
     )
     .await
@@ -170,6 +171,7 @@ async fn a_malformed_telnyx_page_fails_the_run_and_leaves_no_partial_state() {
     });
     let err = account_sync::handler::handle(
         lambda_runtime::LambdaEvent::new(json!({"managed_account_id": ACME}), Default::default()),
+        &h.ports,
         &h.account_sync,
     )
     .await
@@ -202,6 +204,7 @@ async fn telnyx_server_errors_are_retried_and_the_run_completes() {
     });
     let response = account_sync::handler::handle(
         lambda_runtime::LambdaEvent::new(json!({"managed_account_id": BETA}), Default::default()),
+        &h.ports,
         &h.account_sync,
     )
     .await
@@ -228,6 +231,7 @@ async fn a_missing_account_secret_is_named_and_changes_nothing() {
         .expect("delete secret");
     let err = account_sync::handler::handle(
         lambda_runtime::LambdaEvent::new(json!({"managed_account_id": BETA}), Default::default()),
+        &h.ports,
         &h.account_sync,
     )
     .await
@@ -247,6 +251,7 @@ async fn manual_sync(h: &Harness, account: &str) -> Result<Response, lambda_runt
             json!({"managed_account_id": account}),
             Default::default(),
         ),
+        &h.ports,
         &h.account_sync,
     )
     .await

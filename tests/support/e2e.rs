@@ -18,8 +18,9 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use reconciliation::domain::{
     Department, DepartmentId, ManagedAccountId, MappingPreference, RecordType,
 };
-use reconciliation::ports::{ApiKey, Store};
-use reconciliation::schedule::ScheduleReport;
+use reconciliation::ports::{ApiKey, Ports, Store};
+use reconciliation::schedule::{ScheduleReport, ScheduleSettings};
+use reconciliation::sync::SyncSettings;
 use std::path::PathBuf;
 
 /// The sample scenario's accounts (`infra/telnyx-sim/scenarios/reseller.yaml`).
@@ -106,8 +107,10 @@ pub struct Harness {
     pub names: Names,
     pub queue_url: String,
     pub store: DynamoStore,
-    pub scheduler: scheduler::handler::Deps,
-    pub account_sync: account_sync::handler::Deps,
+    /// The ports both functions build at cold start, on the local stack.
+    pub ports: Ports,
+    pub scheduler: ScheduleSettings,
+    pub account_sync: SyncSettings,
 }
 
 impl Harness {
@@ -142,26 +145,18 @@ impl Harness {
             secret_prefix: names.secret_prefix.clone(),
             telnyx_base_url: sim.base_url(),
             ses_sender: stack.ses_sender.clone(),
-        };
-        let scheduler = scheduler::wiring::build(&scheduler::config::Config {
-            adapters: adapters.clone(),
             queue_url: queue_url.clone(),
+        };
+        let ports = lambda_shell::build_ports(&adapters)
+            .await
+            .expect("ports built as at cold start");
+        let scheduler = ScheduleSettings::new(vec![names.alert_to.clone()]);
+        let account_sync = SyncSettings {
+            portal_url_template: "https://billing.operator.example/customers/{customer_id}".into(),
+            initial_lookback: Utc::now() - sample_records_start(),
             alert_to: vec![names.alert_to.clone()],
-        })
-        .await
-        .expect("scheduler wiring");
-        let account_sync = account_sync::wiring::build(&account_sync::config::Config {
-            adapters,
-            sync: reconciliation::sync::SyncSettings {
-                portal_url_template: "https://billing.operator.example/customers/{customer_id}"
-                    .into(),
-                initial_lookback: Utc::now() - sample_records_start(),
-                alert_to: vec![names.alert_to.clone()],
-                ..Default::default()
-            },
-        })
-        .await
-        .expect("account-sync wiring");
+            ..Default::default()
+        };
         let store = DynamoStore::new(ddb, names.table.clone());
         Self {
             stack,
@@ -169,6 +164,7 @@ impl Harness {
             names,
             queue_url,
             store,
+            ports,
             scheduler,
             account_sync,
         }
@@ -250,6 +246,7 @@ impl Harness {
     pub async fn tick(&self) -> Result<ScheduleReport, Diagnostic> {
         scheduler::handler::handle(
             LambdaEvent::new(serde_json::json!({}), Context::default()),
+            &self.ports,
             &self.scheduler,
         )
         .await
@@ -285,6 +282,7 @@ impl Harness {
             let payload = serde_json::to_value(event).expect("event json");
             let response = account_sync::handler::handle(
                 LambdaEvent::new(payload, Context::default()),
+                &self.ports,
                 &self.account_sync,
             )
             .await

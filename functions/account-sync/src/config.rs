@@ -28,6 +28,8 @@ impl Config {
             env.malformed("PORTAL_URL_TEMPLATE", "it must contain {customer_id}");
         }
         let overlap = env.parsed_or("SYNC_OVERLAP_MINUTES", defaults.overlap.num_minutes());
+        let alert_hours =
+            env.parsed_or("ALERT_INTERVAL_HOURS", defaults.alert_interval.num_hours());
         let lookback = env.parsed_or(
             "INITIAL_LOOKBACK_HOURS",
             defaults.initial_lookback.num_hours(),
@@ -38,6 +40,9 @@ impl Config {
         if lookback <= 0 {
             env.malformed("INITIAL_LOOKBACK_HOURS", "must be positive");
         }
+        if alert_hours <= 0 {
+            env.malformed("ALERT_INTERVAL_HOURS", "must be positive");
+        }
         let config = Config {
             adapters: AdapterConfig::read(&mut env),
             sync: SyncSettings {
@@ -45,6 +50,7 @@ impl Config {
                 overlap: Duration::minutes(overlap),
                 initial_lookback: Duration::hours(lookback),
                 alert_to: env.emails("ALERT_EMAIL", "where key-problem alerts go"),
+                alert_interval: Duration::hours(alert_hours),
             },
         };
         env.finish()?;
@@ -65,8 +71,9 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const COMPLETE: [(&str, &str); 4] = [
+    const COMPLETE: [(&str, &str); 5] = [
         ("TABLE_NAME", "billing"),
+        ("QUEUE_URL", "http://127.0.0.1:5000/123/account-sync"),
         ("SES_SENDER", "billing-sync@operator.example"),
         ("ALERT_EMAIL", "ops@operator.example"),
         (
@@ -81,12 +88,13 @@ mod tests {
         assert_eq!(config.sync.overlap, Duration::hours(2));
         assert_eq!(config.sync.initial_lookback, Duration::days(1));
         assert_eq!(config.sync.alert_to, vec!["ops@operator.example"]);
+        assert_eq!(config.sync.alert_interval, Duration::days(3));
     }
 
     #[test]
     fn a_portal_template_without_the_customer_placeholder_is_rejected() {
         let mut vars = COMPLETE.to_vec();
-        vars[3] = (
+        vars[4] = (
             "PORTAL_URL_TEMPLATE",
             "https://billing.example.com/customers/",
         );

@@ -3,11 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use account_sync::handler::{Deps, Response, handle};
+use account_sync::handler::{Response, handle};
 use lambda_runtime::{Context, LambdaEvent};
 use reconciliation::domain::*;
 use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
+use reconciliation::ports::Ports;
 use reconciliation::sync::SyncSettings;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -18,7 +19,8 @@ struct World {
     store: Arc<InMemoryStore>,
     telnyx: Arc<InMemoryTelnyx>,
     mailer: Arc<RecordingMailer>,
-    deps: Deps,
+    ports: Ports,
+    settings: SyncSettings,
 }
 
 fn world() -> World {
@@ -43,23 +45,25 @@ fn world() -> World {
             .with_state(scenario.state.clone()),
     );
     let mailer = Arc::new(RecordingMailer::new());
-    let deps = Deps {
+    let ports = Ports {
         telnyx: telnyx.clone(),
         secrets: Arc::new(InMemorySecrets::new().with_account_key(&ACCOUNT.into(), KEY)),
         store: store.clone(),
         mailer: mailer.clone(),
+        dispatcher: Arc::new(RecordingDispatcher::new()),
         clock: Arc::new(FixedClock(fixed_now())),
-        settings: SyncSettings {
-            portal_url_template: PORTAL.into(),
-            alert_to: vec!["ops@operator.example".into()],
-            ..SyncSettings::default()
-        },
+    };
+    let settings = SyncSettings {
+        portal_url_template: PORTAL.into(),
+        alert_to: vec!["ops@operator.example".into()],
+        ..SyncSettings::default()
     };
     World {
         store,
         telnyx,
         mailer,
-        deps,
+        ports,
+        settings,
     }
 }
 
@@ -91,7 +95,7 @@ fn failures(response: Response) -> Vec<String> {
 async fn an_sqs_message_syncs_its_account_and_reports_no_failure() {
     let w = world();
     let body = format!(r#"{{"managed_account_id":"{ACCOUNT}"}}"#);
-    let response = handle(event(sqs(&[&body])), &w.deps)
+    let response = handle(event(sqs(&[&body])), &w.ports, &w.settings)
         .await
         .expect("handled");
     assert!(failures(response).is_empty());
@@ -112,7 +116,9 @@ async fn the_sample_sqs_event_parses_and_names_an_unknown_account_without_retryi
     let w = world();
     let sample: Value =
         serde_json::from_str(include_str!("../../../events/account-sync-sqs.json")).unwrap();
-    let response = handle(event(sample), &w.deps).await.expect("handled");
+    let response = handle(event(sample), &w.ports, &w.settings)
+        .await
+        .expect("handled");
     // The sample's account is not onboarded here: a permanent failure, acked, nothing written.
     assert!(failures(response).is_empty());
     assert!(w.store.data().records.is_empty());
@@ -122,9 +128,13 @@ async fn the_sample_sqs_event_parses_and_names_an_unknown_account_without_retryi
 async fn a_malformed_message_body_is_returned_to_the_queue_and_writes_nothing() {
     let w = world();
     let before = w.store.data().business();
-    let response = handle(event(sqs(&[r#"{"account":"acc-1"}"#, "not json"])), &w.deps)
-        .await
-        .expect("handled");
+    let response = handle(
+        event(sqs(&[r#"{"account":"acc-1"}"#, "not json"])),
+        &w.ports,
+        &w.settings,
+    )
+    .await
+    .expect("handled");
     assert_eq!(failures(response), vec!["msg-0", "msg-1"]);
     assert_eq!(w.store.data().business(), before);
 }
@@ -135,7 +145,7 @@ async fn a_transient_failure_is_reported_for_redelivery_and_a_permanent_one_is_n
     w.store.fail("put_detail_records");
     let ours = format!(r#"{{"managed_account_id":"{ACCOUNT}"}}"#);
     let unknown = r#"{"managed_account_id":"acc-unknown"}"#;
-    let response = handle(event(sqs(&[&ours, unknown])), &w.deps)
+    let response = handle(event(sqs(&[&ours, unknown])), &w.ports, &w.settings)
         .await
         .expect("handled");
     assert_eq!(
@@ -151,7 +161,8 @@ async fn a_manual_dry_run_returns_the_plan_and_writes_nothing() {
     let before = w.store.data().business();
     let response = handle(
         event(json!({"managed_account_id": ACCOUNT, "dry_run": true})),
-        &w.deps,
+        &w.ports,
+        &w.settings,
     )
     .await
     .expect("handled");
@@ -178,7 +189,8 @@ async fn a_manual_invoke_with_an_unknown_field_is_rejected_by_name_and_writes_no
     let before = w.store.data().business();
     let err = handle(
         event(json!({"managed_account_id": ACCOUNT, "dryrun": true})),
-        &w.deps,
+        &w.ports,
+        &w.settings,
     )
     .await
     .expect_err("rejected");
@@ -195,7 +207,7 @@ async fn a_manual_invoke_with_an_unknown_field_is_rejected_by_name_and_writes_no
 #[tokio::test]
 async fn a_manual_invoke_without_an_account_names_the_missing_field() {
     let w = world();
-    let err = handle(event(json!({"dry_run": true})), &w.deps)
+    let err = handle(event(json!({"dry_run": true})), &w.ports, &w.settings)
         .await
         .expect_err("rejected");
     assert!(
@@ -209,9 +221,13 @@ async fn a_manual_invoke_without_an_account_names_the_missing_field() {
 #[tokio::test]
 async fn a_manual_invoke_for_an_unknown_account_is_a_permanent_error_naming_it() {
     let w = world();
-    let err = handle(event(json!({"managed_account_id": "acc-nobody"})), &w.deps)
-        .await
-        .expect_err("rejected");
+    let err = handle(
+        event(json!({"managed_account_id": "acc-nobody"})),
+        &w.ports,
+        &w.settings,
+    )
+    .await
+    .expect_err("rejected");
     assert_eq!(err.error_type, "PermanentError");
     assert!(
         err.error_message.contains("acc-nobody"),
@@ -225,9 +241,13 @@ async fn a_manual_invoke_for_an_unknown_account_is_a_permanent_error_naming_it()
 async fn a_revoked_key_fails_permanently_and_never_shows_the_key() {
     let w = world();
     w.telnyx.revoke(KEY);
-    let err = handle(event(json!({"managed_account_id": ACCOUNT})), &w.deps)
-        .await
-        .expect_err("fails");
+    let err = handle(
+        event(json!({"managed_account_id": ACCOUNT})),
+        &w.ports,
+        &w.settings,
+    )
+    .await
+    .expect_err("fails");
     assert_eq!(err.error_type, "PermanentError");
     assert!(!err.error_message.contains(KEY), "{}", err.error_message);
     assert!(w.store.data().records.is_empty(), "no partial state");

@@ -1,17 +1,19 @@
 //! The scheduler's configuration, from the environment, validated at cold start.
 
+use chrono::Duration;
 use lambda_shell::AdapterConfig;
 use reconciliation::config::{ConfigError, EnvReader};
+use reconciliation::schedule::ScheduleSettings;
 
 /// Everything the scheduler reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Table, key prefix (the master key is `<prefix>master`), Telnyx URL, SES sender.
+    /// Table, key prefix (the master key is `<prefix>master`), Telnyx URL, SES sender,
+    /// the account-sync queue.
     pub adapters: AdapterConfig,
-    /// The account-sync queue.
-    pub queue_url: String,
-    /// Operator address(es) for unknown-account alerts (comma-separated).
-    pub alert_to: Vec<String>,
+    /// Where unknown-account alerts go (`ALERT_EMAIL`, comma-separated) and how often
+    /// (`ALERT_INTERVAL_HOURS`).
+    pub schedule: ScheduleSettings,
 }
 
 impl Config {
@@ -23,10 +25,18 @@ impl Config {
     /// Reads from any lookup (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
+        let defaults = ScheduleSettings::new(Vec::new());
+        let alert_hours =
+            env.parsed_or("ALERT_INTERVAL_HOURS", defaults.alert_interval.num_hours());
+        if alert_hours <= 0 {
+            env.malformed("ALERT_INTERVAL_HOURS", "must be positive");
+        }
         let config = Config {
             adapters: AdapterConfig::read(&mut env),
-            queue_url: env.url("QUEUE_URL", None),
-            alert_to: env.emails("ALERT_EMAIL", "where unknown-account alerts go"),
+            schedule: ScheduleSettings {
+                alert_to: env.emails("ALERT_EMAIL", "where unknown-account alerts go"),
+                alert_interval: Duration::hours(alert_hours),
+            },
         };
         env.finish()?;
         Ok(config)
@@ -57,9 +67,10 @@ mod tests {
         .expect("valid config");
         assert_eq!(config.adapters.telnyx_base_url, "https://api.telnyx.com/v2");
         assert_eq!(
-            config.alert_to,
+            config.schedule.alert_to,
             vec!["ops@operator.example", "noc@operator.example"]
         );
+        assert_eq!(config.schedule.alert_interval, Duration::days(3));
         assert_eq!(
             config.adapters.secret_prefix,
             aws_adapters::secrets::DEFAULT_PREFIX

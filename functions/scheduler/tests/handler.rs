@@ -9,8 +9,9 @@ use reconciliation::domain::*;
 use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
 use reconciliation::plan::Notification;
+use reconciliation::ports::Ports;
 use reconciliation::schedule::ScheduleSettings;
-use scheduler::handler::{Deps, handle};
+use scheduler::handler::handle;
 use std::sync::Arc;
 
 const MASTER: &str = "KEYmaster-secret";
@@ -28,7 +29,8 @@ struct World {
     mailer: Arc<RecordingMailer>,
     dispatcher: Arc<RecordingDispatcher>,
     clock: Arc<ManualClock>,
-    deps: Deps,
+    ports: Ports,
+    settings: ScheduleSettings,
 }
 
 /// Two listed accounts: `acc-1` onboarded (fixture), `acc-new` nobody onboarded.
@@ -50,7 +52,7 @@ fn world() -> World {
     let mailer = Arc::new(RecordingMailer::new());
     let dispatcher = Arc::new(RecordingDispatcher::new());
     let clock = Arc::new(ManualClock::new(fixed_now()));
-    let deps = Deps {
+    let ports = Ports {
         telnyx: telnyx.clone(),
         secrets: Arc::new(InMemorySecrets::new().with_master_key(MASTER)),
         store: Arc::new(
@@ -61,16 +63,14 @@ fn world() -> World {
         mailer: mailer.clone(),
         dispatcher: dispatcher.clone(),
         clock: clock.clone(),
-        settings: ScheduleSettings {
-            alert_to: vec!["ops@operator.example".into()],
-        },
     };
     World {
         telnyx,
         mailer,
         dispatcher,
         clock,
-        deps,
+        ports,
+        settings: ScheduleSettings::new(vec!["ops@operator.example".into()]),
     }
 }
 
@@ -83,7 +83,9 @@ fn tick() -> LambdaEvent<serde_json::Value> {
 #[tokio::test]
 async fn onboarded_accounts_are_dispatched_and_unknown_ones_alerted_once() {
     let w = world();
-    let report = handle(tick(), &w.deps).await.expect("schedule ran");
+    let report = handle(tick(), &w.ports, &w.settings)
+        .await
+        .expect("schedule ran");
     assert_eq!(report.accounts_listed, 2);
     assert_eq!(report.dispatched, vec![ManagedAccountId::new(ACCOUNT)]);
     assert_eq!(report.unknown, vec![ManagedAccountId::new("acc-new")]);
@@ -118,13 +120,13 @@ async fn onboarded_accounts_are_dispatched_and_unknown_ones_alerted_once() {
 #[tokio::test]
 async fn an_unknown_account_is_alerted_at_most_once_every_three_days() {
     let w = world();
-    handle(tick(), &w.deps).await.expect("day 0");
+    handle(tick(), &w.ports, &w.settings).await.expect("day 0");
     w.clock.advance(Duration::days(2));
-    let day2 = handle(tick(), &w.deps).await.expect("day 2");
+    let day2 = handle(tick(), &w.ports, &w.settings).await.expect("day 2");
     assert!(day2.alerted.is_empty(), "no second alert within 3 days");
     assert_eq!(day2.unknown.len(), 1, "still reported as unknown");
     w.clock.advance(Duration::days(1));
-    let day3 = handle(tick(), &w.deps).await.expect("day 3");
+    let day3 = handle(tick(), &w.ports, &w.settings).await.expect("day 3");
     assert_eq!(day3.alerted, vec![ManagedAccountId::new("acc-new")]);
     assert_eq!(w.mailer.sent().len(), 2, "day 0 and day 3");
 }
@@ -133,7 +135,9 @@ async fn an_unknown_account_is_alerted_at_most_once_every_three_days() {
 async fn a_refused_dispatch_fails_the_tick_so_the_schedule_retries() {
     let w = world();
     w.dispatcher.refuse(&ACCOUNT.into());
-    let err = handle(tick(), &w.deps).await.expect_err("fails");
+    let err = handle(tick(), &w.ports, &w.settings)
+        .await
+        .expect_err("fails");
     assert_eq!(err.error_type, "TransientError");
     assert!(err.error_message.contains(ACCOUNT), "{}", err.error_message);
     assert_eq!(w.mailer.sent().len(), 1, "the alert still went out");
@@ -143,7 +147,9 @@ async fn a_refused_dispatch_fails_the_tick_so_the_schedule_retries() {
 async fn a_revoked_master_key_is_a_permanent_error_that_never_shows_the_key() {
     let w = world();
     w.telnyx.revoke(MASTER);
-    let err = handle(tick(), &w.deps).await.expect_err("fails");
+    let err = handle(tick(), &w.ports, &w.settings)
+        .await
+        .expect_err("fails");
     assert_eq!(err.error_type, "PermanentError");
     assert!(
         err.error_message.contains("listing managed accounts"),

@@ -7,7 +7,7 @@ use billing_admin::{keys, onboard};
 use clap::{Parser, Subcommand, ValueEnum};
 use reconciliation::domain::{Department, DepartmentId, ManagedAccountId, MappingPreference};
 use reconciliation::error_chain;
-use reconciliation::ports::{ApiKey, Store};
+use reconciliation::ports::{ApiKey, OnboardingStore, StateStore};
 use std::io::Read;
 use std::process::ExitCode;
 

@@ -8,7 +8,7 @@ use billing_admin::onboard::{
 };
 use reconciliation::domain::*;
 use reconciliation::fakes::InMemoryStore;
-use reconciliation::ports::Store;
+use reconciliation::ports::OnboardingStore;
 
 fn department(id: &str, parent: Option<&str>) -> Department {
     Department {

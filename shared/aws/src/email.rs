@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use minijinja::{AutoEscape, Environment, Value};
-use reconciliation::plan::Notification;
+use reconciliation::plan::{Notification, RepeatEvery};
 use reconciliation::ports::{Mailer, PortResult};
 
 /// Template files, embedded at compile time: (name, source).
@@ -86,6 +86,10 @@ impl EmailRenderer {
     /// (subject, text) do not.
     pub fn new() -> Result<Self, AwsError> {
         let mut env = Environment::new();
+        // An alert's `repeat_every` (whole hours) as the operator reads it: `3 days`.
+        env.add_filter("interval", |hours: i64| {
+            RepeatEvery::of(chrono::Duration::hours(hours)).to_string()
+        });
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
                 AutoEscape::Html
@@ -310,6 +314,7 @@ https://billing.example.com/customers/cust-1";
             email: None,
             created_at: None,
             raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
         };
         let Ok(email) = renderer.render(&unknown) else {
             panic!("renders")
@@ -333,6 +338,7 @@ repeated at most once every 3 days while the account stays unknown.";
             email: Some("owner@nine.example".into()),
             created_at: chrono::DateTime::from_timestamp(1_772_355_600, 0),
             raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
         };
         let Ok(email) = renderer.render(&known) else {
             panic!("renders")
@@ -351,6 +357,7 @@ repeated at most once every 3 days while the account stays unknown.";
             account: ManagedAccountId::new("acc-9"),
             problem: "unauthorized (401): key missing or revoked".into(),
             raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
         };
         let Ok(email) = renderer.render(&problem) else {
             panic!("renders")
@@ -359,8 +366,32 @@ repeated at most once every 3 days while the account stays unknown.";
         let expected = "The Telnyx API key of managed account acc-9 cannot be used.\n\n\
 Problem: unauthorized (401): key missing or revoked\n\n\
 The account is not synced until its key is fixed. Store a valid key with every\n\
-required permission in its Secrets Manager secret; the next run picks it up.";
+required permission in its Secrets Manager secret; the next run picks it up.\n\
+This alert is repeated at most once every 3 days while the key\n\
+stays unusable.";
         assert_eq!(email.text, expected);
+    }
+
+    #[test]
+    fn an_alert_says_the_interval_it_is_throttled_by() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let problem = |hours: i64| Notification::KeyProblem {
+            to: vec!["ops@operator.example".into()],
+            account: ManagedAccountId::new("acc-9"),
+            problem: "forbidden (403)".into(),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::of(chrono::Duration::hours(hours)),
+        };
+        for (hours, text) in [(36, "36 hours"), (24, "1 day"), (168, "7 days")] {
+            let Ok(email) = renderer.render(&problem(hours)) else {
+                panic!("renders")
+            };
+            let wanted = format!("at most once every {text} while the key");
+            assert!(email.text.contains(&wanted), "{}", email.text);
+            assert!(email.html.contains(&wanted), "{}", email.html);
+        }
     }
 
     #[test]
@@ -373,6 +404,7 @@ required permission in its Secrets Manager secret; the next run picks it up.";
             account: ManagedAccountId::new("acc-9"),
             problem: "x".into(),
             raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
         };
         assert!(matches!(
             renderer.render(&problem),

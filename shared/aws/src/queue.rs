@@ -9,7 +9,8 @@ use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use reconciliation::ports::{Dispatcher, PortResult, SyncRequest};
+use reconciliation::invocation::SyncRequest;
+use reconciliation::ports::{Dispatcher, PortResult};
 
 /// SendMessageBatch's entry limit.
 pub const SQS_BATCH_SIZE: usize = 10;

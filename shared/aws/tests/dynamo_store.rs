@@ -8,18 +8,21 @@ mod common;
 
 use async_trait::async_trait;
 use aws_adapters::AwsError;
+use aws_adapters::store::DynamoStore;
 use aws_adapters::store::records::{
     BATCHES_IN_FLIGHT, BatchWriteItems, SdkBatchWriter, request_key,
 };
-use aws_adapters::store::{DynamoStore, StoreSettings};
 use aws_sdk_dynamodb::types::{AttributeValue, WriteRequest};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use common::inject::*;
 use common::writers::*;
 use common::*;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, LogEntry, Notification};
-use reconciliation::ports::{RunLog, RunOutcome, Store};
+use reconciliation::ports::{
+    AlertKind, OnboardingStore, OutboxStore, RecordStore, RunLog, RunLogStore, RunOutcome,
+    StateStore,
+};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,33 +69,6 @@ async fn table_made_from_the_template_has_its_keys_index_and_ttl() {
         ttl.time_to_live_description.and_then(|d| d.attribute_name),
         Some("expires_at".to_owned())
     );
-}
-
-#[tokio::test]
-async fn onboardings_are_read_one_by_one_and_listed_through_the_index() {
-    let store = fresh_store().await;
-    let a = wholesale(&ManagedAccountId::new("acc-a"));
-    let mut b = wholesale(&ManagedAccountId::new("acc-b"));
-    b.mode = BillingMode::Direct {
-        department: DepartmentId::new("dept-direct"),
-        billing_customer: None,
-    };
-    store.put_onboarding(&a).await.unwrap();
-    store.put_onboarding(&b).await.unwrap();
-    // Replacing is allowed (operator action) and does not duplicate the listing.
-    b.organization_name = "Renamed".into();
-    store.put_onboarding(&b).await.unwrap();
-
-    assert_eq!(store.onboarding(&a.account).await.unwrap(), Some(a.clone()));
-    assert_eq!(
-        store
-            .onboarding(&ManagedAccountId::new("nobody"))
-            .await
-            .unwrap(),
-        None
-    );
-    let all = store.onboardings().await.unwrap();
-    assert_eq!(all, vec![a, b]);
 }
 
 /// Types, customers, services and twins of a wholesale account, plus another
@@ -223,32 +199,6 @@ async fn load_state_returns_the_departments_customers_types_and_services_of_the_
             Some("svc-a")
         )
     );
-}
-
-#[tokio::test]
-async fn applying_the_same_plan_twice_creates_nothing_the_second_time() {
-    let store = fresh_store().await;
-    let plan = first_run_plan(&account(), "billing@child.example");
-
-    let first = store.apply(&plan, day0()).await.unwrap();
-    let second = store
-        .apply(&plan, day0() + Duration::minutes(15))
-        .await
-        .unwrap();
-
-    assert_eq!(
-        (first.created, first.updated, first.notifications_queued),
-        (6, 1, 1)
-    );
-    assert_eq!(first.already_existed, 0);
-    assert_eq!(second.created, 0);
-    assert_eq!(second.updated, 0);
-    assert_eq!(second.already_existed, 7);
-    assert_eq!(second.notifications_queued, 0);
-    let pending = store.pending_notifications().await.unwrap();
-    assert_eq!(pending.len(), 1);
-    // The store keeps no clock: the entry is queued at the caller's `now`.
-    assert_eq!(pending[0].queued_at, day0());
 }
 
 #[tokio::test]
@@ -387,94 +337,6 @@ async fn a_transaction_cancelled_for_another_reason_is_a_permanent_error() {
 }
 
 #[tokio::test]
-async fn cease_and_reactivate_are_idempotent_and_keep_the_first_cease_date() {
-    let store = fresh_store().await;
-    let acc = account();
-    store
-        .apply(
-            &[Action::CreateService(service(
-                "svc-a", &acc, CHILD, "cust-a", "st", None,
-            ))],
-            day0(),
-        )
-        .await
-        .unwrap();
-    let first_day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-    let later_day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-    let id = ServiceId::new("svc-a");
-
-    let ceased = store
-        .apply(
-            &[Action::CeaseService {
-                service: id.clone(),
-                on: first_day,
-            }],
-            day0(),
-        )
-        .await
-        .unwrap();
-    let ceased_again = store
-        .apply(
-            &[Action::CeaseService {
-                service: id.clone(),
-                on: later_day,
-            }],
-            day0(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            ceased.updated,
-            ceased_again.updated,
-            ceased_again.already_existed
-        ),
-        (1, 0, 1)
-    );
-    assert_eq!(
-        store.service(&id).await.unwrap().unwrap().status,
-        ServiceStatus::Ceased { on: first_day }
-    );
-
-    let back = store
-        .apply(
-            &[Action::ReactivateService {
-                service: id.clone(),
-            }],
-            day0(),
-        )
-        .await
-        .unwrap();
-    let back_again = store
-        .apply(
-            &[Action::ReactivateService {
-                service: id.clone(),
-            }],
-            day0(),
-        )
-        .await
-        .unwrap();
-    assert_eq!((back.updated, back_again.already_existed), (1, 1));
-    assert_eq!(
-        store.service(&id).await.unwrap().unwrap().status,
-        ServiceStatus::Active
-    );
-
-    let missing = store
-        .apply(
-            &[Action::CeaseService {
-                service: ServiceId::new("svc-ghost"),
-                on: first_day,
-            }],
-            day0(),
-        )
-        .await
-        .unwrap_err();
-    assert!(!missing.is_transient());
-    assert!(missing.chain().contains("svc-ghost"), "{}", missing.chain());
-}
-
-#[tokio::test]
 async fn detail_records_are_stored_once_and_a_reimport_counts_duplicates() {
     let store = fresh_store().await;
     let acc = account();
@@ -527,26 +389,6 @@ async fn detail_records_are_stored_once_and_a_reimport_counts_duplicates() {
         .await
         .unwrap();
     assert!(none.is_empty());
-}
-
-#[tokio::test]
-async fn a_duplicate_key_inside_one_batch_is_written_once_and_counted() {
-    let store = fresh_store().await;
-    let acc = account();
-    let mut batch = records(&acc, 3);
-    batch.push(batch[1].clone());
-
-    let report = store.put_detail_records(&batch).await.unwrap();
-
-    assert_eq!((report.written, report.duplicates), (3, 1));
-    assert_eq!(
-        store
-            .detail_records(&acc, RecordType::Messaging)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
 }
 
 #[tokio::test]
@@ -819,36 +661,6 @@ async fn items_that_stay_unprocessed_fail_the_write_with_a_transient_error() {
     );
 }
 
-#[tokio::test]
-async fn a_watermark_never_moves_backward() {
-    let store = fresh_store().await;
-    let acc = account();
-    let t1 = day0();
-    let t2 = day0() + Duration::minutes(15);
-    assert_eq!(store.watermark(&acc, RecordType::Tts).await.unwrap(), None);
-
-    store
-        .advance_watermark(&acc, RecordType::Tts, t2)
-        .await
-        .unwrap();
-    store
-        .advance_watermark(&acc, RecordType::Tts, t1)
-        .await
-        .unwrap();
-    store
-        .advance_watermark(&acc, RecordType::Verify, t1)
-        .await
-        .unwrap();
-
-    assert_eq!(
-        store.watermark(&acc, RecordType::Tts).await.unwrap(),
-        Some(t2)
-    );
-    let mut all = store.watermarks(&acc).await.unwrap();
-    all.sort();
-    assert_eq!(all, vec![(RecordType::Tts, t2), (RecordType::Verify, t1)]);
-}
-
 fn run_log(acc: &ManagedAccountId, run: &str, started: chrono::DateTime<chrono::Utc>) -> RunLog {
     RunLog {
         account: acc.clone(),
@@ -894,50 +706,8 @@ fn key_problem_alert(to: &str, raised_at: DateTime<Utc>) -> Notification {
         account: account(),
         problem: "unauthorized (401)".into(),
         raised_at,
+        repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     }
-}
-
-#[tokio::test]
-async fn alerts_are_admitted_and_queued_once_per_three_days_by_the_stored_timestamp() {
-    let store = fresh_store().await;
-    let acc = account();
-    let admit = |kind: &'static str, days: i64| {
-        let now = day0() + Duration::days(days);
-        let alert = key_problem_alert("ops@operator.example", now);
-        let (store, acc) = (&store, acc.clone());
-        async move {
-            store
-                .admit_and_queue_alert(kind, &acc, &alert, now)
-                .await
-                .unwrap()
-        }
-    };
-
-    assert!(admit("unknown-account", 0).await, "day 0 sends");
-    assert!(!admit("unknown-account", 0).await, "day 0 again does not");
-    assert!(!admit("unknown-account", 2).await, "day 2 does not");
-    assert!(admit("unknown-account", 3).await, "day 3 does");
-    assert!(
-        !admit("unknown-account", 5).await,
-        "day 5 does not (3 days after day 3 is day 6)"
-    );
-    assert!(
-        admit("key-problem", 5).await,
-        "another kind is throttled on its own"
-    );
-    let mut queued: Vec<_> = store
-        .pending_notifications()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.queued_at)
-        .collect();
-    queued.sort();
-    assert_eq!(
-        queued,
-        [0, 3, 5].map(|d| day0() + Duration::days(d)),
-        "exactly one email per admitted alert"
-    );
 }
 
 #[tokio::test]
@@ -949,8 +719,20 @@ async fn two_concurrent_admits_on_day_zero_admit_one_and_queue_one_email() {
     let alert = key_problem_alert("ops@operator.example", day0());
 
     let (a, b) = tokio::join!(
-        one.admit_and_queue_alert("key-problem", &acc, &alert, day0()),
-        two.admit_and_queue_alert("key-problem", &acc, &alert, day0())
+        one.admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            &acc,
+            &alert,
+            day0(),
+            Duration::days(3)
+        ),
+        two.admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            &acc,
+            &alert,
+            day0(),
+            Duration::days(3)
+        )
     );
 
     assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|x| **x).count(), 1);
@@ -966,7 +748,13 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     let first = key_problem_alert("ops@operator.example", day0());
     assert!(
         store
-            .admit_and_queue_alert("key-problem", &acc, &first, day0())
+            .admit_and_queue_alert(
+                AlertKind::KeyProblem,
+                &acc,
+                &first,
+                day0(),
+                Duration::days(3)
+            )
             .await
             .unwrap()
     );
@@ -975,7 +763,13 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     // The slot is free again, but this very alert is queued already: DynamoDB cancels
     // the whole transaction, so the throttle must not move to day 4 on its own.
     let replayed = store
-        .admit_and_queue_alert("key-problem", &acc, &first, four_days_later)
+        .admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            &acc,
+            &first,
+            four_days_later,
+            Duration::days(3),
+        )
         .await
         .unwrap();
     assert!(!replayed);
@@ -985,7 +779,13 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     let fresh = key_problem_alert("ops@operator.example", four_days_later);
     assert!(
         store
-            .admit_and_queue_alert("key-problem", &acc, &fresh, four_days_later)
+            .admit_and_queue_alert(
+                AlertKind::KeyProblem,
+                &acc,
+                &fresh,
+                four_days_later,
+                Duration::days(3)
+            )
             .await
             .unwrap()
     );
@@ -1005,7 +805,13 @@ async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
     let alert = key_problem_alert("ops@operator.example", day0());
 
     let err = failing
-        .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+        .admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            &acc,
+            &alert,
+            day0(),
+            Duration::days(3),
+        )
         .await
         .unwrap_err();
 
@@ -1019,68 +825,17 @@ async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
     assert!(healthy.pending_notifications().await.unwrap().is_empty());
     assert!(
         healthy
-            .admit_and_queue_alert("key-problem", &acc, &alert, day0())
+            .admit_and_queue_alert(
+                AlertKind::KeyProblem,
+                &acc,
+                &alert,
+                day0(),
+                Duration::days(3)
+            )
             .await
             .unwrap(),
         "the slot is still free"
     );
-}
-
-#[tokio::test]
-async fn outbox_claims_are_exclusive_until_the_lease_expires() {
-    let store = fresh_store().await.with_settings(StoreSettings {
-        claim_lease: Duration::minutes(5),
-        ..StoreSettings::default()
-    });
-    let now = day0();
-    let n = key_problem_alert("ops@operator.example", now);
-    let key = n.dedupe_key();
-
-    assert!(
-        store
-            .admit_and_queue_alert("key-problem", &account(), &n, now)
-            .await
-            .unwrap()
-    );
-    let pending = store.pending_notifications().await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].notification, n);
-    assert_eq!(pending[0].queued_at, now);
-
-    assert!(store.claim_notification(&key, now).await.unwrap());
-    assert!(
-        !store
-            .claim_notification(&key, now + Duration::minutes(4))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .claim_notification(&key, now + Duration::minutes(6))
-            .await
-            .unwrap(),
-        "lease lapsed"
-    );
-
-    store
-        .mark_notification_sent(&key, "msg-1", now + Duration::minutes(7))
-        .await
-        .unwrap();
-    store
-        .mark_notification_sent(&key, "msg-1", now + Duration::minutes(7))
-        .await
-        .unwrap();
-    assert!(store.pending_notifications().await.unwrap().is_empty());
-    assert!(
-        !store
-            .claim_notification(&key, now + Duration::hours(1))
-            .await
-            .unwrap(),
-        "sent is final"
-    );
-    let entry = store.outbox_entry(&key).await.unwrap().unwrap();
-    assert_eq!(entry.sent_at, Some(now + Duration::minutes(7)));
-    assert!(!store.claim_notification("no-such-key", now).await.unwrap());
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use common::*;
 use reconciliation::domain::*;
 use reconciliation::outbox::flush_outbox;
 use reconciliation::plan::{Action, Notification};
-use reconciliation::ports::{Mailer, Store};
+use reconciliation::ports::{Mailer, OutboxStore, StateStore};
 use std::sync::Arc;
 
 async fn mailer() -> SesMailer {
@@ -91,6 +91,7 @@ async fn unknown_account_email_arrives_with_its_exact_subject_and_body() {
         email: Some("owner@nine.example".into()),
         created_at: Some(day0()),
         raised_at: day0(),
+        repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     };
 
     mailer().await.send(&notification).await.unwrap();
@@ -125,6 +126,7 @@ async fn key_problem_email_arrives_with_its_exact_subject_and_body() {
         account: ManagedAccountId::new("acc-9"),
         problem: "forbidden (403) on /phone_numbers".into(),
         raised_at: day0(),
+        repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     };
 
     mailer().await.send(&notification).await.unwrap();
@@ -137,7 +139,9 @@ async fn key_problem_email_arrives_with_its_exact_subject_and_body() {
 <p>The Telnyx API key of managed account acc-9 cannot be used.</p>
 <p><strong>Problem:</strong> forbidden (403) on &#x2f;phone_numbers</p>
 <p>The account is not synced until its key is fixed. Store a valid key with every
-required permission in its Secrets Manager secret; the next run picks it up.</p>
+required permission in its Secrets Manager secret; the next run picks it up.
+This alert is repeated at most once every 3 days while the key
+stays unusable.</p>
 </body>
 </html>"#;
     assert_eq!(body, expected);
@@ -180,6 +184,7 @@ async fn an_accepted_email_without_a_message_id_is_recorded_with_an_explicit_mar
         account: ManagedAccountId::new("acc-9"),
         problem: "unauthorized (401)".into(),
         raised_at: day0(),
+        repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     };
 
     let message_id = m.send(&n).await.unwrap();
@@ -200,6 +205,7 @@ async fn an_unverified_sender_is_refused_by_ses_and_reported() {
         account: ManagedAccountId::new("acc-9"),
         problem: "unauthorized (401)".into(),
         raised_at: day0(),
+        repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     };
 
     let err = m.send(&n).await.unwrap_err();

@@ -6,15 +6,14 @@ mod common;
 use aws_adapters::queue::SqsDispatcher;
 use common::*;
 use reconciliation::domain::ManagedAccountId;
-use reconciliation::ports::{Dispatcher, SyncRequest};
+use reconciliation::invocation::SyncRequest;
+use reconciliation::ports::Dispatcher;
 use std::collections::BTreeSet;
 
 fn request(i: usize) -> SyncRequest {
     SyncRequest {
-        managed_account_id: ManagedAccountId::new(format!("acc-{i:02}")),
         backfill_from: (i == 7).then(day0),
-        backfill_to: None,
-        dry_run: false,
+        ..SyncRequest::for_account(ManagedAccountId::new(format!("acc-{i:02}")))
     }
 }
 

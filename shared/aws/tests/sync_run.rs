@@ -15,10 +15,13 @@ use common::{fresh_client, fresh_table};
 use reconciliation::domain::*;
 use reconciliation::fakes::*;
 use reconciliation::fixtures::*;
+use reconciliation::invocation::SyncRequest;
 use reconciliation::plan::Action;
 use reconciliation::plan::LogCode;
-use reconciliation::ports::{RunOutcome, Store, SyncRequest};
-use reconciliation::sync::{RunSummary, SyncError, SyncPorts, SyncSettings, sync_account};
+use reconciliation::ports::{
+    OnboardingStore, OutboxStore, Ports, RecordStore, RunLogStore, RunOutcome, StateStore,
+};
+use reconciliation::sync::{RunSummary, SyncError, SyncSettings, sync_account};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -29,10 +32,10 @@ const RECORDS: usize = 60;
 /// last hour (three BatchWriteItem calls of 25, 25 and 10).
 struct World {
     table: String,
-    telnyx: InMemoryTelnyx,
-    secrets: InMemorySecrets,
-    mailer: RecordingMailer,
-    clock: ManualClock,
+    telnyx: Arc<InMemoryTelnyx>,
+    secrets: Arc<InMemorySecrets>,
+    mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
     settings: SyncSettings,
 }
 
@@ -85,10 +88,10 @@ impl World {
         );
         Self {
             table,
-            telnyx,
-            secrets: InMemorySecrets::new().with_account_key(&account_id(), KEY),
-            mailer: RecordingMailer::new(),
-            clock: ManualClock::new(fixed_now()),
+            telnyx: Arc::new(telnyx),
+            secrets: Arc::new(InMemorySecrets::new().with_account_key(&account_id(), KEY)),
+            mailer: Arc::new(RecordingMailer::new()),
+            clock: Arc::new(ManualClock::new(fixed_now())),
             settings: SyncSettings {
                 portal_url_template: PORTAL.into(),
                 alert_to: vec!["ops@operator.example".into()],
@@ -107,19 +110,15 @@ impl World {
     }
 
     async fn sync(&self, store: &DynamoStore, run: &str) -> Result<RunSummary, SyncError> {
-        let ports = SyncPorts {
-            telnyx: &self.telnyx,
-            secrets: &self.secrets,
-            store,
-            mailer: &self.mailer,
-            clock: &self.clock,
+        let ports = Ports {
+            telnyx: self.telnyx.clone(),
+            secrets: self.secrets.clone(),
+            store: Arc::new(store.clone()),
+            mailer: self.mailer.clone(),
+            dispatcher: Arc::new(RecordingDispatcher::new()),
+            clock: self.clock.clone(),
         };
-        let request = SyncRequest {
-            managed_account_id: account_id(),
-            backfill_from: None,
-            backfill_to: None,
-            dry_run: false,
-        };
+        let request = SyncRequest::for_account(account_id());
         sync_account(&ports, &self.settings, &request, RunId::new(run)).await
     }
 

@@ -1,14 +1,15 @@
 //! The shell every function shares at cold start: structured JSON logs for
-//! CloudWatch, one `SdkConfig` (explicit timeouts) for every AWS client, and the
-//! adapters built once and reused across warm invocations.
+//! CloudWatch, one `SdkConfig` (explicit timeouts) for every AWS client, and the core's
+//! [`Ports`] built once from it and reused across warm invocations.
 
 use aws_adapters::{
     config::load_sdk_config, email::SesMailer, queue::SqsDispatcher, secrets::SecretsManagerKeys,
     store::DynamoStore,
 };
-use aws_config::SdkConfig;
 use lambda_runtime::Diagnostic;
 use reconciliation::config::EnvReader;
+use reconciliation::ports::{Ports, SystemClock};
+use std::sync::Arc;
 use telnyx_client::{ClientConfig, TelnyxClient};
 
 /// JSON logs on stdout (CloudWatch), one object per event with its span fields
@@ -26,19 +27,10 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Why the adapters could not be built (a cold-start failure).
+/// Why the ports could not be built (a cold-start failure).
 pub type BuildError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The adapters both functions use, built from one `SdkConfig`.
-pub struct Adapters {
-    pub sdk: SdkConfig,
-    pub store: DynamoStore,
-    pub secrets: SecretsManagerKeys,
-    pub mailer: SesMailer,
-    pub telnyx: TelnyxClient,
-}
-
-/// Where the adapters point: the configuration both functions share.
+/// Where the ports point: the configuration both functions share.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterConfig {
     pub table_name: String,
@@ -47,44 +39,50 @@ pub struct AdapterConfig {
     pub telnyx_base_url: String,
     /// Verified SES identity emails come from.
     pub ses_sender: String,
+    /// The account-sync queue (the scheduler's fan-out, a run's continuation).
+    pub queue_url: String,
 }
 
 impl AdapterConfig {
-    /// Reads `TABLE_NAME`, `SECRET_PREFIX`, `TELNYX_BASE_URL` and `SES_SENDER`, recording
-    /// every problem in `env`.
+    /// Reads `TABLE_NAME`, `SECRET_PREFIX`, `TELNYX_BASE_URL`, `SES_SENDER` and
+    /// `QUEUE_URL`, recording every problem in `env`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Self {
         Self {
             table_name: env.required("TABLE_NAME", "the DynamoDB table"),
             secret_prefix: env.or("SECRET_PREFIX", aws_adapters::secrets::DEFAULT_PREFIX),
             telnyx_base_url: env.url("TELNYX_BASE_URL", Some("https://api.telnyx.com/v2")),
             ses_sender: env.required("SES_SENDER", "the verified SES identity emails come from"),
+            queue_url: env.url("QUEUE_URL", None),
         }
     }
 }
 
-impl Adapters {
-    /// Builds every adapter once (endpoints from the standard `AWS_ENDPOINT_URL_*` variables).
-    pub async fn build(config: &AdapterConfig) -> Result<Self, BuildError> {
-        let sdk = load_sdk_config().await;
-        Ok(Self {
-            store: DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                config.table_name.clone(),
-            ),
-            secrets: SecretsManagerKeys::new(
-                aws_sdk_secretsmanager::Client::new(&sdk),
-                config.secret_prefix.clone(),
-            ),
-            mailer: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), &config.ses_sender)?,
-            telnyx: TelnyxClient::new(ClientConfig::new(config.telnyx_base_url.clone()))?,
-            sdk,
-        })
-    }
-
-    /// The SQS fan-out to `queue_url`, on the same `SdkConfig`.
-    pub fn dispatcher(&self, queue_url: &str) -> SqsDispatcher {
-        SqsDispatcher::new(aws_sdk_sqs::Client::new(&self.sdk), queue_url)
-    }
+/// Builds every port once (AWS endpoints from the standard `AWS_ENDPOINT_URL_*`
+/// variables), on one `SdkConfig`.
+pub async fn build_ports(config: &AdapterConfig) -> Result<Ports, BuildError> {
+    let sdk = load_sdk_config().await;
+    Ok(Ports {
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name.clone(),
+        )),
+        secrets: Arc::new(SecretsManagerKeys::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            config.secret_prefix.clone(),
+        )),
+        mailer: Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            &config.ses_sender,
+        )?),
+        telnyx: Arc::new(TelnyxClient::new(ClientConfig::new(
+            config.telnyx_base_url.clone(),
+        ))?),
+        dispatcher: Arc::new(SqsDispatcher::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            &config.queue_url,
+        )),
+        clock: Arc::new(SystemClock),
+    })
 }
 
 /// The Lambda error of a failed invocation: its type says whether a retry can help

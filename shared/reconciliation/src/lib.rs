@@ -9,23 +9,29 @@
 //! Modules:
 //! - [`domain`]: newtype ids, record and service types, the Telnyx snapshot, stored entities.
 //! - [`plan`]: the plan model (actions, attributions, notifications, import log) and `plan()`.
-//! - [`ports`]: the traits adapters implement (`TelnyxApi`, `Store`, `Secrets`, `Mailer`, `Clock`, `Dispatcher`).
+//! - [`ports`]: the traits adapters implement (`TelnyxApi`, the `Store` concerns, `Secrets`,
+//!   `Mailer`, `Clock`, `Dispatcher`) and the one edge struct, [`ports::Ports`].
+//! - [`invocation`]: [`invocation::SyncRequest`], what starts a sync (SQS body or manual invoke).
 //! - [`config`]: typed configuration reading that names every bad variable at once.
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
 //! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
 //! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
-//! - `fakes`, `fixtures` (feature `test-util`): in-memory ports and scenario builders.
+//! - `fakes`, `fixtures`, `contract` (feature `test-util`): in-memory ports, scenario
+//!   builders, and the store contract suite every store implementation passes.
 
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod invocation;
 pub mod outbox;
 pub mod plan;
 pub mod ports;
 pub mod schedule;
 pub mod sync;
 
+#[cfg(any(test, feature = "test-util"))]
+pub mod contract;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fakes;
 #[cfg(any(test, feature = "test-util"))]

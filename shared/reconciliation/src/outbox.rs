@@ -12,7 +12,7 @@
 //! side can close the window.
 
 use crate::error::PortError;
-use crate::ports::{Clock, Mailer, Store};
+use crate::ports::{Clock, Mailer, OutboxStore};
 use serde::{Deserialize, Serialize};
 
 /// What one flush did.
@@ -28,7 +28,7 @@ pub struct FlushReport {
 /// Sends every pending notification once. A failed send is counted and left pending
 /// (the next run retries it); only a failure to read or update the outbox is an error.
 pub async fn flush_outbox(
-    store: &dyn Store,
+    store: &dyn OutboxStore,
     mailer: &dyn Mailer,
     clock: &dyn Clock,
 ) -> Result<FlushReport, PortError> {

@@ -1,6 +1,6 @@
 //! The scheduler's job: list the managed accounts with the master key, alert on the
-//! ones nobody has onboarded (at most once per account every 3 days), and fan out one
-//! sync request per onboarded account.
+//! ones nobody has onboarded (at most once per account per alert interval), and fan out
+//! one sync request per onboarded account.
 //!
 //! Safe to run twice or concurrently: the alert throttle and the alert's outbox entry
 //! are one conditional write, the outbox dedupes by key, and a duplicate sync request
@@ -8,30 +8,31 @@
 
 use crate::domain::{ManagedAccountId, Onboarding};
 use crate::error::PortError;
+use crate::invocation::SyncRequest;
 use crate::outbox::{FlushReport, flush_outbox};
-use crate::plan::Notification;
-use crate::ports::{Clock, Dispatcher, Mailer, Secrets, Store, SyncRequest, TelnyxApi};
+use crate::plan::{Notification, RepeatEvery};
+use crate::ports::{AlertKind, Ports};
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// The alert kind used for the unknown-account throttle.
-pub const UNKNOWN_ACCOUNT_ALERT: &str = "unknown-account";
-
-/// The ports the scheduler uses.
-pub struct SchedulePorts<'a> {
-    pub telnyx: &'a dyn TelnyxApi,
-    pub secrets: &'a dyn Secrets,
-    pub store: &'a dyn Store,
-    pub mailer: &'a dyn Mailer,
-    pub dispatcher: &'a dyn Dispatcher,
-    pub clock: &'a dyn Clock,
-}
 
 /// Settings of the scheduler (from its typed config).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleSettings {
     /// The operator's alert address(es).
     pub alert_to: Vec<String>,
+    /// At most one unknown-account alert per account per this interval.
+    pub alert_interval: Duration,
+}
+
+impl ScheduleSettings {
+    /// Alerts to `alert_to`, at the default interval.
+    pub fn new(alert_to: Vec<String>) -> Self {
+        Self {
+            alert_to,
+            alert_interval: RepeatEvery::DEFAULT.duration(),
+        }
+    }
 }
 
 /// What one scheduler run did; the invocation's response and its summary log line.
@@ -42,7 +43,7 @@ pub struct ScheduleReport {
     pub dispatched: Vec<ManagedAccountId>,
     /// Listed accounts nobody has onboarded (none of their CDR is imported).
     pub unknown: Vec<ManagedAccountId>,
-    /// Unknown accounts alerted this run (the others were alerted less than 3 days ago).
+    /// Unknown accounts alerted this run (the others were alerted within the interval).
     pub alerted: Vec<ManagedAccountId>,
     /// Onboarded accounts missing from the list (cancelled, or another manager's): still synced.
     pub onboarded_not_listed: Vec<ManagedAccountId>,
@@ -89,7 +90,7 @@ impl ScheduleError {
 /// Runs the schedule once. Returns an error only when nothing useful could be done or
 /// some sync requests could not be queued (so the schedule's retry queues them).
 pub async fn run_schedule(
-    ports: &SchedulePorts<'_>,
+    ports: &Ports,
     settings: &ScheduleSettings,
 ) -> Result<ScheduleReport, ScheduleError> {
     let master = ports
@@ -124,11 +125,18 @@ pub async fn run_schedule(
             email: account.email.clone(),
             created_at: account.created_at,
             raised_at: now,
+            repeat_every: RepeatEvery::of(settings.alert_interval),
         };
-        // One atomic write: the 3-day slot is taken only together with its email.
+        // One atomic write: the interval's slot is taken only together with its email.
         let admitted = ports
             .store
-            .admit_and_queue_alert(UNKNOWN_ACCOUNT_ALERT, &account.id, &alert, now)
+            .admit_and_queue_alert(
+                AlertKind::UnknownAccount,
+                &account.id,
+                &alert,
+                now,
+                settings.alert_interval,
+            )
             .await
             .map_err(ScheduleError::Store)?;
         if admitted {
@@ -148,12 +156,7 @@ pub async fn run_schedule(
 
     let requests: Vec<SyncRequest> = onboardings
         .iter()
-        .map(|o| SyncRequest {
-            managed_account_id: o.account.clone(),
-            backfill_from: None,
-            backfill_to: None,
-            dry_run: false,
-        })
+        .map(|o| SyncRequest::for_account(o.account.clone()))
         .collect();
     let refused = ports
         .dispatcher
@@ -171,7 +174,7 @@ pub async fn run_schedule(
         .collect();
 
     // Alerts go out even when a dispatch failed; a flush error only delays them.
-    match flush_outbox(ports.store, ports.mailer, ports.clock).await {
+    match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
         Ok(emails) => report.emails = emails,
         Err(error) => {
             tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued")

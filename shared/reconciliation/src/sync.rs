@@ -19,26 +19,20 @@
 //!   the schedule keep a normal window small; a large backfill should be split into
 //!   several manual invokes.
 
-use crate::domain::*;
-use crate::error::PortError;
+use crate::domain::{
+    DetailRecord, ManagedAccountId, MatchedBy, Onboarding, RecordType, RunId, StoredDetailRecord,
+    TelnyxSnapshot,
+};
+use crate::error::{PortError, error_chain};
+use crate::invocation::{InvalidInvocation, SyncRequest};
 use crate::outbox::{FlushReport, flush_outbox};
 use crate::plan::{LogEntry, Notification, Plan, PlanInput, PlanSettings, plan};
-use crate::ports::*;
+use crate::ports::{
+    AlertKind, ApiKey, ApplyReport, Ports, RecordWriteReport, RunLog, RunOutcome, TimeWindow,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// The alert kind used to throttle "key problem" emails (one per account per 3 days).
-pub const KEY_PROBLEM_ALERT: &str = "key-problem";
-
-/// The ports a sync run uses.
-pub struct SyncPorts<'a> {
-    pub telnyx: &'a dyn TelnyxApi,
-    pub secrets: &'a dyn Secrets,
-    pub store: &'a dyn Store,
-    pub mailer: &'a dyn Mailer,
-    pub clock: &'a dyn Clock,
-}
 
 /// Settings of the account-sync function (from its typed config).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +45,8 @@ pub struct SyncSettings {
     pub initial_lookback: Duration,
     /// The operator's alert address(es) for key problems; empty = no alert email.
     pub alert_to: Vec<String>,
+    /// At most one key-problem alert per account per this interval.
+    pub alert_interval: Duration,
 }
 
 impl Default for SyncSettings {
@@ -60,6 +56,7 @@ impl Default for SyncSettings {
             overlap: Duration::hours(2),
             initial_lookback: Duration::days(1),
             alert_to: Vec::new(),
+            alert_interval: crate::plan::RepeatEvery::DEFAULT.duration(),
         }
     }
 }
@@ -87,7 +84,7 @@ pub struct RunSummary {
 pub enum SyncError {
     /// The request itself is malformed (e.g. a backfill window that ends before it starts).
     #[error("invalid sync request: {0}")]
-    InvalidRequest(String),
+    InvalidRequest(#[source] InvalidInvocation),
     /// Nobody onboarded this account: nothing is read or written.
     #[error("managed account {0} is not onboarded; onboard it before syncing")]
     UnknownAccount(ManagedAccountId),
@@ -151,31 +148,20 @@ fn window(
     }
 }
 
-fn validate(request: &SyncRequest, now: DateTime<Utc>) -> Result<(), SyncError> {
-    match (request.backfill_from, request.backfill_to) {
-        (None, Some(_)) => Err(SyncError::InvalidRequest(
-            "backfill_to is set without backfill_from".into(),
-        )),
-        (Some(from), to) if from >= to.unwrap_or(now) => Err(SyncError::InvalidRequest(format!(
-            "backfill window is empty: backfill_from {from} is not before {}",
-            to.map_or_else(|| format!("now ({now})"), |t| t.to_string())
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Syncs one account once. Idempotent: running it again with the same Telnyx data
 /// writes nothing new and sends nothing. A dry run reads everything, plans, and
 /// returns the plan in [`RunSummary::plan`] without writing anything.
 pub async fn sync_account(
-    ports: &SyncPorts<'_>,
+    ports: &Ports,
     settings: &SyncSettings,
     request: &SyncRequest,
     run_id: RunId,
 ) -> Result<RunSummary, SyncError> {
     let started_at = ports.clock.now();
     let account = request.managed_account_id.clone();
-    validate(request, started_at)?;
+    request
+        .validate(started_at)
+        .map_err(SyncError::InvalidRequest)?;
     let store_err = |what: &str| {
         let account = account.clone();
         let what = what.to_owned();
@@ -212,7 +198,7 @@ pub async fn sync_account(
         ),
         Err(error) => (
             RunOutcome::Failed {
-                error: chain(error),
+                error: error_chain(error),
             },
             Vec::new(),
             BTreeMap::new(),
@@ -234,18 +220,6 @@ pub async fn sync_account(
     result
 }
 
-/// An error and its sources on one line (never holds a key: errors never carry one).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut cur = error.source();
-    while let Some(e) = cur {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        cur = e.source();
-    }
-    out
-}
-
 fn summary_counts(s: &RunSummary) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     c.insert("actions".into(), s.actions as u64);
@@ -263,7 +237,7 @@ fn summary_counts(s: &RunSummary) -> BTreeMap<String, u64> {
 }
 
 async fn run(
-    ports: &SyncPorts<'_>,
+    ports: &Ports,
     settings: &SyncSettings,
     request: &SyncRequest,
     onboarding: &Onboarding,
@@ -385,7 +359,7 @@ async fn run(
     }
 
     // 4. Emails: a failed send stays queued for the next run.
-    summary.emails = match flush_outbox(ports.store, ports.mailer, ports.clock).await {
+    summary.emails = match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
         Ok(r) => r,
         Err(error) => {
             tracing::warn!(account_id = %account, error = %error.chain(), "outbox flush failed; emails stay queued");
@@ -415,7 +389,7 @@ struct Fetched {
 }
 
 async fn read_telnyx(
-    ports: &SyncPorts<'_>,
+    ports: &Ports,
     settings: &SyncSettings,
     request: &SyncRequest,
     account: &ManagedAccountId,
@@ -471,9 +445,9 @@ async fn read_telnyx(
 }
 
 /// A key Telnyx refuses (permanent error) is reported to the operator, at most once per
-/// account every 3 days. Best effort: the run fails for its own reason either way.
+/// account per alert interval. Best effort: the run fails for its own reason either way.
 async fn alert_key_problem(
-    ports: &SyncPorts<'_>,
+    ports: &Ports,
     settings: &SyncSettings,
     account: &ManagedAccountId,
     error: &SyncError,
@@ -491,11 +465,18 @@ async fn alert_key_problem(
         account: account.clone(),
         problem: source.chain(),
         raised_at: now,
+        repeat_every: crate::plan::RepeatEvery::of(settings.alert_interval),
     };
-    // One atomic write: the 3-day slot is taken only together with its email.
+    // One atomic write: the interval's slot is taken only together with its email.
     match ports
         .store
-        .admit_and_queue_alert(KEY_PROBLEM_ALERT, account, &alert, now)
+        .admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            account,
+            &alert,
+            now,
+            settings.alert_interval,
+        )
         .await
     {
         Ok(true) => {}
@@ -505,7 +486,7 @@ async fn alert_key_problem(
             return;
         }
     }
-    if let Err(e) = flush_outbox(ports.store, ports.mailer, ports.clock).await {
+    if let Err(e) = flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
         tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not sent yet");
     }
 }

@@ -5,10 +5,11 @@ use super::model::Action;
 use crate::domain::*;
 use crate::ports::ApplyReport;
 
-/// Applies `actions` in order to `state`, each idempotently: a create whose id exists is
-/// counted in `already_existed` and changes nothing; a cease of a ceased service, a
-/// reactivation of an active one, or a link already in place changes nothing. Actions
-/// naming a record that is not there are skipped (counted nowhere).
+/// Applies `actions` in order to `state`, each idempotently: a create whose id exists, a
+/// cease of a ceased service, a reactivation of an active one, or a link already in
+/// place changes nothing and is counted in `already_existed`. Actions naming a record
+/// that is not there are skipped (counted nowhere; a store refuses them, see
+/// [`missing_target`]).
 ///
 /// `notifications_queued` counts the `CreateCustomer` actions that created their
 /// customer and carry a notification (only the creating writer queues the email).
@@ -58,6 +59,8 @@ pub fn apply_to_state(state: &mut StoredState, actions: &[Action]) -> ApplyRepor
                     if matches!(s.status, ServiceStatus::Active) {
                         s.status = ServiceStatus::Ceased { on: *on };
                         report.updated += 1;
+                    } else {
+                        report.already_existed += 1;
                     }
                 }
             }
@@ -66,10 +69,26 @@ pub fn apply_to_state(state: &mut StoredState, actions: &[Action]) -> ApplyRepor
                     if matches!(s.status, ServiceStatus::Ceased { .. }) {
                         s.status = ServiceStatus::Active;
                         report.updated += 1;
+                    } else {
+                        report.already_existed += 1;
                     }
                 }
             }
         }
     }
     report
+}
+
+/// The first action that names a service or service type `state` does not hold (a
+/// cease, a reactivation, a link): what a store refuses as "does not exist".
+pub fn missing_target<'a>(state: &StoredState, actions: &'a [Action]) -> Option<&'a Action> {
+    actions.iter().find(|a| match a {
+        Action::CeaseService { service, .. } | Action::ReactivateService { service } => {
+            !state.services.iter().any(|s| &s.id == service)
+        }
+        Action::LinkServiceType { child, .. } => {
+            !state.service_types.iter().any(|t| &t.id == child)
+        }
+        _ => false,
+    })
 }

@@ -23,7 +23,7 @@ mod service_types;
 mod services;
 mod statuses;
 
-pub use apply::apply_to_state;
+pub use apply::{apply_to_state, missing_target};
 pub use attribution::{Attributed, Attribution};
 pub use codes::LogCode;
 pub use model::*;

@@ -92,9 +92,12 @@ pub enum Notification {
         email: Option<String>,
         /// When Telnyx says it was created.
         created_at: Option<DateTime<Utc>>,
-        /// When the alert was admitted by the 3-day throttle (part of its outbox key, so
-        /// the next alert three days later is a new entry).
+        /// When the alert was admitted by the throttle (part of its outbox key, so the
+        /// next period's alert is a new entry).
         raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
     },
     /// An account's key is revoked or lacks a permission; goes to the operator.
     KeyProblem {
@@ -104,8 +107,11 @@ pub enum Notification {
         account: ManagedAccountId,
         /// e.g. "unauthorized (401): key missing or revoked", "forbidden (403) on /phone_numbers"
         problem: String,
-        /// When the alert was admitted by the 3-day throttle (part of its outbox key).
+        /// When the alert was admitted by the throttle (part of its outbox key).
         raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
     },
 }
 
@@ -114,7 +120,7 @@ impl Notification {
     pub fn dedupe_key(&self) -> String {
         match self {
             Notification::NewCustomer { customer_id, .. } => format!("new-customer#{customer_id}"),
-            // An alert's key carries the instant the 3-day throttle admitted it, so the
+            // An alert's key carries the instant the throttle admitted it, so the
             // next period's alert is a new outbox entry rather than a duplicate.
             Notification::UnknownManagedAccount {
                 account, raised_at, ..
@@ -132,6 +138,49 @@ impl Notification {
             | Notification::UnknownManagedAccount { to, .. }
             | Notification::KeyProblem { to, .. } => to,
         }
+    }
+}
+
+/// How often an alert of one kind may repeat for one account (the throttle's interval),
+/// in whole hours; carried by the alert so its email can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RepeatEvery {
+    hours: i64,
+}
+
+impl RepeatEvery {
+    /// Three days, the operator's setup guide's interval.
+    pub const DEFAULT: RepeatEvery = RepeatEvery { hours: 72 };
+
+    /// The interval, rounded down to whole hours (at least one).
+    pub fn of(interval: chrono::Duration) -> Self {
+        Self {
+            hours: interval.num_hours().max(1),
+        }
+    }
+
+    /// The interval as a duration.
+    pub fn duration(self) -> chrono::Duration {
+        chrono::Duration::hours(self.hours)
+    }
+}
+
+impl Default for RepeatEvery {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// `3 days`, `1 day`, `36 hours`, `1 hour`.
+impl std::fmt::Display for RepeatEvery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (n, unit) = if self.hours % 24 == 0 {
+            (self.hours / 24, "day")
+        } else {
+            (self.hours, "hour")
+        };
+        write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
     }
 }
 

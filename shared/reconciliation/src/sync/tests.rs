@@ -2,19 +2,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::domain::ManagedAccount;
 use crate::fakes::*;
 use crate::fixtures::*;
 use crate::plan::LogCode;
+use std::sync::Arc;
 
 const KEY: &str = "key-acc-1";
 
 struct World {
     scenario: Scenario,
-    telnyx: InMemoryTelnyx,
-    secrets: InMemorySecrets,
-    store: InMemoryStore,
-    mailer: RecordingMailer,
-    clock: ManualClock,
+    telnyx: Arc<InMemoryTelnyx>,
+    secrets: Arc<InMemorySecrets>,
+    store: Arc<InMemoryStore>,
+    mailer: Arc<RecordingMailer>,
+    clock: Arc<ManualClock>,
     settings: SyncSettings,
 }
 
@@ -44,13 +46,15 @@ impl World {
             ],
         );
         Self {
-            telnyx,
-            secrets: InMemorySecrets::new().with_account_key(&ACCOUNT.into(), KEY),
-            store: InMemoryStore::new()
-                .with_onboarding(scenario.onboarding.clone())
-                .with_state(scenario.state.clone()),
-            mailer: RecordingMailer::new(),
-            clock: ManualClock::new(fixed_now()),
+            telnyx: Arc::new(telnyx),
+            secrets: Arc::new(InMemorySecrets::new().with_account_key(&ACCOUNT.into(), KEY)),
+            store: Arc::new(
+                InMemoryStore::new()
+                    .with_onboarding(scenario.onboarding.clone())
+                    .with_state(scenario.state.clone()),
+            ),
+            mailer: Arc::new(RecordingMailer::new()),
+            clock: Arc::new(ManualClock::new(fixed_now())),
             settings: SyncSettings {
                 portal_url_template: PORTAL.into(),
                 alert_to: vec!["ops@operator.example".into()],
@@ -61,24 +65,20 @@ impl World {
     }
 
     async fn sync(&self, request: &SyncRequest) -> Result<RunSummary, SyncError> {
-        let ports = SyncPorts {
-            telnyx: &self.telnyx,
-            secrets: &self.secrets,
-            store: &self.store,
-            mailer: &self.mailer,
-            clock: &self.clock,
+        let ports = Ports {
+            telnyx: self.telnyx.clone(),
+            secrets: self.secrets.clone(),
+            store: self.store.clone(),
+            mailer: self.mailer.clone(),
+            dispatcher: Arc::new(RecordingDispatcher::new()),
+            clock: self.clock.clone(),
         };
         sync_account(&ports, &self.settings, request, RunId::new("run-1")).await
     }
 }
 
 fn request() -> SyncRequest {
-    SyncRequest {
-        managed_account_id: ACCOUNT.into(),
-        backfill_from: None,
-        backfill_to: None,
-        dry_run: false,
-    }
+    SyncRequest::for_account(ACCOUNT)
 }
 
 #[tokio::test]
@@ -314,7 +314,7 @@ async fn a_missing_secret_fails_permanently_naming_the_account() {
     let err = w.sync(&request()).await.unwrap_err();
     assert!(matches!(err, SyncError::Secret { .. }));
     assert!(!err.is_transient());
-    assert!(chain(&err).contains(ACCOUNT), "{}", chain(&err));
+    assert!(error_chain(&err).contains(ACCOUNT), "{}", error_chain(&err));
     assert!(w.telnyx.calls().is_empty());
     assert!(w.store.data().state.customers.len() == 1);
 }

@@ -1,0 +1,105 @@
+//! Reads beyond the port, for operations (`billing-admin`) and tests: an account's
+//! stored records, what a department bills a customer in a month, watermarks, one
+//! outbox entry, customer or service. Queries and gets only, never a scan.
+
+use super::items::{self, from_item};
+use super::{DynamoStore, SortKey, keys, record_item, records};
+use chrono::{DateTime, Utc};
+use reconciliation::domain::{
+    Customer, CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, Service,
+    ServiceId, StoredDetailRecord,
+};
+use reconciliation::ports::{OutboxEntry, PortResult};
+
+impl DynamoStore {
+    /// Every stored detail record of one account and type (Query on its partition).
+    pub async fn detail_records(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+    ) -> PortResult<Vec<StoredDetailRecord>> {
+        let partition = keys::detail_record(account, record_type, &DetailRecordId::new("")).pk;
+        self.query(None, &partition, SortKey::Any, false, None)
+            .await
+            .and_then(|items| {
+                items
+                    .into_iter()
+                    .map(record_item::record_from_item)
+                    .collect()
+            })
+            .map_err(|e| {
+                e.into_port(format!(
+                    "reading {record_type} records of account {account}"
+                ))
+            })
+    }
+
+    /// What `department` bills `customer` (`None`: unbilled records) in the month of
+    /// `month_of`, by time (Query on `gsi1`). The index does not project `raw_gz`: the
+    /// records come with their normalized fields and money, without the raw JSON.
+    pub async fn billed_records(
+        &self,
+        department: &DepartmentId,
+        customer: Option<&CustomerId>,
+        month_of: DateTime<Utc>,
+    ) -> PortResult<Vec<StoredDetailRecord>> {
+        let partition = keys::billing_partition(department, customer, month_of);
+        self.query(Some(keys::GSI1), &partition, SortKey::Any, false, None)
+            .await
+            .and_then(|items| {
+                items
+                    .into_iter()
+                    .map(record_item::record_from_item)
+                    .collect()
+            })
+            .map_err(|e| e.into_port(format!("reading billed records of department {department}")))
+    }
+
+    /// Every watermark of an account (Query on its partition).
+    pub async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<Vec<(RecordType, DateTime<Utc>)>> {
+        let items = self
+            .query(
+                None,
+                &keys::account_partition(account),
+                SortKey::BeginsWith(keys::WATERMARK_PREFIX.to_owned()),
+                false,
+                None,
+            )
+            .await
+            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let t = items::string_attr(item, "record_type")?.parse().ok()?;
+                Some((t, records::watermark_of(item)?))
+            })
+            .collect())
+    }
+
+    /// One outbox entry, sent or not.
+    pub async fn outbox_entry(&self, key: &str) -> PortResult<Option<OutboxEntry>> {
+        self.get(&keys::outbox(key))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading outbox entry {key}")))
+    }
+
+    /// One stored customer.
+    pub async fn customer(&self, id: &CustomerId) -> PortResult<Option<Customer>> {
+        self.get(&keys::customer(id))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading customer {id}")))
+    }
+
+    /// One stored service or twin.
+    pub async fn service(&self, id: &ServiceId) -> PortResult<Option<Service>> {
+        self.get(&keys::service(id))
+            .await
+            .and_then(|item| item.map(from_item).transpose())
+            .map_err(|e| e.into_port(format!("reading service {id}")))
+    }
+}

@@ -1,0 +1,193 @@
+//! The in-memory store keeps the store contract, and the contract catches a store that
+//! does not: each deliberate defect below fails the check that guards it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::store::{self, check_store};
+use crate::domain::{
+    Department, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord, StoredState,
+};
+use crate::fakes::InMemoryStore;
+use crate::plan::{Action, Notification};
+use crate::ports::{
+    AlertKind, ApplyReport, OnboardingStore, OutboxEntry, OutboxStore, PortResult, RecordStore,
+    RecordWriteReport, RunLog, RunLogStore, StateStore,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[tokio::test]
+async fn the_in_memory_store_keeps_the_store_contract() {
+    let report = check_store(&InMemoryStore::new()).await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.passed.len(), store::CHECKS.len());
+}
+
+/// One wrong behaviour at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Defect {
+    WatermarkMovesBack,
+    ReimportCountedAsWritten,
+    AlertIntervalIgnored,
+    ClaimNotExclusive,
+    StateOfEveryDepartment,
+    NewestRunLogLast,
+}
+
+struct Defective {
+    inner: InMemoryStore,
+    defect: Defect,
+    /// Watermarks kept here, overwritten on every advance (`WatermarkMovesBack`).
+    overwritten: Mutex<BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>>,
+}
+
+#[async_trait]
+impl OnboardingStore for Defective {
+    async fn onboarding(&self, account: &ManagedAccountId) -> PortResult<Option<Onboarding>> {
+        self.inner.onboarding(account).await
+    }
+    async fn onboardings(&self) -> PortResult<Vec<Onboarding>> {
+        self.inner.onboardings().await
+    }
+    async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
+        self.inner.put_onboarding(onboarding).await
+    }
+    async fn put_department(&self, department: &Department) -> PortResult<()> {
+        self.inner.put_department(department).await
+    }
+}
+
+#[async_trait]
+impl StateStore for Defective {
+    async fn load_state(&self, onboarding: &Onboarding) -> PortResult<StoredState> {
+        if self.defect == Defect::StateOfEveryDepartment {
+            return Ok(self.inner.data().state);
+        }
+        self.inner.load_state(onboarding).await
+    }
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport> {
+        self.inner.apply(actions, now).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for Defective {
+    async fn put_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        let mut report = self.inner.put_detail_records(records).await?;
+        if self.defect == Defect::ReimportCountedAsWritten {
+            report.written += report.duplicates;
+            report.duplicates = 0;
+        }
+        Ok(report)
+    }
+    async fn watermark(
+        &self,
+        account: &ManagedAccountId,
+        t: RecordType,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        if self.defect == Defect::WatermarkMovesBack {
+            let marks = self.overwritten.lock().unwrap();
+            return Ok(marks.get(&(account.clone(), t)).copied());
+        }
+        self.inner.watermark(account, t).await
+    }
+    async fn advance_watermark(
+        &self,
+        account: &ManagedAccountId,
+        t: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()> {
+        if self.defect == Defect::WatermarkMovesBack {
+            self.overwritten
+                .lock()
+                .unwrap()
+                .insert((account.clone(), t), to);
+            return Ok(());
+        }
+        self.inner.advance_watermark(account, t, to).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for Defective {
+    async fn admit_and_queue_alert(
+        &self,
+        kind: AlertKind,
+        account: &ManagedAccountId,
+        alert: &Notification,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<bool> {
+        let interval = match self.defect {
+            Defect::AlertIntervalIgnored => Duration::zero(),
+            _ => interval,
+        };
+        self.inner
+            .admit_and_queue_alert(kind, account, alert, now, interval)
+            .await
+    }
+    async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>> {
+        self.inner.pending_notifications().await
+    }
+    async fn claim_notification(&self, key: &str, now: DateTime<Utc>) -> PortResult<bool> {
+        let claimed = self.inner.claim_notification(key, now).await?;
+        if self.defect == Defect::ClaimNotExclusive {
+            let pending = self.inner.pending_notifications().await?;
+            return Ok(claimed || pending.iter().any(|e| e.key == key));
+        }
+        Ok(claimed)
+    }
+    async fn mark_notification_sent(
+        &self,
+        key: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()> {
+        self.inner
+            .mark_notification_sent(key, message_id, now)
+            .await
+    }
+}
+
+#[async_trait]
+impl RunLogStore for Defective {
+    async fn put_run_log(&self, log: &RunLog) -> PortResult<()> {
+        self.inner.put_run_log(log).await
+    }
+    async fn run_logs(&self, account: &ManagedAccountId, limit: usize) -> PortResult<Vec<RunLog>> {
+        let mut logs = self.inner.run_logs(account, usize::MAX).await?;
+        if self.defect == Defect::NewestRunLogLast {
+            logs.reverse();
+        }
+        logs.truncate(limit);
+        Ok(logs)
+    }
+}
+
+#[tokio::test]
+async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
+    let cases = [
+        (Defect::WatermarkMovesBack, store::WATERMARKS),
+        (Defect::ReimportCountedAsWritten, store::RECORDS_ONCE),
+        (Defect::AlertIntervalIgnored, store::ALERT_THROTTLE),
+        (Defect::ClaimNotExclusive, store::CLAIMS),
+        (Defect::StateOfEveryDepartment, store::LOAD_STATE),
+        (Defect::NewestRunLogLast, store::RUN_LOGS),
+    ];
+    for (defect, check) in cases {
+        let broken = Defective {
+            inner: InMemoryStore::new(),
+            defect,
+            overwritten: Mutex::default(),
+        };
+        let report = check_store(&broken).await;
+        assert!(
+            report.violated(check),
+            "{defect:?} was not caught by '{check}': {report}"
+        );
+    }
+}

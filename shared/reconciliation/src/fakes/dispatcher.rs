@@ -1,0 +1,43 @@
+//! [`RecordingDispatcher`]: remembers the requests it queues; refuses those of accounts
+//! told to fail.
+
+use super::lock;
+use crate::domain::ManagedAccountId;
+use crate::invocation::SyncRequest;
+use crate::ports::{Dispatcher, PortResult};
+use async_trait::async_trait;
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+/// A [`Dispatcher`] that records requests; refuses those of accounts told to fail.
+#[derive(Debug, Default)]
+pub struct RecordingDispatcher {
+    dispatched: Mutex<Vec<SyncRequest>>,
+    refuse: Mutex<BTreeSet<ManagedAccountId>>,
+}
+
+impl RecordingDispatcher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn dispatched(&self) -> Vec<SyncRequest> {
+        lock(&self.dispatched).clone()
+    }
+    /// Requests for `account` are refused from now on.
+    pub fn refuse(&self, account: &ManagedAccountId) {
+        lock(&self.refuse).insert(account.clone());
+    }
+}
+
+#[async_trait]
+impl Dispatcher for RecordingDispatcher {
+    async fn dispatch(&self, requests: &[SyncRequest]) -> PortResult<Vec<SyncRequest>> {
+        let refuse = lock(&self.refuse).clone();
+        let (refused, ok): (Vec<SyncRequest>, Vec<SyncRequest>) = requests
+            .iter()
+            .cloned()
+            .partition(|r| refuse.contains(&r.managed_account_id));
+        lock(&self.dispatched).extend(ok);
+        Ok(refused)
+    }
+}

@@ -1,0 +1,123 @@
+//! [`InMemoryStore`]: the in-memory `Store`, one file per concern (onboardings, state,
+//! records, outbox, run logs), like the DynamoDB store's modules.
+
+mod onboardings;
+mod outbox;
+mod records;
+mod run_logs;
+mod state;
+
+use super::{injected, lock};
+use crate::domain::{
+    DetailRecordId, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord, StoredState,
+};
+use crate::ports::{AlertKind, OutboxEntry, PortResult, RunLog};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+/// Everything [`InMemoryStore`] holds; read it with [`InMemoryStore::data`].
+#[derive(Debug, Clone, Default)]
+pub struct StoreData {
+    pub onboardings: BTreeMap<ManagedAccountId, Onboarding>,
+    /// Every account's departments, customers, service types and services.
+    pub state: StoredState,
+    pub records: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
+    pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
+    pub run_logs: Vec<RunLog>,
+    /// Last admitted alert per (kind, account).
+    pub alerts: BTreeMap<(AlertKind, ManagedAccountId), DateTime<Utc>>,
+    pub outbox: BTreeMap<String, OutboxEntry>,
+    /// Claim expiry per outbox key.
+    pub claims: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl StoreData {
+    /// The business data only (state, records, watermarks, outbox keys), for "nothing
+    /// was written" comparisons that ignore run logs and claims.
+    pub fn business(&self) -> BusinessData {
+        BusinessData {
+            state: self.state.clone(),
+            records: self.records.values().cloned().collect(),
+            watermarks: self.watermarks.clone(),
+            outbox: self.outbox.keys().cloned().collect(),
+        }
+    }
+}
+
+/// What a run can write, for "nothing was written" assertions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessData {
+    pub state: StoredState,
+    pub records: Vec<StoredDetailRecord>,
+    pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
+    pub outbox: Vec<String>,
+}
+
+/// An in-memory [`crate::ports::Store`].
+#[derive(Debug)]
+pub struct InMemoryStore {
+    data: Mutex<StoreData>,
+    failing: Mutex<BTreeSet<String>>,
+    /// How long an outbox claim holds.
+    claim_lease: Duration,
+}
+
+impl Default for InMemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InMemoryStore {
+    pub fn new() -> Self {
+        Self {
+            data: Mutex::default(),
+            failing: Mutex::default(),
+            claim_lease: Duration::minutes(5),
+        }
+    }
+
+    pub fn with_onboarding(self, onboarding: Onboarding) -> Self {
+        lock(&self.data)
+            .onboardings
+            .insert(onboarding.account.clone(), onboarding);
+        self
+    }
+
+    /// Seeds stored state (departments, customers, …) by merging `state` in.
+    pub fn with_state(self, state: StoredState) -> Self {
+        {
+            let mut d = lock(&self.data);
+            d.state.departments.extend(state.departments);
+            d.state.customers.extend(state.customers);
+            d.state.service_types.extend(state.service_types);
+            d.state.services.extend(state.services);
+        }
+        self
+    }
+
+    /// A copy of everything stored.
+    pub fn data(&self) -> StoreData {
+        lock(&self.data).clone()
+    }
+
+    /// Makes every later call of the method named `op` (e.g. `"put_detail_records"`,
+    /// `"apply"`, `"advance_watermark"`) fail with a transient error.
+    pub fn fail(&self, op: &str) {
+        lock(&self.failing).insert(op.to_owned());
+    }
+
+    /// Stops failing `op`.
+    pub fn heal(&self, op: &str) {
+        lock(&self.failing).remove(op);
+    }
+
+    fn check(&self, op: &str) -> PortResult<()> {
+        if lock(&self.failing).contains(op) {
+            Err(injected(op))
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Onboardings and departments of the in-memory store.
+
+use super::InMemoryStore;
+use crate::domain::{Department, ManagedAccountId, Onboarding};
+use crate::fakes::lock;
+use crate::ports::{OnboardingStore, PortResult};
+use async_trait::async_trait;
+
+#[async_trait]
+impl OnboardingStore for InMemoryStore {
+    async fn onboarding(&self, account: &ManagedAccountId) -> PortResult<Option<Onboarding>> {
+        self.check("onboarding")?;
+        Ok(lock(&self.data).onboardings.get(account).cloned())
+    }
+
+    async fn onboardings(&self) -> PortResult<Vec<Onboarding>> {
+        self.check("onboardings")?;
+        Ok(lock(&self.data).onboardings.values().cloned().collect())
+    }
+
+    async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
+        self.check("put_onboarding")?;
+        lock(&self.data)
+            .onboardings
+            .insert(onboarding.account.clone(), onboarding.clone());
+        Ok(())
+    }
+
+    async fn put_department(&self, department: &Department) -> PortResult<()> {
+        self.check("put_department")?;
+        let mut d = lock(&self.data);
+        d.state.departments.retain(|x| x.id != department.id);
+        d.state.departments.push(department.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,46 @@
+//! The ports: small traits the outside world is reached through. Adapters
+//! (`telnyx-client`, `aws-adapters`) implement them; in-memory implementations live
+//! in [`crate::fakes`] behind the `test-util` feature, and every store implementation
+//! passes the one contract suite of [`crate::contract`].
+//!
+//! Every method is safe to call twice: a retry, a duplicate delivery and a normal run
+//! look the same to the caller.
+//!
+//! - [`telnyx`]: `TelnyxApi` (with `RecordPages`, `ApiKey`, `TimeWindow`).
+//! - [`store`]: the operator's records, one trait per concern (`OnboardingStore`,
+//!   `StateStore`, `RecordStore`, `OutboxStore`, `RunLogStore`), together `Store`.
+//! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
+//!
+//! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
+//! it to the core's jobs.
+
+pub mod outside;
+pub mod store;
+pub mod telnyx;
+
+pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
+pub use store::{
+    AlertKind, ApplyReport, OnboardingStore, OutboxEntry, OutboxStore, RecordStore,
+    RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore, Store,
+};
+pub use telnyx::{ApiKey, RecordPages, TelnyxApi, TimeWindow};
+
+use crate::error::PortError;
+use std::sync::Arc;
+
+/// What every port method returns: the value, or a [`PortError`] classified as
+/// transient or permanent.
+pub type PortResult<T> = Result<T, PortError>;
+
+/// Every port the core's jobs use, built once per process (cold start) and shared by
+/// every invocation. Cheap to clone.
+#[derive(Clone)]
+pub struct Ports {
+    pub telnyx: Arc<dyn TelnyxApi>,
+    pub secrets: Arc<dyn Secrets>,
+    pub store: Arc<dyn Store>,
+    pub mailer: Arc<dyn Mailer>,
+    /// The account-sync queue: the scheduler's fan-out and a run's continuation.
+    pub dispatcher: Arc<dyn Dispatcher>,
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,206 @@
+//! The operator's records, one trait per concern; [`Store`] is all of them (every
+//! adapter implements each, and `&dyn Store` upcasts to any one of them).
+//!
+//! | trait | holds |
+//! |---|---|
+//! | [`OnboardingStore`] | onboardings and departments (operator actions) |
+//! | [`StateStore`] | customers, service types and services: the planner's state and its writes |
+//! | [`RecordStore`] | detail records and their watermarks |
+//! | [`OutboxStore`] | queued emails and the alert throttle |
+//! | [`RunLogStore`] | every run's log |
+
+use super::PortResult;
+use crate::domain::{
+    Department, ManagedAccountId, Onboarding, RecordType, RunId, StoredDetailRecord, StoredState,
+};
+use crate::plan::{Action, LogEntry, Notification};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What applying actions did. "Already exists" is a normal outcome, counted, not an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub created: u64,
+    pub already_existed: u64,
+    pub updated: u64,
+    /// Notifications queued in the outbox by this apply (only by the writer that created).
+    pub notifications_queued: u64,
+}
+
+/// What writing detail records did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordWriteReport {
+    pub written: u64,
+    /// Already stored: a re-import, counted, never written twice.
+    pub duplicates: u64,
+    /// Of `written`, records too large for one stored item: kept with their normalized
+    /// fields and money, without Telnyx's raw JSON (the store flags each one).
+    #[serde(default)]
+    pub raw_trimmed: u64,
+}
+
+/// Outcome of one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    Succeeded,
+    Failed { error: String },
+}
+
+/// The durable log one run leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLog {
+    pub account: ManagedAccountId,
+    pub run_id: RunId,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub counts: BTreeMap<String, u64>,
+    pub entries: Vec<LogEntry>,
+    pub outcome: RunOutcome,
+}
+
+/// A queued email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// [`Notification::dedupe_key`].
+    pub key: String,
+    pub notification: Notification,
+    pub queued_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// What an alert is throttled as: one of a kind per account per alert interval.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum AlertKind {
+    /// A managed account nobody has onboarded (the scheduler).
+    UnknownAccount,
+    /// Telnyx refused an account's key (account-sync).
+    KeyProblem,
+}
+
+impl AlertKind {
+    /// The kind as stored (`unknown-account`, `key-problem`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Onboardings and departments: written by the operator, read by the jobs.
+#[async_trait]
+pub trait OnboardingStore: Send + Sync {
+    /// The onboarding of one account, if it was onboarded.
+    async fn onboarding(&self, account: &ManagedAccountId) -> PortResult<Option<Onboarding>>;
+    /// Every onboarding (the scheduler's list).
+    async fn onboardings(&self) -> PortResult<Vec<Onboarding>>;
+    /// Create or replace an onboarding (operator action).
+    async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()>;
+    /// Create or replace a department (operator action).
+    async fn put_department(&self, department: &Department) -> PortResult<()>;
+}
+
+/// Customers, service types and services: what the planner compares Telnyx with, and
+/// where its actions land.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// The stored state the planner needs for this account: at least its departments
+    /// and, in them, this account's customers, the reseller or billing customer, the
+    /// departments' service types, and this account's services and twins. It may hold
+    /// other accounts' records of the same departments (the planner filters). Read with
+    /// queries, never a scan.
+    async fn load_state(&self, onboarding: &Onboarding) -> PortResult<StoredState>;
+
+    /// Applies actions in order, each idempotently; a `CreateCustomer`'s notification is
+    /// queued in the outbox in the same write as the customer, `queued_at` = `now` (the
+    /// caller's clock: the store keeps none of its own), and only by the writer that
+    /// created the customer.
+    async fn apply(&self, actions: &[Action], now: DateTime<Utc>) -> PortResult<ApplyReport>;
+}
+
+/// Detail records and how far each record type is durably stored.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// Stores detail records keyed by account + record type + Telnyx id; a record
+    /// already stored (or given twice in one call) is counted as a duplicate and not
+    /// rewritten. Ok only when every record is durably stored.
+    async fn put_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport>;
+
+    /// The instant up to which every record of this type is durably stored.
+    async fn watermark(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+    ) -> PortResult<Option<DateTime<Utc>>>;
+    /// Moves a watermark forward (never backward: an earlier instant changes nothing).
+    async fn advance_watermark(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()>;
+}
+
+/// Queued emails and the alert throttle (the outbox: SES has no idempotency token).
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Admits one alert of `kind` for `account` per `interval`, decided on the stored
+    /// time of the last admitted one, and queues `alert` in the outbox **in the same
+    /// atomic write**: either the interval restarts at `now` and the email is queued, or
+    /// neither happens (a crash cannot use up the interval without an email). With
+    /// concurrent callers exactly one is admitted. Returns true for the caller whose
+    /// alert was admitted and queued; false when the interval has not elapsed or this
+    /// very alert (same dedupe key) is already queued.
+    async fn admit_and_queue_alert(
+        &self,
+        kind: AlertKind,
+        account: &ManagedAccountId,
+        alert: &Notification,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<bool>;
+
+    /// Notifications queued and not yet sent, oldest first.
+    async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>>;
+    /// Claims a pending notification for sending until `now` + the store's claim lease;
+    /// false if another sender holds it or it was sent.
+    async fn claim_notification(&self, key: &str, now: DateTime<Utc>) -> PortResult<bool>;
+    /// Marks a claimed notification sent (idempotent).
+    async fn mark_notification_sent(
+        &self,
+        key: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<()>;
+}
+
+/// Every run's log, kept for the store's retention.
+#[async_trait]
+pub trait RunLogStore: Send + Sync {
+    async fn put_run_log(&self, log: &RunLog) -> PortResult<()>;
+    /// The newest `limit` run logs of an account, newest first.
+    async fn run_logs(&self, account: &ManagedAccountId, limit: usize) -> PortResult<Vec<RunLog>>;
+}
+
+/// The whole store: every concern. Implemented for anything that implements them all.
+pub trait Store: OnboardingStore + StateStore + RecordStore + OutboxStore + RunLogStore {}
+
+impl<T: OnboardingStore + StateStore + RecordStore + OutboxStore + RunLogStore> Store for T {}
