@@ -127,47 +127,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| error_chain(&e))?;
             println!("department {} ({}) stored", department.id, department.name);
         }
-        Command::Onboard {
-            account,
-            organization,
-            mode,
-            parent_department,
-            child_department,
-            reseller_name,
-            department,
-            mapping,
-        } => {
-            let mode = match mode {
-                ModeArg::Wholesale => onboard::Mode::Wholesale {
-                    parent_department: DepartmentId::new(parent_department.unwrap_or_default()),
-                    child_department: DepartmentId::new(child_department.unwrap_or_default()),
-                    reseller_name: reseller_name.unwrap_or_else(|| organization.clone()),
-                },
-                ModeArg::Direct => onboard::Mode::Direct {
-                    department: DepartmentId::new(department.unwrap_or_default()),
-                },
-            };
-            let request = onboard::OnboardRequest {
-                account: ManagedAccountId::new(account),
-                organization_name: organization,
-                mode,
-                mapping: match mapping {
-                    MappingArg::PerBillingGroup => MappingPreference::PerBillingGroup,
-                    MappingArg::OneCustomer => MappingPreference::OneCustomer,
-                },
-            };
-            let onboarding = onboard::onboard(&store, request)
-                .await
-                .map_err(|e| error_chain(&e))?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
-            );
-            println!(
-                "onboarded. Store its key next: billing-admin put-key --account {} < key.txt",
-                onboarding.account
-            );
-        }
+        command @ Command::Onboard { .. } => onboard_account(&store, command).await?,
         Command::PutKey { master, account } => {
             let name = match (master, account) {
                 (true, _) => secrets::master_secret_name(&cli.secret_prefix),
@@ -177,49 +137,103 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ),
                 (false, None) => return Err("give --master or --account".into()),
             };
-            let mut raw = String::new();
-            std::io::stdin()
-                .read_to_string(&mut raw)
-                .map_err(|e| format!("reading the key from stdin: {e}"))?;
-            let key = ApiKey::new(raw.trim().to_owned());
-            let client = aws_sdk_secretsmanager::Client::new(&sdk);
-            let created = keys::put_key(&client, &name, &key)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "secret {name} {}",
-                if created {
-                    "created"
-                } else {
-                    "updated (new version)"
-                }
-            );
+            put_key(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?;
         }
-        Command::Show { account } => {
-            let account = ManagedAccountId::new(account);
-            let onboarding = store
-                .onboarding(&account)
-                .await
-                .map_err(|e| e.chain())?
-                .ok_or_else(|| format!("account {account} is not onboarded"))?;
-            let state = store.load_state(&onboarding).await.map_err(|e| e.chain())?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
-            );
-            println!(
-                "departments: {}, customers: {}, service types: {}, services: {} ({} ceased)",
-                state.departments.len(),
-                state.customers.len(),
-                state.service_types.len(),
-                state.services.len(),
-                state
-                    .services
-                    .iter()
-                    .filter(|s| !matches!(s.status, reconciliation::domain::ServiceStatus::Active))
-                    .count()
-            );
-        }
+        Command::Show { account } => show(&store, ManagedAccountId::new(account)).await?,
     }
+    Ok(())
+}
+
+async fn onboard_account(store: &DynamoStore, command: Command) -> Result<(), String> {
+    let Command::Onboard {
+        account,
+        organization,
+        mode,
+        parent_department,
+        child_department,
+        reseller_name,
+        department,
+        mapping,
+    } = command
+    else {
+        return Ok(());
+    };
+    let mode = match mode {
+        ModeArg::Wholesale => onboard::Mode::Wholesale {
+            parent_department: DepartmentId::new(parent_department.unwrap_or_default()),
+            child_department: DepartmentId::new(child_department.unwrap_or_default()),
+            reseller_name: reseller_name.unwrap_or_else(|| organization.clone()),
+        },
+        ModeArg::Direct => onboard::Mode::Direct {
+            department: DepartmentId::new(department.unwrap_or_default()),
+        },
+    };
+    let request = onboard::OnboardRequest {
+        account: ManagedAccountId::new(account),
+        organization_name: organization,
+        mode,
+        mapping: match mapping {
+            MappingArg::PerBillingGroup => MappingPreference::PerBillingGroup,
+            MappingArg::OneCustomer => MappingPreference::OneCustomer,
+        },
+    };
+    let onboarding = onboard::onboard(store, request)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
+    );
+    println!(
+        "onboarded. Store its key next: billing-admin put-key --account {} < key.txt",
+        onboarding.account
+    );
+    Ok(())
+}
+
+/// Stores the key read from standard input under `name`.
+async fn put_key(client: &aws_sdk_secretsmanager::Client, name: &str) -> Result<(), String> {
+    let mut raw = String::new();
+    std::io::stdin()
+        .read_to_string(&mut raw)
+        .map_err(|e| format!("reading the key from stdin: {e}"))?;
+    let key = ApiKey::new(raw.trim().to_owned());
+    let created = keys::put_key(client, name, &key)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "secret {name} {}",
+        if created {
+            "created"
+        } else {
+            "updated (new version)"
+        }
+    );
+    Ok(())
+}
+
+async fn show(store: &DynamoStore, account: ManagedAccountId) -> Result<(), String> {
+    let onboarding = store
+        .onboarding(&account)
+        .await
+        .map_err(|e| e.chain())?
+        .ok_or_else(|| format!("account {account} is not onboarded"))?;
+    let state = store.load_state(&onboarding).await.map_err(|e| e.chain())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
+    );
+    println!(
+        "departments: {}, customers: {}, service types: {}, services: {} ({} ceased)",
+        state.departments.len(),
+        state.customers.len(),
+        state.service_types.len(),
+        state.services.len(),
+        state
+            .services
+            .iter()
+            .filter(|s| !matches!(s.status, reconciliation::domain::ServiceStatus::Active))
+            .count()
+    );
     Ok(())
 }

@@ -79,6 +79,34 @@ pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboa
             "the managed account id is empty".into(),
         ));
     }
+    let (onboarding, reseller) = onboarding_of(&request);
+    // Validate against what is stored before writing anything.
+    let state = store
+        .load_state(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    check_departments(&request.mode, &state.departments)?;
+    if let Some(reseller) = reseller {
+        store
+            .apply(
+                &[Action::CreateCustomer {
+                    customer: reseller,
+                    notify: None,
+                }],
+                SystemClock.now(),
+            )
+            .await
+            .map_err(AdminError::Store)?;
+    }
+    store
+        .put_onboarding(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    Ok(onboarding)
+}
+
+/// The onboarding a request asks for, and (wholesale) the reseller customer to create.
+fn onboarding_of(request: &OnboardRequest) -> (Onboarding, Option<Customer>) {
     let (mode, reseller) = match &request.mode {
         Mode::Wholesale {
             parent_department,
@@ -115,23 +143,26 @@ pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboa
         mode,
         mapping: request.mapping,
     };
+    (onboarding, reseller)
+}
 
-    // Validate against what is stored before writing anything.
-    let state = store
-        .load_state(&onboarding)
-        .await
-        .map_err(AdminError::Store)?;
-    let find = |id: &DepartmentId| state.departments.iter().find(|d| &d.id == id).cloned();
-    match &request.mode {
+/// The departments the mode names exist (and a child department is under its parent).
+fn check_departments(mode: &Mode, stored: &[Department]) -> Result<(), AdminError> {
+    let find = |id: &DepartmentId| {
+        stored
+            .iter()
+            .find(|d| &d.id == id)
+            .cloned()
+            .ok_or_else(|| AdminError::UnknownDepartment(id.clone()))
+    };
+    match mode {
         Mode::Wholesale {
             parent_department,
             child_department,
             ..
         } => {
-            find(parent_department)
-                .ok_or_else(|| AdminError::UnknownDepartment(parent_department.clone()))?;
-            let child: Department = find(child_department)
-                .ok_or_else(|| AdminError::UnknownDepartment(child_department.clone()))?;
+            find(parent_department)?;
+            let child = find(child_department)?;
             if child.parent.as_ref() != Some(parent_department) {
                 return Err(AdminError::ChildNotUnderParent {
                     child: child_department.clone(),
@@ -141,27 +172,10 @@ pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboa
             }
         }
         Mode::Direct { department } => {
-            find(department).ok_or_else(|| AdminError::UnknownDepartment(department.clone()))?;
+            find(department)?;
         }
     }
-
-    if let Some(reseller) = reseller {
-        store
-            .apply(
-                &[Action::CreateCustomer {
-                    customer: reseller,
-                    notify: None,
-                }],
-                SystemClock.now(),
-            )
-            .await
-            .map_err(AdminError::Store)?;
-    }
-    store
-        .put_onboarding(&onboarding)
-        .await
-        .map_err(AdminError::Store)?;
-    Ok(onboarding)
+    Ok(())
 }
 
 /// The reseller customer's id for a wholesale onboarding (what [`onboard`] creates).

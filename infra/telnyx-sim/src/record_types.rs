@@ -79,6 +79,149 @@ const fn spec(
     }
 }
 
+/// The table: type, then its filter spelling, response spelling, time field, id field.
+const TABLE: [(RecordType, Spec); 21] = [
+    (
+        RecordType::SipTrunking,
+        spec(
+            "sip-trunking",
+            "sip_trunking_detail_record",
+            "started_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::CallControl,
+        spec(
+            "call-control",
+            "call_control_detail_record",
+            "started_at",
+            "telnyx_leg_id",
+        ),
+    ),
+    (
+        RecordType::Conference,
+        spec("conference", "conference_detail_record", "started_at", "id"),
+    ),
+    (
+        RecordType::ConferenceParticipant,
+        spec(
+            "conference-participant",
+            "conference_participant_detail_record",
+            "joined_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::Fax,
+        spec("fax", "fax_detail_record", "started_at", "id"),
+    ),
+    (
+        RecordType::Webrtc,
+        spec("webrtc", "webrtc_detail_record", "started_at", "id"),
+    ),
+    (
+        RecordType::SiprecClient,
+        spec(
+            "siprec-client",
+            "siprec_client_detail_record",
+            "started_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::Recording,
+        spec(
+            "recording",
+            "recording_detail_record",
+            "started_at",
+            "telnyx_session_id",
+        ),
+    ),
+    (
+        RecordType::MediaStreaming,
+        spec(
+            "media-streaming",
+            "media_streaming_detail_record",
+            "started_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::AiVoiceAssistant,
+        spec(
+            "ai-voice-assistant",
+            "ai_voice_assistant_detail_record",
+            "created_at",
+            "conversation_id",
+        ),
+    ),
+    (
+        RecordType::Amd,
+        spec("amd", "amd_detail_record", "invoked_at", "id"),
+    ),
+    (
+        RecordType::Stt,
+        spec("stt", "stt_detail_record", "start_time", "call_leg_id"),
+    ),
+    (
+        RecordType::Tts,
+        spec("tts", "tts_detail_record", "created_at", "call_leg_id"),
+    ),
+    (
+        RecordType::Embedding,
+        spec(
+            "embedding",
+            "embedding_detail_record",
+            "created_at",
+            "call_leg_id",
+        ),
+    ),
+    (
+        RecordType::Inference,
+        spec(
+            "inference",
+            "inference_detail_record",
+            "created_at",
+            "call_leg_id",
+        ),
+    ),
+    (
+        RecordType::InferenceSpeechToText,
+        spec(
+            "inference-speech-to-text",
+            "inference_speech_to_text_detail_record",
+            "created_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::NoiseSuppression,
+        spec(
+            "noise-suppression",
+            "noise_suppression_detail_record",
+            "created_at",
+            "id",
+        ),
+    ),
+    (
+        RecordType::Messaging,
+        spec("messaging", "message_detail_record", "created_at", "uuid"),
+    ),
+    (
+        RecordType::Wireless,
+        spec("wireless", "sim_card_usage", "created_at", "id"),
+    ),
+    (
+        RecordType::MediaStorage,
+        spec("media_storage", "media_storage", "created_at", "id"),
+    ),
+    (
+        RecordType::Verify,
+        spec("verify", "verification_detail_record", "created_at", "id"),
+    ),
+];
+
 impl RecordType {
     /// Every type, in a stable order.
     pub const ALL: [RecordType; 21] = [
@@ -105,86 +248,12 @@ impl RecordType {
         RecordType::Verify,
     ];
 
-    fn spec(self) -> Spec {
-        use RecordType::*;
-        match self {
-            SipTrunking => spec(
-                "sip-trunking",
-                "sip_trunking_detail_record",
-                "started_at",
-                "id",
-            ),
-            CallControl => spec(
-                "call-control",
-                "call_control_detail_record",
-                "started_at",
-                "telnyx_leg_id",
-            ),
-            Conference => spec("conference", "conference_detail_record", "started_at", "id"),
-            ConferenceParticipant => spec(
-                "conference-participant",
-                "conference_participant_detail_record",
-                "joined_at",
-                "id",
-            ),
-            Fax => spec("fax", "fax_detail_record", "started_at", "id"),
-            Webrtc => spec("webrtc", "webrtc_detail_record", "started_at", "id"),
-            SiprecClient => spec(
-                "siprec-client",
-                "siprec_client_detail_record",
-                "started_at",
-                "id",
-            ),
-            Recording => spec(
-                "recording",
-                "recording_detail_record",
-                "started_at",
-                "telnyx_session_id",
-            ),
-            MediaStreaming => spec(
-                "media-streaming",
-                "media_streaming_detail_record",
-                "started_at",
-                "id",
-            ),
-            AiVoiceAssistant => spec(
-                "ai-voice-assistant",
-                "ai_voice_assistant_detail_record",
-                "created_at",
-                "conversation_id",
-            ),
-            Amd => spec("amd", "amd_detail_record", "invoked_at", "id"),
-            Stt => spec("stt", "stt_detail_record", "start_time", "call_leg_id"),
-            Tts => spec("tts", "tts_detail_record", "created_at", "call_leg_id"),
-            Embedding => spec(
-                "embedding",
-                "embedding_detail_record",
-                "created_at",
-                "call_leg_id",
-            ),
-            Inference => spec(
-                "inference",
-                "inference_detail_record",
-                "created_at",
-                "call_leg_id",
-            ),
-            InferenceSpeechToText => spec(
-                "inference-speech-to-text",
-                "inference_speech_to_text_detail_record",
-                "created_at",
-                "id",
-            ),
-            NoiseSuppression => spec(
-                "noise-suppression",
-                "noise_suppression_detail_record",
-                "created_at",
-                "id",
-            ),
-            Messaging => spec("messaging", "message_detail_record", "created_at", "uuid"),
-            Wireless => spec("wireless", "sim_card_usage", "created_at", "id"),
-            MediaStorage => spec("media_storage", "media_storage", "created_at", "id"),
-            Verify => spec("verify", "verification_detail_record", "created_at", "id"),
-        }
+    fn spec(self) -> &'static Spec {
+        TABLE
+            .iter()
+            .find(|(t, _)| *t == self)
+            .map(|(_, spec)| spec)
+            .unwrap_or(&TABLE[0].1)
     }
 
     /// The `filter[record_type]` spelling, e.g. `sip-trunking`.

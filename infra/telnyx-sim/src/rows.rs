@@ -119,6 +119,69 @@ fn picks(account: &AccountSpec, rng: &mut SplitMix) -> Picks {
     }
 }
 
+/// What every row of one record draws first (in this order, so a seed always gives the
+/// same rows): the account's picks, direction, durations, ids, money.
+struct Common {
+    p: Picks,
+    cli: String,
+    cld: String,
+    direction: &'static str,
+    call_sec: u64,
+    billed_sec: u64,
+    answered: bool,
+    session: String,
+    leg: String,
+    /// The record's time and its end, formatted.
+    t: String,
+    t_end: String,
+    cost: String,
+    rate: String,
+    response: &'static str,
+}
+
+impl Common {
+    fn draw(
+        kind: RecordType,
+        at: DateTime<Utc>,
+        account: &AccountSpec,
+        rng: &mut SplitMix,
+    ) -> Self {
+        let p = picks(account, rng);
+        let outbound = rng.below(2) == 0;
+        let (cli, cld) = if outbound {
+            (p.our_number.clone(), p.their_number.clone())
+        } else {
+            (p.their_number.clone(), p.our_number.clone())
+        };
+        let call_sec = rng.below(900);
+        let answered = call_sec > 0;
+        let billed_sec = if answered {
+            call_sec.div_ceil(60) * 60
+        } else {
+            0
+        };
+        let finished = at + Duration::seconds(call_sec as i64 + 3);
+        let session = rng.uuid();
+        let leg = rng.uuid();
+        Common {
+            p,
+            cli,
+            cld,
+            direction: if outbound { "outbound" } else { "inbound" },
+            call_sec,
+            billed_sec,
+            answered,
+            session,
+            leg,
+            t: timestamp(at),
+            t_end: timestamp(finished),
+            cost: rng.money(),
+            rate: rng.money(),
+            response: kind.response_name(),
+        }
+    }
+}
+
 /// Builds one row of `kind` at time `at` for `account`. `index` is the record's place in
 /// its generator; it decides the deliberate drifts (e.g. every 7th webrtc row carries a
 /// numeric `connection_id`).
@@ -129,277 +192,310 @@ pub(crate) fn build_row(
     account: &AccountSpec,
     rng: &mut SplitMix,
 ) -> Value {
-    let p = picks(account, rng);
-    let outbound = rng.below(2) == 0;
-    let (cli, cld) = if outbound {
-        (p.our_number.clone(), p.their_number.clone())
-    } else {
-        (p.their_number.clone(), p.our_number.clone())
-    };
-    let direction = if outbound { "outbound" } else { "inbound" };
-    let call_sec = rng.below(900);
-    let answered = call_sec > 0;
-    let billed_sec = if answered {
-        call_sec.div_ceil(60) * 60
-    } else {
-        0
-    };
-    let finished = at + Duration::seconds(call_sec as i64 + 3);
-    let session = rng.uuid();
-    let leg = rng.uuid();
-    let t = timestamp(at);
-    let t_end = timestamp(finished);
-    let cost = rng.money();
-    let rate = rng.money();
-    let response = kind.response_name();
-
+    let c = Common::draw(kind, at, account, rng);
     match kind {
         RecordType::SipTrunking
         | RecordType::CallControl
         | RecordType::Fax
         | RecordType::SiprecClient
-        | RecordType::MediaStreaming => {
-            let mut row = json!({
-                "record_type": response,
-                "telnyx_session_id": session,
-                "started_at": t,
-                "answered_at": if answered { json!(timestamp(at + Duration::seconds(3))) } else { Value::Null },
-                "finished_at": t_end,
-                "connection_id": p.connection_id,
-                "cli": cli,
-                "cld": cld,
-                "direction": direction,
-                "leg_direction": direction,
-                "attempted": 1,
-                "connected": u8::from(answered),
-                "completed": u8::from(answered),
-                "call_sec": call_sec,
-                "billed_sec": billed_sec,
-                "rate": rate,
-                "cost": cost,
-                "currency": "USD",
-                "flow_source": if kind == RecordType::CallControl { "telnyx_cc_app" } else { "telnyx_connection" },
-            });
-            if kind == RecordType::CallControl {
-                row["telnyx_leg_id"] = json!(leg);
-            } else {
-                row["id"] = json!(leg);
-                row["sip_call_id"] = json!(format!("{}@sip.example", rng.uuid()));
-                row["outbound_profile_id"] = json!(rng.numeric_id());
-            }
-            row
-        }
-        RecordType::Webrtc => {
-            let connection = p
-                .connection_id
-                .as_deref()
-                .map(|c| maybe_number(c, index % 7 == 0))
-                .unwrap_or(Value::Null);
-            json!({
-                "record_type": response,
-                "id": leg,
-                "telnyx_leg_id": leg,
-                "telnyx_session_id": session,
-                "call_id": rng.uuid(),
-                "session_id": rng.uuid(),
-                "started_at": t,
-                "finished_at": t_end,
-                "connection_id": connection,
-                "connection_name": p.connection_name,
-                "billing_group_id": 60,
-                "billing_group_name": "",
-                "cli": cli,
-                "cld": cld,
-                "caller_number": cli.trim_start_matches('+'),
-                "country_code": 1,
-                "call_sec": call_sec,
-                "billed_sec": billed_sec,
-                "rate": rate,
-                "cost": cost,
-                "currency": "USD",
-            })
-        }
-        RecordType::Recording => json!({
-            "record_type": response,
-            "telnyx_session_id": session,
-            "call_leg_id": leg,
-            "started_at": t,
-            "finished_at": t_end,
-            "connection_id": p.connection_id,
-            "recording_sec": call_sec,
-            "channels": "dual",
-            "rate": rate,
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::Conference => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "name": format!("room-{}", rng.below(1000)),
-            "call_leg_id": leg,
-            "call_session_id": session,
-            "connection_id": p.connection_id,
-            "started_at": t,
-            "ended_at": t_end,
-            "expires_at": timestamp(at + Duration::hours(24)),
-            "call_sec": call_sec,
-            "participant_call_sec": call_sec * 2,
-            "participant_count": 2 + rng.below(4),
-            "region": "us-east",
-            "is_telnyx_billable": true,
-        }),
-        RecordType::ConferenceParticipant => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "conference_id": rng.uuid(),
-            "call_leg_id": leg,
-            "call_session_id": session,
-            "joined_at": t,
-            "left_at": t_end,
-            "originating_number": cli,
-            "destination_number": cld,
-            "call_sec": call_sec,
-            "billed_sec": billed_sec,
-            "rate": rate,
-            "rate_measured_in": "minutes",
-            "cost": cost,
-            "currency": "USD",
-            "is_telnyx_billable": true,
-        }),
-        RecordType::Amd => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "call_leg_id": leg,
-            "call_session_id": session,
-            "invoked_at": t,
-            "connection_id": p.connection_id,
-            "connection_name": p.connection_name,
-            "billing_group_id": p.billing_group_id,
-            "billing_group_name": p.billing_group_name,
-            "feature": "PREMIUM",
-            "rate": rate,
-            "rate_measured_in": "invocations",
-            "cost": cost,
-            "currency": "USD",
-            "is_telnyx_billable": true,
-        }),
-        RecordType::Stt => json!({
-            "record_type": response,
-            "call_leg_id": leg,
-            "call_session_id": session,
-            "start_time": t,
-            "end_time": t_end,
-            "duration_sec": call_sec,
-            "rate": rate,
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::Tts | RecordType::Embedding | RecordType::Inference => json!({
-            "record_type": response,
-            "call_leg_id": leg,
-            "call_session_id": session,
-            "created_at": t,
-            "provider": if kind == RecordType::Tts { "telnyx" } else { "meta-llama" },
-            "number_of_characters": 20 + rng.below(2000),
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::InferenceSpeechToText | RecordType::NoiseSuppression => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "call_leg_id": leg,
-            "created_at": t,
-            "duration_sec": call_sec,
-            "billed_sec": billed_sec,
-            "rate": rate,
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::AiVoiceAssistant => json!({
-            "record_type": response,
-            "conversation_id": rng.uuid(),
-            "call_control_id": format!("v3:{}", rng.uuid()),
-            "telnyx_leg_id": leg,
-            "telnyx_session_id": session,
-            "created_at": t,
-            "completed_at": t_end,
-            "duration_sec": call_sec,
-            "billed_sec": billed_sec,
-            "rate": rate,
-            "rate_measured_in": "ai_voice_assistant_minutes",
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::Messaging => {
-            let parts = 1 + rng.below(3);
-            json!({
-                "record_type": response,
-                "uuid": rng.uuid(),
-                "created_at": t,
-                "sent_at": timestamp(at + Duration::seconds(1)),
-                "completed_at": timestamp(at + Duration::seconds(4)),
-                "updated_at": timestamp(at + Duration::seconds(4)),
-                "profile_id": p.messaging_profile_id,
-                "cli": cli,
-                "cld": cld,
-                "direction": direction,
-                "message_type": "SMS",
-                "status": "delivered",
-                "parts": parts,
-                "rate": rate,
-                "cost": cost,
-                "carrier_fee": "0.0025",
-                "currency": "USD",
-                "country_code": "US",
-            })
-        }
-        RecordType::Wireless => {
-            let uplink = rng.below(5_000_000);
-            let downlink = rng.below(50_000_000);
-            json!({
-                "record_type": response,
-                "id": rng.uuid(),
-                "created_at": t,
-                "closed_at": timestamp(at + Duration::hours(1)),
-                "sim_card_id": rng.uuid(),
-                "sim_group_id": rng.uuid(),
-                "phone_number": p.our_number,
-                "uplink_data": uplink,
-                "downlink_data": downlink,
-                "data_unit": "B",
-                "data_rate": "0.0045",
-                "data_cost": ((uplink + downlink) as f64 / 1_000_000.0 * 0.0045 * 10_000.0).round() / 10_000.0,
-                "currency": "USD",
-            })
-        }
-        RecordType::MediaStorage => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "created_at": t,
-            "link_channel_id": rng.uuid(),
-            "link_channel_type": "call",
-            "action_type": "upload",
-            "rate": rate,
-            "rate_measured_in": "gb",
-            "cost": cost,
-            "currency": "USD",
-        }),
-        RecordType::Verify => json!({
-            "record_type": response,
-            "id": rng.uuid(),
-            "created_at": t,
-            "updated_at": timestamp(at + Duration::seconds(20)),
-            "verify_profile_id": rng.uuid(),
-            "destination_phone_number": p.their_number,
-            "verify_channel_type": "sms",
-            "verification_status": "accepted",
-            "delivery_status": "delivered",
-            "rate": rate,
-            "rate_measured_in": "attempts",
-            "verify_usage_fee": "0.03",
-            "currency": "USD",
-        }),
+        | RecordType::MediaStreaming => call_leg(kind, &c, at, rng),
+        RecordType::Webrtc => webrtc(&c, index, rng),
+        RecordType::Recording => recording(&c),
+        RecordType::Conference => conference(&c, at, rng),
+        RecordType::ConferenceParticipant => conference_participant(&c, rng),
+        RecordType::Amd => amd(&c, rng),
+        RecordType::Stt => stt(&c),
+        RecordType::Tts | RecordType::Embedding | RecordType::Inference => ai_text(kind, &c, rng),
+        RecordType::InferenceSpeechToText | RecordType::NoiseSuppression => ai_audio(&c, rng),
+        RecordType::AiVoiceAssistant => voice_assistant(&c, rng),
+        RecordType::Messaging => messaging(&c, at, rng),
+        RecordType::Wireless => wireless(&c, at, rng),
+        RecordType::MediaStorage => media_storage(&c, rng),
+        RecordType::Verify => verify(&c, at, rng),
     }
+}
+
+/// sip-trunking, call-control, fax, siprec-client, media-streaming: one call leg.
+fn call_leg(kind: RecordType, c: &Common, at: DateTime<Utc>, rng: &mut SplitMix) -> Value {
+    let at_answer = if c.answered {
+        json!(timestamp(at + Duration::seconds(3)))
+    } else {
+        Value::Null
+    };
+    let mut row = json!({
+        "record_type": c.response,
+        "telnyx_session_id": c.session,
+        "started_at": c.t,
+        "answered_at": at_answer,
+        "finished_at": c.t_end,
+        "connection_id": c.p.connection_id,
+        "cli": c.cli,
+        "cld": c.cld,
+        "direction": c.direction,
+        "leg_direction": c.direction,
+        "attempted": 1,
+        "connected": u8::from(c.answered),
+        "completed": u8::from(c.answered),
+        "call_sec": c.call_sec,
+        "billed_sec": c.billed_sec,
+        "rate": c.rate,
+        "cost": c.cost,
+        "currency": "USD",
+        "flow_source": if kind == RecordType::CallControl { "telnyx_cc_app" } else { "telnyx_connection" },
+    });
+    if kind == RecordType::CallControl {
+        row["telnyx_leg_id"] = json!(c.leg);
+    } else {
+        row["id"] = json!(c.leg);
+        row["sip_call_id"] = json!(format!("{}@sip.example", rng.uuid()));
+        row["outbound_profile_id"] = json!(rng.numeric_id());
+    }
+    row
+}
+
+fn webrtc(c: &Common, index: u64, rng: &mut SplitMix) -> Value {
+    let connection =
+        c.p.connection_id
+            .as_deref()
+            .map(|id| maybe_number(id, index % 7 == 0))
+            .unwrap_or(Value::Null);
+    json!({
+        "record_type": c.response,
+        "id": c.leg,
+        "telnyx_leg_id": c.leg,
+        "telnyx_session_id": c.session,
+        "call_id": rng.uuid(),
+        "session_id": rng.uuid(),
+        "started_at": c.t,
+        "finished_at": c.t_end,
+        "connection_id": connection,
+        "connection_name": c.p.connection_name,
+        "billing_group_id": 60,
+        "billing_group_name": "",
+        "cli": c.cli,
+        "cld": c.cld,
+        "caller_number": c.cli.trim_start_matches('+'),
+        "country_code": 1,
+        "call_sec": c.call_sec,
+        "billed_sec": c.billed_sec,
+        "rate": c.rate,
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+fn recording(c: &Common) -> Value {
+    json!({
+        "record_type": c.response,
+        "telnyx_session_id": c.session,
+        "call_leg_id": c.leg,
+        "started_at": c.t,
+        "finished_at": c.t_end,
+        "connection_id": c.p.connection_id,
+        "recording_sec": c.call_sec,
+        "channels": "dual",
+        "rate": c.rate,
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+fn conference(c: &Common, at: DateTime<Utc>, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "name": format!("room-{}", rng.below(1000)),
+        "call_leg_id": c.leg,
+        "call_session_id": c.session,
+        "connection_id": c.p.connection_id,
+        "started_at": c.t,
+        "ended_at": c.t_end,
+        "expires_at": timestamp(at + Duration::hours(24)),
+        "call_sec": c.call_sec,
+        "participant_call_sec": c.call_sec * 2,
+        "participant_count": 2 + rng.below(4),
+        "region": "us-east",
+        "is_telnyx_billable": true,
+    })
+}
+
+fn conference_participant(c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "conference_id": rng.uuid(),
+        "call_leg_id": c.leg,
+        "call_session_id": c.session,
+        "joined_at": c.t,
+        "left_at": c.t_end,
+        "originating_number": c.cli,
+        "destination_number": c.cld,
+        "call_sec": c.call_sec,
+        "billed_sec": c.billed_sec,
+        "rate": c.rate,
+        "rate_measured_in": "minutes",
+        "cost": c.cost,
+        "currency": "USD",
+        "is_telnyx_billable": true,
+    })
+}
+
+fn amd(c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "call_leg_id": c.leg,
+        "call_session_id": c.session,
+        "invoked_at": c.t,
+        "connection_id": c.p.connection_id,
+        "connection_name": c.p.connection_name,
+        "billing_group_id": c.p.billing_group_id,
+        "billing_group_name": c.p.billing_group_name,
+        "feature": "PREMIUM",
+        "rate": c.rate,
+        "rate_measured_in": "invocations",
+        "cost": c.cost,
+        "currency": "USD",
+        "is_telnyx_billable": true,
+    })
+}
+
+fn stt(c: &Common) -> Value {
+    json!({
+        "record_type": c.response,
+        "call_leg_id": c.leg,
+        "call_session_id": c.session,
+        "start_time": c.t,
+        "end_time": c.t_end,
+        "duration_sec": c.call_sec,
+        "rate": c.rate,
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+/// tts, embedding, inference: characters, no duration.
+fn ai_text(kind: RecordType, c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "call_leg_id": c.leg,
+        "call_session_id": c.session,
+        "created_at": c.t,
+        "provider": if kind == RecordType::Tts { "telnyx" } else { "meta-llama" },
+        "number_of_characters": 20 + rng.below(2000),
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+/// inference-speech-to-text, noise-suppression: audio seconds of one call leg.
+fn ai_audio(c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "call_leg_id": c.leg,
+        "created_at": c.t,
+        "duration_sec": c.call_sec,
+        "billed_sec": c.billed_sec,
+        "rate": c.rate,
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+fn voice_assistant(c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "conversation_id": rng.uuid(),
+        "call_control_id": format!("v3:{}", rng.uuid()),
+        "telnyx_leg_id": c.leg,
+        "telnyx_session_id": c.session,
+        "created_at": c.t,
+        "completed_at": c.t_end,
+        "duration_sec": c.call_sec,
+        "billed_sec": c.billed_sec,
+        "rate": c.rate,
+        "rate_measured_in": "ai_voice_assistant_minutes",
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+fn messaging(c: &Common, at: DateTime<Utc>, rng: &mut SplitMix) -> Value {
+    let parts = 1 + rng.below(3);
+    json!({
+        "record_type": c.response,
+        "uuid": rng.uuid(),
+        "created_at": c.t,
+        "sent_at": timestamp(at + Duration::seconds(1)),
+        "completed_at": timestamp(at + Duration::seconds(4)),
+        "updated_at": timestamp(at + Duration::seconds(4)),
+        "profile_id": c.p.messaging_profile_id,
+        "cli": c.cli,
+        "cld": c.cld,
+        "direction": c.direction,
+        "message_type": "SMS",
+        "status": "delivered",
+        "parts": parts,
+        "rate": c.rate,
+        "cost": c.cost,
+        "carrier_fee": "0.0025",
+        "currency": "USD",
+        "country_code": "US",
+    })
+}
+
+fn wireless(c: &Common, at: DateTime<Utc>, rng: &mut SplitMix) -> Value {
+    let uplink = rng.below(5_000_000);
+    let downlink = rng.below(50_000_000);
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "created_at": c.t,
+        "closed_at": timestamp(at + Duration::hours(1)),
+        "sim_card_id": rng.uuid(),
+        "sim_group_id": rng.uuid(),
+        "phone_number": c.p.our_number,
+        "uplink_data": uplink,
+        "downlink_data": downlink,
+        "data_unit": "B",
+        "data_rate": "0.0045",
+        "data_cost": ((uplink + downlink) as f64 / 1_000_000.0 * 0.0045 * 10_000.0).round() / 10_000.0,
+        "currency": "USD",
+    })
+}
+
+fn media_storage(c: &Common, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "created_at": c.t,
+        "link_channel_id": rng.uuid(),
+        "link_channel_type": "call",
+        "action_type": "upload",
+        "rate": c.rate,
+        "rate_measured_in": "gb",
+        "cost": c.cost,
+        "currency": "USD",
+    })
+}
+
+fn verify(c: &Common, at: DateTime<Utc>, rng: &mut SplitMix) -> Value {
+    json!({
+        "record_type": c.response,
+        "id": rng.uuid(),
+        "created_at": c.t,
+        "updated_at": timestamp(at + Duration::seconds(20)),
+        "verify_profile_id": rng.uuid(),
+        "destination_phone_number": c.p.their_number,
+        "verify_channel_type": "sms",
+        "verification_status": "accepted",
+        "delivery_status": "delivered",
+        "rate": c.rate,
+        "rate_measured_in": "attempts",
+        "verify_usage_fee": "0.03",
+        "currency": "USD",
+    })
 }
 
 #[cfg(test)]

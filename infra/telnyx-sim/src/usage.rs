@@ -88,7 +88,23 @@ pub(crate) async fn usage_reports(
     response
 }
 
-fn report(ctl: &SimControl, caller: Caller, query: &[(String, String)]) -> Result<Value, ApiError> {
+/// What one `/usage_reports` request asks for.
+struct UsageQuery {
+    /// Group rows by account (`managed_accounts=true` with the master key).
+    across: bool,
+    accounts: Vec<usize>,
+    product: String,
+    kind: RecordType,
+    metrics: Vec<String>,
+    dimensions: Vec<String>,
+    window: TimeWindow,
+}
+
+fn parse_query(
+    ctl: &SimControl,
+    caller: Caller,
+    query: &[(String, String)],
+) -> Result<UsageQuery, ApiError> {
     let across = query
         .iter()
         .any(|(k, v)| k == "managed_accounts" && v == "true");
@@ -131,69 +147,89 @@ fn report(ctl: &SimControl, caller: Caller, query: &[(String, String)]) -> Resul
         gte_ms: start.map(ceil_ms),
         lt_ms: end.map(ceil_ms),
     };
-    let page = Page::parse(query, USAGE)?;
+    Ok(UsageQuery {
+        across,
+        accounts,
+        product,
+        kind,
+        metrics,
+        dimensions,
+        window,
+    })
+}
 
-    // (user_id?, dimension values) → (row count, metric sums)
-    let mut groups: BTreeMap<Vec<String>, (u64, Vec<Decimal>)> = BTreeMap::new();
-    let mut add = |account_id: &str, row: &Value| {
-        let mut key = Vec::with_capacity(dimensions.len() + 1);
-        if across {
-            key.push(account_id.to_owned());
-        }
-        for d in &dimensions {
-            key.push(match row.get(d) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            });
-        }
-        let entry = groups
-            .entry(key)
-            .or_insert_with(|| (0, vec![Decimal::ZERO; metrics.len()]));
-        entry.0 += 1;
-        for (sum, m) in entry.1.iter_mut().zip(&metrics) {
-            *sum += decimal_of(row.get(m));
-        }
-    };
-    for &i in &accounts {
+/// (user_id?, dimension values) → (row count, metric sums)
+type Groups = BTreeMap<Vec<String>, (u64, Vec<Decimal>)>;
+
+fn add_row(q: &UsageQuery, groups: &mut Groups, account_id: &str, row: &Value) {
+    let mut key = Vec::with_capacity(q.dimensions.len() + 1);
+    if q.across {
+        key.push(account_id.to_owned());
+    }
+    for d in &q.dimensions {
+        key.push(match row.get(d) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        });
+    }
+    let entry = groups
+        .entry(key)
+        .or_insert_with(|| (0, vec![Decimal::ZERO; q.metrics.len()]));
+    entry.0 += 1;
+    for (sum, m) in entry.1.iter_mut().zip(&q.metrics) {
+        *sum += decimal_of(row.get(m));
+    }
+}
+
+/// Every row the detail-records endpoint would serve for the query's accounts and
+/// window, summed into groups.
+fn aggregate(ctl: &SimControl, q: &UsageQuery) -> Groups {
+    let mut groups = Groups::new();
+    for &i in &q.accounts {
         let Some(account) = ctl.world().accounts.get(i) else {
             continue;
         };
         {
             let state = ctl.lock();
-            if let Some(rows) = state.records.get(&(i, kind)) {
+            if let Some(rows) = state.records.get(&(i, q.kind)) {
                 for r in rows.iter() {
-                    if r.time_ms.is_some_and(|t| window.contains(t))
-                        || (r.time_ms.is_none() && window.is_unbounded())
+                    if r.time_ms.is_some_and(|t| q.window.contains(t))
+                        || (r.time_ms.is_none() && q.window.is_unbounded())
                     {
-                        add(&account.id, &r.row);
+                        add_row(q, &mut groups, &account.id, &r.row);
                     }
                 }
             }
         }
         if let Some(g) = ctl.world().generators.get(i).and_then(Option::as_ref) {
-            let count = g.count(kind, window);
+            let count = g.count(q.kind, q.window);
             for rank in 0..count {
-                if let Some(index) = g.nth_newest(kind, window, rank) {
-                    add(&account.id, &g.row(kind, index, account));
+                if let Some(index) = g.nth_newest(q.kind, q.window, rank) {
+                    add_row(q, &mut groups, &account.id, &g.row(q.kind, index, account));
                 }
             }
         }
     }
+    groups
+}
 
-    let items: Vec<Value> = groups
+fn report(ctl: &SimControl, caller: Caller, query: &[(String, String)]) -> Result<Value, ApiError> {
+    let q = parse_query(ctl, caller, query)?;
+    let page = Page::parse(query, USAGE)?;
+    let items: Vec<Value> = aggregate(ctl, &q)
         .into_iter()
         .map(|(key, (count, sums))| {
             let mut obj = Map::new();
-            obj.insert("product".into(), json!(product));
+            obj.insert("product".into(), json!(q.product));
             let mut values = key.into_iter();
-            if across {
+            if q.across {
                 obj.insert("user_id".into(), json!(values.next()));
             }
-            for (d, v) in dimensions.iter().zip(values) {
+            for (d, v) in q.dimensions.iter().zip(values) {
                 obj.insert(d.clone(), json!(v));
             }
-            for (m, sum) in metrics.iter().zip(sums) {
+            for (m, sum) in q.metrics.iter().zip(sums) {
                 let value = if m == "count" {
                     json!(count)
                 } else {

@@ -6,7 +6,7 @@
 //! are one conditional write, the outbox dedupes by key, and a duplicate sync request
 //! only causes a no-op sync.
 
-use crate::domain::{ManagedAccountId, Onboarding};
+use crate::domain::{ManagedAccount, ManagedAccountId, Onboarding};
 use crate::error::PortError;
 use crate::invocation::SyncRequest;
 use crate::outbox::{FlushReport, flush_outbox};
@@ -115,36 +115,12 @@ pub async fn run_schedule(
         accounts_listed: accounts.len(),
         ..Default::default()
     };
-    let now = ports.clock.now();
     for account in accounts.iter().filter(|a| !onboarded.contains(&a.id)) {
         report.unknown.push(account.id.clone());
-        let alert = Notification::UnknownManagedAccount {
-            to: settings.alert_to.clone(),
-            account: account.id.clone(),
-            organization_name: account.organization_name.clone(),
-            email: account.email.clone(),
-            created_at: account.created_at,
-            raised_at: now,
-            repeat_every: RepeatEvery::of(settings.alert_interval),
-        };
-        // One atomic write: the interval's slot is taken only together with its email.
-        let admitted = ports
-            .store
-            .admit_and_queue_alert(
-                AlertKind::UnknownAccount,
-                &account.id,
-                &alert,
-                now,
-                settings.alert_interval,
-            )
-            .await
-            .map_err(ScheduleError::Store)?;
-        if admitted {
+        if alert_unknown(ports, settings, account).await? {
             report.alerted.push(account.id.clone());
         }
-        tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");
     }
-
     report.onboarded_not_listed = onboardings
         .iter()
         .filter(|o| !listed.contains(&o.account))
@@ -153,7 +129,59 @@ pub async fn run_schedule(
     for account in &report.onboarded_not_listed {
         tracing::warn!(account_id = %account, "onboarded account is not listed by the manager key (cancelled?); syncing it anyway");
     }
+    dispatch(ports, &onboardings, &mut report).await?;
 
+    // Alerts go out even when a dispatch failed; a flush error only delays them.
+    match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
+        Ok(emails) => report.emails = emails,
+        Err(error) => {
+            tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued")
+        }
+    }
+    if !report.dispatch_failures.is_empty() {
+        return Err(ScheduleError::PartialDispatch(report.dispatch_failures));
+    }
+    Ok(report)
+}
+
+/// Queues the unknown-account alert if the throttle admits it; true when it did.
+async fn alert_unknown(
+    ports: &Ports,
+    settings: &ScheduleSettings,
+    account: &ManagedAccount,
+) -> Result<bool, ScheduleError> {
+    let now = ports.clock.now();
+    let alert = Notification::UnknownManagedAccount {
+        to: settings.alert_to.clone(),
+        account: account.id.clone(),
+        organization_name: account.organization_name.clone(),
+        email: account.email.clone(),
+        created_at: account.created_at,
+        raised_at: now,
+        repeat_every: RepeatEvery::of(settings.alert_interval),
+    };
+    // One atomic write: the interval's slot is taken only together with its email.
+    let admitted = ports
+        .store
+        .admit_and_queue_alert(
+            AlertKind::UnknownAccount,
+            &account.id,
+            &alert,
+            now,
+            settings.alert_interval,
+        )
+        .await
+        .map_err(ScheduleError::Store)?;
+    tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");
+    Ok(admitted)
+}
+
+/// One sync request per onboarded account; the refused ones are reported.
+async fn dispatch(
+    ports: &Ports,
+    onboardings: &[Onboarding],
+    report: &mut ScheduleReport,
+) -> Result<(), ScheduleError> {
     let requests: Vec<SyncRequest> = onboardings
         .iter()
         .map(|o| SyncRequest::for_account(o.account.clone()))
@@ -172,17 +200,5 @@ pub async fn run_schedule(
         .map(|r| r.managed_account_id.clone())
         .filter(|id| !report.dispatch_failures.contains(id))
         .collect();
-
-    // Alerts go out even when a dispatch failed; a flush error only delays them.
-    match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
-        Ok(emails) => report.emails = emails,
-        Err(error) => {
-            tracing::warn!(error = %error.chain(), "outbox flush failed; alerts stay queued")
-        }
-    }
-
-    if !report.dispatch_failures.is_empty() {
-        return Err(ScheduleError::PartialDispatch(report.dispatch_failures));
-    }
-    Ok(report)
+    Ok(())
 }

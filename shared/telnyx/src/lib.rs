@@ -8,7 +8,8 @@
 //!
 //! Modules:
 //! - [`config`]: [`ClientConfig`] and its defaults.
-//! - [`client`]: the client, its endpoints and the detail-record walk.
+//! - [`client`]: the client and its endpoints.
+//! - [`walk`]: the detail-record walk ([`DetailRecordPages`]).
 //! - [`records`]: detail-record page parsing (public for benchmarks and tools).
 //! - [`usage`]: `GET /usage_reports` query and rows.
 //! - [`error`]: [`TelnyxError`] and its transient/permanent classification.
@@ -26,12 +27,14 @@ mod port;
 mod rate_limit;
 pub mod records;
 pub mod usage;
+pub mod walk;
 mod wire;
 
-pub use client::{DetailRecordPages, REMEMBERED_PAGES, TelnyxClient};
+pub use client::TelnyxClient;
 pub use config::{ClientConfig, TELNYX_BASE_URL};
 pub use error::{ApiErrorDetail, TelnyxError};
 pub use flex::{parse_decimal, parse_flag, parse_time};
 pub use port::to_port_error;
 pub use records::{DetailPage, PageMeta, parse_detail_page, parse_detail_record};
 pub use usage::{UsageReportQuery, UsageReportRow};
+pub use walk::{DetailRecordPages, REMEMBERED_PAGES};

@@ -5,8 +5,9 @@
 //! kept as the source. A 401 or 403 is marked as a [`KeyRefusal`] (the operator must fix
 //! the key, not the data). No context ever holds the key.
 
-use crate::client::{DetailRecordPages, TelnyxClient};
+use crate::client::TelnyxClient;
 use crate::error::TelnyxError;
+use crate::walk::DetailRecordPages;
 use async_trait::async_trait;
 use reconciliation::domain::{DetailRecord, ManagedAccount, RecordType, TelnyxSnapshot};
 use reconciliation::ports::{ApiKey, PortResult, RecordPages, TelnyxApi, TimeWindow};

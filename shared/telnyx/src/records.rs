@@ -119,103 +119,144 @@ pub fn parse_detail_record(
     build_record(&fields, RawRecord::from_raw(row), record_type, page)
 }
 
+/// Reads the fields of one row, naming the field in any error.
+struct FieldReader {
+    page: u32,
+    record_type: RecordType,
+}
+
+impl FieldReader {
+    fn bad(&self, field: &'static str, detail: String) -> TelnyxError {
+        TelnyxError::MalformedRecord {
+            endpoint: DETAIL_RECORDS,
+            page: self.page,
+            record_type: self.record_type,
+            field,
+            detail,
+            source: None,
+        }
+    }
+
+    fn text(
+        &self,
+        field: &'static str,
+        raw: Option<&RawValue>,
+    ) -> Result<Option<String>, TelnyxError> {
+        flex::text(raw)
+            .map(|t| t.map(Cow::into_owned))
+            .map_err(|e| self.bad(field, e))
+    }
+
+    fn decimal(
+        &self,
+        field: &'static str,
+        raw: Option<&RawValue>,
+    ) -> Result<Option<Decimal>, TelnyxError> {
+        flex::decimal(raw).map_err(|e| self.bad(field, e))
+    }
+
+    /// The first of `candidates` that holds a number.
+    fn first_decimal(
+        &self,
+        candidates: &[(&'static str, Option<&RawValue>)],
+    ) -> Result<Option<Decimal>, TelnyxError> {
+        for (field, raw) in candidates {
+            if let Some(d) = self.decimal(field, *raw)? {
+                return Ok(Some(d));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The first of `candidates` that holds text.
+    fn first_text(
+        &self,
+        candidates: &[(&'static str, Option<&RawValue>)],
+    ) -> Result<Option<String>, TelnyxError> {
+        for (field, raw) in candidates {
+            if let Some(t) = self.text(field, *raw)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The value of the type's time field.
+    fn occurred_at(
+        &self,
+        fields: &RowFields<'_>,
+    ) -> Result<chrono::DateTime<chrono::Utc>, TelnyxError> {
+        let time_field = self.record_type.time_field();
+        let time_text = flex::text(fields.time)
+            .map_err(|e| self.bad(time_field, e))?
+            .ok_or_else(|| self.bad(time_field, "missing or empty".to_owned()))?;
+        flex::parse_time(&time_text)
+            .ok_or_else(|| self.bad(time_field, format!("{time_text:?} is not a timestamp")))
+    }
+
+    /// Billed seconds, parts, characters, seconds, else wireless bytes up + down.
+    fn billed_quantity(&self, fields: &RowFields<'_>) -> Result<Option<Decimal>, TelnyxError> {
+        let first = self.first_decimal(&[
+            ("billed_sec", fields.billed_sec),
+            ("parts", fields.parts),
+            ("number_of_characters", fields.number_of_characters),
+            ("duration_sec", fields.duration_sec),
+            ("call_sec", fields.call_sec),
+        ])?;
+        if first.is_some() {
+            return Ok(first);
+        }
+        let up = self.decimal("uplink_data", fields.uplink_data)?;
+        let down = self.decimal("downlink_data", fields.downlink_data)?;
+        Ok(match (up, down) {
+            (None, None) => None,
+            (u, d) => u.unwrap_or_default().checked_add(d.unwrap_or_default()),
+        })
+    }
+}
+
 /// Normalizes one row from the fields picked out of it.
-fn build_record<'r>(
-    fields: &RowFields<'r>,
+fn build_record(
+    fields: &RowFields<'_>,
     raw: RawRecord,
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
-    let bad = |field: &'static str, detail: String| TelnyxError::MalformedRecord {
-        endpoint: DETAIL_RECORDS,
-        page,
-        record_type,
-        field,
-        detail,
-        source: None,
-    };
-    let time_field = record_type.time_field();
-    let time_text = flex::text(fields.time)
-        .map_err(|e| bad(time_field, e))?
-        .ok_or_else(|| bad(time_field, "missing or empty".to_owned()))?;
-    let occurred_at = flex::parse_time(&time_text)
-        .ok_or_else(|| bad(time_field, format!("{time_text:?} is not a timestamp")))?;
-
-    let id = record_id(fields, occurred_at).map_err(|e| bad("id", e))?;
-
-    let text_of = |field: &'static str, raw: Option<&RawValue>| {
-        flex::text(raw)
-            .map(|t| t.map(Cow::into_owned))
-            .map_err(|e| bad(field, e))
-    };
-    let decimal_of =
-        |field: &'static str, raw: Option<&RawValue>| flex::decimal(raw).map_err(|e| bad(field, e));
-    let first_decimal = |candidates: &[(&'static str, Option<&RawValue>)]| {
-        for (field, raw) in candidates {
-            if let Some(d) = decimal_of(field, *raw)? {
-                return Ok(Some(d));
-            }
-        }
-        Ok::<Option<Decimal>, TelnyxError>(None)
-    };
-    let first_text = |candidates: &[(&'static str, Option<&'r RawValue>)]| {
-        for (field, raw) in candidates {
-            if let Some(t) = flex::text(*raw).map_err(|e| bad(field, e))? {
-                return Ok(Some(t));
-            }
-        }
-        Ok::<Option<Cow<'r, str>>, TelnyxError>(None)
-    };
-
-    let direction = first_text(&[
-        ("direction", fields.direction),
-        ("leg_direction", fields.leg_direction),
-    ])?
-    .and_then(|d| parse_direction(&d));
-
-    let billed_quantity = match first_decimal(&[
-        ("billed_sec", fields.billed_sec),
-        ("parts", fields.parts),
-        ("number_of_characters", fields.number_of_characters),
-        ("duration_sec", fields.duration_sec),
-        ("call_sec", fields.call_sec),
-    ])? {
-        Some(q) => Some(q),
-        None => {
-            let up = decimal_of("uplink_data", fields.uplink_data)?;
-            let down = decimal_of("downlink_data", fields.downlink_data)?;
-            match (up, down) {
-                (None, None) => None,
-                (u, d) => u.unwrap_or_default().checked_add(d.unwrap_or_default()),
-            }
-        }
-    };
-    let owned = |t: Option<Cow<'r, str>>| t.map(Cow::into_owned);
-
+    let r = FieldReader { page, record_type };
+    let occurred_at = r.occurred_at(fields)?;
+    let id = record_id(fields, occurred_at).map_err(|e| r.bad("id", e))?;
+    let direction = r
+        .first_text(&[
+            ("direction", fields.direction),
+            ("leg_direction", fields.leg_direction),
+        ])?
+        .and_then(|d| parse_direction(&d));
     Ok(DetailRecord {
         record_type,
         id,
         occurred_at,
-        connection_id: text_of("connection_id", fields.connection_id)?.map(ConnectionId::new),
-        billing_group_id: text_of("billing_group_id", fields.billing_group_id)?,
-        cli: owned(first_text(&[
+        connection_id: r
+            .text("connection_id", fields.connection_id)?
+            .map(ConnectionId::new),
+        billing_group_id: r.text("billing_group_id", fields.billing_group_id)?,
+        cli: r.first_text(&[
             ("cli", fields.cli),
             ("originating_number", fields.originating_number),
-        ])?),
-        cld: owned(first_text(&[
+        ])?,
+        cld: r.first_text(&[
             ("cld", fields.cld),
             ("destination_number", fields.destination_number),
             ("destination_phone_number", fields.destination_phone_number),
-        ])?),
+        ])?,
         direction,
-        cost: first_decimal(&[
+        cost: r.first_decimal(&[
             ("cost", fields.cost),
             ("data_cost", fields.data_cost),
             ("verify_usage_fee", fields.verify_usage_fee),
         ])?,
-        rate: first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
-        currency: text_of("currency", fields.currency)?,
-        billed_quantity,
+        rate: r.first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
+        currency: r.text("currency", fields.currency)?,
+        billed_quantity: r.billed_quantity(fields)?,
         raw,
     })
 }

@@ -6,7 +6,11 @@
 
 use crate::flex::{self, FlexBool, FlexString};
 use crate::records::PageMeta;
-use reconciliation::domain::*;
+use reconciliation::domain::{
+    BillingGroup, BillingGroupId, Connection, ConnectionId, ConnectionKind, ManagedAccount,
+    ManagedAccountId, MessagingProfileId, OutboundVoiceProfile, OutboundVoiceProfileId,
+    PhoneNumber, PhoneNumberId,
+};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 

@@ -141,17 +141,36 @@ impl DynamoStore {
         self.update_existing(&key, what, update).await
     }
 
+    /// Sets a child type's wholesale link (an update; already there if it is set).
+    async fn link_service_type(
+        &self,
+        child: &reconciliation::domain::ServiceTypeId,
+        parent: &reconciliation::domain::ServiceTypeId,
+    ) -> Result<Outcome, AwsError> {
+        let key = keys::service_type(child);
+        let update = Self::update_if_exists(
+            &key,
+            "SET #link = :parent",
+            "attribute_not_exists(#link) OR #link <> :parent",
+        )
+        .name("#link", "wholesale_parent")
+        .value(":parent", s(parent.as_str()));
+        self.update_existing(&key, format!("service type {child}"), update)
+            .await
+    }
+
+    /// One action; its outcome is counted in `report`.
     async fn apply_one(
         &self,
         action: &Action,
         now: DateTime<Utc>,
         report: &mut ApplyReport,
     ) -> Result<(), AwsError> {
-        let count_creation = |report: &mut ApplyReport, outcome: Outcome| match outcome {
+        let created = |report: &mut ApplyReport, outcome: Outcome| match outcome {
             Outcome::Done => report.created += 1,
             Outcome::AlreadyThere => report.already_existed += 1,
         };
-        let count_update = |report: &mut ApplyReport, outcome: Outcome| match outcome {
+        let updated = |report: &mut ApplyReport, outcome: Outcome| match outcome {
             Outcome::Done => report.updated += 1,
             Outcome::AlreadyThere => report.already_existed += 1,
         };
@@ -163,68 +182,50 @@ impl DynamoStore {
                     &keys::service_type(&t.id),
                     Some(&keys::service_type_index(&t.department, &t.id)),
                 )?;
-                count_creation(report, self.put_new(item).await?);
+                created(report, self.put_new(item).await?);
             }
             Action::LinkServiceType { child, parent } => {
-                let key = keys::service_type(child);
-                let update = Self::update_if_exists(
-                    &key,
-                    "SET #link = :parent",
-                    "attribute_not_exists(#link) OR #link <> :parent",
-                )
-                .name("#link", "wholesale_parent")
-                .value(":parent", s(parent.as_str()));
-                let outcome = self
-                    .update_existing(&key, format!("service type {child}"), update)
-                    .await?;
-                count_update(report, outcome);
+                updated(report, self.link_service_type(child, parent).await?);
             }
-            Action::CreateCustomer {
-                customer,
-                notify: None,
-            } => {
-                count_creation(report, self.put_new(customer_item(customer)?).await?);
-            }
-            Action::CreateCustomer {
-                customer,
-                notify: Some(notification),
-            } => {
-                let (outcome, queued) = self
-                    .create_customer_with_notification(customer, notification, now)
-                    .await?;
-                count_creation(report, outcome);
-                if queued {
-                    report.notifications_queued += 1;
-                }
+            Action::CreateCustomer { customer, notify } => {
+                let (outcome, queued) = match notify {
+                    None => (self.put_new(customer_item(customer)?).await?, false),
+                    Some(n) => {
+                        self.create_customer_with_notification(customer, n, now)
+                            .await?
+                    }
+                };
+                created(report, outcome);
+                report.notifications_queued += u64::from(queued);
             }
             Action::CreateService(service) | Action::CreateWholesaleTwin(service) => {
-                let item = entity_item(
-                    "service",
-                    service,
-                    &keys::service(&service.id),
-                    Some(&keys::service_index(
-                        &service.department,
-                        &service.account,
-                        &service.id,
-                    )),
-                )?;
-                count_creation(report, self.put_new(item).await?);
+                created(report, self.put_new(service_item(service)?).await?);
             }
             Action::CeaseService { service, on } => {
-                let outcome = self
-                    .set_service_status(service, ServiceStatus::Ceased { on: *on })
-                    .await?;
-                count_update(report, outcome);
+                let to = ServiceStatus::Ceased { on: *on };
+                updated(report, self.set_service_status(service, to).await?);
             }
             Action::ReactivateService { service } => {
-                let outcome = self
-                    .set_service_status(service, ServiceStatus::Active)
-                    .await?;
-                count_update(report, outcome);
+                let to = ServiceStatus::Active;
+                updated(report, self.set_service_status(service, to).await?);
             }
         }
         Ok(())
     }
+}
+
+/// The item of a service or twin (the only place it is built).
+fn service_item(service: &reconciliation::domain::Service) -> Result<Item, AwsError> {
+    entity_item(
+        "service",
+        service,
+        &keys::service(&service.id),
+        Some(&keys::service_index(
+            &service.department,
+            &service.account,
+            &service.id,
+        )),
+    )
 }
 
 #[async_trait]

@@ -2,7 +2,7 @@
 //! reference semantics every `Store` adapter must match (and the in-memory store uses).
 
 use super::model::Action;
-use crate::domain::*;
+use crate::domain::{ServiceStatus, StoredState};
 use crate::ports::ApplyReport;
 
 /// Applies `actions` in order to `state`, each idempotently: a create whose id exists, a

@@ -23,7 +23,10 @@
 //! department can never derive the same customer. The service type name is part of a
 //! service id, so a connection used as two service types yields two services.
 
-use crate::domain::*;
+use crate::domain::{
+    BillingGroupId, CustomerId, DepartmentId, ManagedAccountId, ServiceId, ServiceSource,
+    ServiceTypeId, ServiceTypeName,
+};
 use sha2::{Digest, Sha256};
 
 /// Hex digits of the digest kept in an id (80 bits).

@@ -1,0 +1,264 @@
+//! Rooms stay small (STYLE.md, convention 11): no production source file over 600
+//! lines and no production function over 80 lines, across the whole workspace. Test
+//! code (test modules and files, fakes, fixtures, contract suites, benches) is not
+//! production and is not measured.
+
+use std::path::{Path, PathBuf};
+
+const MAX_FILE_LINES: usize = 600;
+const MAX_FN_LINES: usize = 80;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Test code, by path: whole files that only tests (or the `test-util` feature) use.
+fn is_test_code(path: &Path) -> bool {
+    let s = path.to_string_lossy();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    s.contains("/fakes/")
+        || s.contains("/contract/")
+        || ["tests.rs", "proptests.rs", "fixtures.rs", "test_util.rs"].contains(&name.as_str())
+}
+
+/// Every production `.rs` file under a crate's `src/`.
+fn production_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let root = workspace();
+    for group in ["functions", "shared", "infra"] {
+        let Ok(crates) = std::fs::read_dir(root.join(group)) else {
+            continue;
+        };
+        for krate in crates.flatten() {
+            collect(&krate.path().join("src"), &mut out);
+        }
+    }
+    out.retain(|p| !is_test_code(p));
+    out.sort();
+    out
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The file's lines up to its inline `#[cfg(test)]` module (attributes between the two
+/// allowed), if any.
+fn production_lines(text: &str) -> Vec<&str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let starts_test_module = |i: usize| {
+        lines[i].trim() == "#[cfg(test)]"
+            && lines[i + 1..]
+                .iter()
+                .find(|l| !l.trim_start().starts_with("#["))
+                .is_some_and(|l| l.trim_start().starts_with("mod "))
+    };
+    let cut = (0..lines.len())
+        .find(|&i| starts_test_module(i))
+        .unwrap_or(lines.len());
+    lines[..cut].to_vec()
+}
+
+/// The code of each line with strings, chars and comments blanked, so braces inside
+/// format strings never count.
+fn code_only(lines: &[&str]) -> Vec<String> {
+    let text = lines.join("\n");
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut block_depth = 0usize;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if block_depth > 0 {
+            if c == '*' && next == Some('/') {
+                block_depth -= 1;
+                i += 2;
+            } else if c == '/' && next == Some('*') {
+                block_depth += 1;
+                i += 2;
+            } else {
+                out.push(if c == '\n' { '\n' } else { ' ' });
+                i += 1;
+            }
+            continue;
+        }
+        match c {
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                block_depth = 1;
+                i += 2;
+            }
+            'r' if matches!(next, Some('"') | Some('#'))
+                && !chars
+                    .get(i.wrapping_sub(1))
+                    .is_some_and(|p| p.is_alphanumeric() || *p == '_') =>
+            {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) != Some(&'"') {
+                    out.push(c);
+                    i += 1;
+                    continue;
+                }
+                j += 1;
+                loop {
+                    match chars.get(j) {
+                        None => break,
+                        Some('"') if (1..=hashes).all(|k| chars.get(j + k) == Some(&'#')) => {
+                            j += 1 + hashes;
+                            break;
+                        }
+                        Some('\n') => out.push('\n'),
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                i = j;
+            }
+            '"' => {
+                let mut j = i + 1;
+                while let Some(&d) = chars.get(j) {
+                    if d == '\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if d == '\n' {
+                        out.push('\n');
+                    }
+                    if d == '"' {
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+            }
+            '\'' if chars.get(i + 2) == Some(&'\'') || next == Some('\\') => {
+                // A char literal ('{' or '\n'); a lifetime has no closing quote.
+                let mut j = i + 1;
+                while let Some(&d) = chars.get(j) {
+                    if d == '\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if d == '\'' {
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out.split('\n').map(str::to_owned).collect()
+}
+
+/// `(name, first line, lines)` of every function with a body.
+fn functions(code: &[String]) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    for (start, line) in code.iter().enumerate() {
+        let Some(at) = line.find("fn ") else {
+            continue;
+        };
+        let before = line[..at].trim();
+        let keyword_ok = before.split_whitespace().all(|w| {
+            ["pub", "async", "const", "unsafe", "extern"].contains(&w) || w.starts_with("pub(")
+        });
+        if !keyword_ok || (at > 0 && !line[..at].ends_with(' ') && !before.is_empty()) {
+            continue;
+        }
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            continue;
+        }
+        // The body: from the first `{` at this depth to its matching `}`; a `;` first
+        // means a declaration without a body.
+        let mut depth = 0i32;
+        let mut opened = false;
+        'lines: for (offset, l) in code[start..].iter().enumerate() {
+            for ch in l.chars() {
+                match ch {
+                    ';' if !opened && depth == 0 => break 'lines,
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => {
+                        depth -= 1;
+                        if opened && depth == 0 {
+                            out.push((name.clone(), start + 1, offset + 1));
+                            break 'lines;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_production_file_is_over_600_lines_and_no_function_over_80() {
+    let files = production_files();
+    assert!(
+        files.len() > 50,
+        "only {} production files found",
+        files.len()
+    );
+    let mut too_big = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("source is readable");
+        let lines = production_lines(&text);
+        let shown = path.strip_prefix(workspace()).unwrap_or(path).display();
+        if lines.len() > MAX_FILE_LINES {
+            too_big.push(format!("{shown}: {} lines", lines.len()));
+        }
+        for (name, line, length) in functions(&code_only(&lines)) {
+            if length > MAX_FN_LINES {
+                too_big.push(format!("{shown}:{line} fn {name}: {length} lines"));
+            }
+        }
+    }
+    assert!(
+        too_big.is_empty(),
+        "rooms past their size:\n{}",
+        too_big.join("\n")
+    );
+}
+
+#[test]
+fn the_measure_sees_through_strings_and_counts_a_function_to_its_closing_brace() {
+    let src = "fn a() {\n    let s = \"}}}{\";\n    let c = '}';\n    // }\n    x(r#\"{\"#);\n}\nfn b();\npub async fn c<'a>(x: &'a str) {\n}\n";
+    let lines: Vec<&str> = src.lines().collect();
+    let found = functions(&code_only(&lines));
+    assert_eq!(found, vec![("a".to_owned(), 1, 6), ("c".to_owned(), 8, 2)]);
+}
