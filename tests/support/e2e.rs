@@ -153,7 +153,7 @@ impl Harness {
         let scheduler = ScheduleSettings::new(vec![names.alert_to.clone()]);
         let account_sync = SyncSettings {
             portal_url_template: "https://billing.operator.example/customers/{customer_id}".into(),
-            initial_lookback: Utc::now() - sample_records_start(),
+            initial_lookback: Some(Utc::now() - sample_records_start()),
             alert_to: vec![names.alert_to.clone()],
             ..Default::default()
         };

@@ -22,35 +22,51 @@ impl Config {
     /// Reads from any lookup (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut env = EnvReader::new(lookup);
-        let defaults = SyncSettings::default();
+        let d = SyncSettings::default();
         let portal_url_template = env.url("PORTAL_URL_TEMPLATE", None);
         if !portal_url_template.is_empty() && !portal_url_template.contains("{customer_id}") {
             env.malformed("PORTAL_URL_TEMPLATE", "it must contain {customer_id}");
         }
-        let overlap = env.parsed_or("SYNC_OVERLAP_MINUTES", defaults.overlap.num_minutes());
-        let alert_hours =
-            env.parsed_or("ALERT_INTERVAL_HOURS", defaults.alert_interval.num_hours());
-        let lookback = env.parsed_or(
-            "INITIAL_LOOKBACK_HOURS",
-            defaults.initial_lookback.num_hours(),
-        );
-        if overlap < 0 {
-            env.malformed("SYNC_OVERLAP_MINUTES", "must not be negative");
-        }
-        if lookback <= 0 {
+        let initial_lookback = env.parsed_opt::<i64>("INITIAL_LOOKBACK_HOURS");
+        if initial_lookback.is_some_and(|h| h <= 0) {
             env.malformed("INITIAL_LOOKBACK_HOURS", "must be positive");
         }
-        if alert_hours <= 0 {
-            env.malformed("ALERT_INTERVAL_HOURS", "must be positive");
-        }
+        let sync = SyncSettings {
+            portal_url_template,
+            overlap: env.duration_or(
+                "SYNC_OVERLAP_MINUTES",
+                Duration::minutes,
+                d.overlap.num_minutes(),
+                0,
+            ),
+            initial_lookback: initial_lookback.map(Duration::hours),
+            alert_interval: env.duration_or(
+                "ALERT_INTERVAL_HOURS",
+                Duration::hours,
+                d.alert_interval.num_hours(),
+                1,
+            ),
+            deadline_margin: env.duration_or(
+                "DEADLINE_MARGIN_SECONDS",
+                Duration::seconds,
+                d.deadline_margin.num_seconds(),
+                5,
+            ),
+            continuation_delay: env.duration_or(
+                "CONTINUATION_DELAY_SECONDS",
+                Duration::seconds,
+                d.continuation_delay.num_seconds(),
+                0,
+            ),
+            slice_records: env.parsed_or("SLICE_RECORDS", d.slice_records).max(50),
+            alert_to: Vec::new(),
+            lease_without_deadline: d.lease_without_deadline,
+        };
         let config = Config {
             adapters: AdapterConfig::read(&mut env),
             sync: SyncSettings {
-                portal_url_template,
-                overlap: Duration::minutes(overlap),
-                initial_lookback: Duration::hours(lookback),
                 alert_to: env.emails("ALERT_EMAIL", "where key-problem alerts go"),
-                alert_interval: Duration::hours(alert_hours),
+                ..sync
             },
         };
         env.finish()?;
@@ -86,7 +102,11 @@ mod tests {
     fn a_complete_environment_yields_the_config_with_defaults() {
         let config = Config::from_lookup(lookup(&COMPLETE)).expect("valid config");
         assert_eq!(config.sync.overlap, Duration::hours(2));
-        assert_eq!(config.sync.initial_lookback, Duration::days(1));
+        assert_eq!(
+            config.sync.initial_lookback, None,
+            "from the start of the month"
+        );
+        assert_eq!(config.sync.deadline_margin, Duration::seconds(30));
         assert_eq!(config.sync.alert_to, vec!["ops@operator.example"]);
         assert_eq!(config.sync.alert_interval, Duration::days(3));
     }

@@ -11,12 +11,13 @@
 //!   Unknown fields are rejected by name, and nothing is done.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use chrono::DateTime;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use reconciliation::domain::RunId;
 use reconciliation::error_chain;
 use reconciliation::invocation::{InvalidInvocation, SyncRequest};
 use reconciliation::ports::Ports;
-use reconciliation::sync::{RunSummary, SyncError, SyncSettings, sync_account};
+use reconciliation::sync::{RunContext, RunSummary, SyncError, SyncSettings, sync_account};
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -43,28 +44,35 @@ pub async fn handle(
             })
         })?;
         return Ok(Response::Batch(
-            handle_batch(batch, &context.request_id, ports, settings).await,
+            handle_batch(batch, &context, ports, settings).await,
         ));
     }
     let request = SyncRequest::from_invoke(payload).map_err(|e| invalid_payload(&e))?;
-    let summary = run_one(
-        &request,
-        RunId::new(context.request_id.clone()),
-        ports,
-        settings,
-    )
-    .await
-    .map_err(|e| diagnostic(&e))?;
+    let ctx = run_context(RunId::new(context.request_id.clone()), &context);
+    let summary = run_one(&request, ctx, ports, settings)
+        .await
+        .map_err(|e| diagnostic(&e))?;
     Ok(Response::Run(Box::new(summary)))
+}
+
+/// The run's id and deadline: the invocation's (a `Context` without a deadline, as in
+/// tests, gives a run without one).
+fn run_context(run_id: RunId, context: &Context) -> RunContext {
+    let deadline = i64::try_from(context.deadline)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .and_then(DateTime::from_timestamp_millis);
+    RunContext { run_id, deadline }
 }
 
 async fn handle_batch(
     batch: SqsEvent,
-    request_id: &str,
+    context: &Context,
     ports: &Ports,
     settings: &SyncSettings,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    let request_id = &context.request_id;
     for (index, message) in batch.records.into_iter().enumerate() {
         let run_id = RunId::new(if index == 0 {
             request_id.to_owned()
@@ -72,7 +80,8 @@ async fn handle_batch(
             format!("{request_id}-{index}")
         });
         let message_id = message.message_id.clone().unwrap_or_default();
-        if handle_message(&message, run_id, ports, settings)
+        let ctx = run_context(run_id, context);
+        if handle_message(&message, ctx, ports, settings)
             .await
             .is_err()
         {
@@ -88,7 +97,7 @@ async fn handle_batch(
 /// DLQ after maxReceiveCount) or a transient failure.
 async fn handle_message(
     message: &SqsMessage,
-    run_id: RunId,
+    ctx: RunContext,
     ports: &Ports,
     settings: &SyncSettings,
 ) -> Result<(), ()> {
@@ -110,7 +119,7 @@ async fn handle_message(
     if !parsed.ignored_fields.is_empty() {
         tracing::info!(message_id, ignored_fields = ?parsed.ignored_fields, "SQS message carries fields this version does not know; ignored");
     }
-    match run_one(&parsed.request, run_id, ports, settings).await {
+    match run_one(&parsed.request, ctx, ports, settings).await {
         Err(error) if error.is_transient() => Err(()),
         _ => Ok(()),
     }
@@ -118,17 +127,19 @@ async fn handle_message(
 
 async fn run_one(
     request: &SyncRequest,
-    run_id: RunId,
+    ctx: RunContext,
     ports: &Ports,
     settings: &SyncSettings,
 ) -> Result<RunSummary, SyncError> {
-    let span = tracing::info_span!("sync", account_id = %request.managed_account_id, run_id = %run_id, dry_run = request.dry_run);
-    let result = sync_account(ports, settings, request, run_id)
+    let span = tracing::info_span!("sync", account_id = %request.managed_account_id, run_id = %ctx.run_id, dry_run = request.dry_run, continuation = request.continuation);
+    let result = sync_account(ports, settings, request, ctx)
         .instrument(span.clone())
         .await;
     let _in_span = span.enter(); // no await below: the summary line carries the span's fields
     match &result {
         Ok(summary) => tracing::info!(
+            outcome = ?summary.outcome,
+            pages = summary.pages,
             actions = summary.actions,
             created = summary.applied.created,
             records_written = summary.records.written,

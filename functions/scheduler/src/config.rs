@@ -31,11 +31,19 @@ impl Config {
         if alert_hours <= 0 {
             env.malformed("ALERT_INTERVAL_HOURS", "must be positive");
         }
+        let usage_hours = env.parsed_or("USAGE_HINT_HOURS", 24i64);
+        if usage_hours < 0 {
+            env.malformed(
+                "USAGE_HINT_HOURS",
+                "must not be negative (0 turns the hints off)",
+            );
+        }
         let config = Config {
             adapters: AdapterConfig::read(&mut env),
             schedule: ScheduleSettings {
                 alert_to: env.emails("ALERT_EMAIL", "where unknown-account alerts go"),
                 alert_interval: Duration::hours(alert_hours),
+                usage_lookback: (usage_hours > 0).then(|| Duration::hours(usage_hours)),
             },
         };
         env.finish()?;

@@ -121,7 +121,7 @@ fn parse_query(
         .ok_or_else(|| {
             ApiError::bad_request("10015", "product is required").with_pointer("/product")
         })?;
-    let kind: RecordType = product.parse().map_err(|_| {
+    let kind = RecordType::of_usage_product(&product).ok_or_else(|| {
         ApiError::bad_request("10003", format!("Product {product:?} is not available"))
             .with_pointer("/product")
     })?;

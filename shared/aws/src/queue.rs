@@ -9,6 +9,7 @@ use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use chrono::Duration;
 use reconciliation::invocation::SyncRequest;
 use reconciliation::ports::{Dispatcher, PortResult};
 
@@ -133,5 +134,29 @@ impl Dispatcher for SqsDispatcher {
             "sync requests dispatched"
         );
         Ok(failed)
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %request.managed_account_id))]
+    async fn dispatch_later(&self, request: &SyncRequest, delay: Duration) -> PortResult<()> {
+        let account = &request.managed_account_id;
+        let context = || format!("queueing the continuation of account {account}");
+        let body = serde_json::to_string(request).map_err(|e| {
+            AwsError::Encode {
+                what: format!("sync request of account {account}"),
+                source: Box::new(e),
+            }
+            .into_port(context())
+        })?;
+        // SQS delays a message by at most 15 minutes.
+        let seconds = delay.num_seconds().clamp(0, 900) as i32;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .delay_seconds(seconds)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("SQS", "SendMessage", e).into_port(context()))?;
+        Ok(())
     }
 }

@@ -672,7 +672,7 @@ fn run_log(acc: &ManagedAccountId, run: &str, started: chrono::DateTime<chrono::
             reconciliation::plan::LogCode::ConnectionWithoutBillingGroup,
             "Connection conn-9 has no billing group".into(),
         )],
-        outcome: RunOutcome::Succeeded,
+        outcome: RunOutcome::Complete,
     }
 }
 

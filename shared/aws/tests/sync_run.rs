@@ -21,7 +21,7 @@ use reconciliation::plan::LogCode;
 use reconciliation::ports::{
     OnboardingStore, OutboxStore, Ports, RecordStore, RunLogStore, RunOutcome, StateStore,
 };
-use reconciliation::sync::{RunSummary, SyncError, SyncSettings, sync_account};
+use reconciliation::sync::{RunContext, RunSummary, SyncError, SyncSettings, sync_account};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -119,7 +119,13 @@ impl World {
             clock: self.clock.clone(),
         };
         let request = SyncRequest::for_account(account_id());
-        sync_account(&ports, &self.settings, &request, RunId::new(run)).await
+        sync_account(
+            &ports,
+            &self.settings,
+            &request,
+            RunContext::new(RunId::new(run)),
+        )
+        .await
     }
 
     async fn stored_ids(&self, store: &DynamoStore) -> Vec<String> {
@@ -234,8 +240,9 @@ async fn the_watermark_stays_while_unprocessed_items_never_clear_and_moves_after
             .unwrap(),
         Some(earlier_watermark())
     );
-    // Record types before messaging (no records) moved; the ones after it were never
-    // reached.
+    // Before messaging: a type the usage report does not cover was walked (empty) and
+    // moved; types the report shows empty were not requested and did not move. The
+    // types after messaging were never reached.
     let moved: BTreeSet<RecordType> = throttled
         .watermarks(&account_id())
         .await
@@ -244,7 +251,8 @@ async fn the_watermark_stays_while_unprocessed_items_never_clear_and_moves_after
         .filter(|(_, at)| *at == fixed_now())
         .map(|(t, _)| t)
         .collect();
-    assert!(moved.contains(&RecordType::SipTrunking));
+    assert!(moved.contains(&RecordType::SiprecClient));
+    assert!(!moved.contains(&RecordType::SipTrunking));
     assert!(!moved.contains(&RecordType::Messaging));
     assert!(!moved.contains(&RecordType::Verify));
 

@@ -84,6 +84,39 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         }
     }
 
+    /// An optional parsed value: `None` when unset.
+    pub fn parsed_opt<T: FromStr>(&mut self, var: &'static str) -> Option<T>
+    where
+        T::Err: fmt::Display,
+    {
+        let raw = self.get(var)?;
+        match raw.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problems.push(ConfigProblem::Malformed {
+                    var,
+                    reason: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    /// An optional whole number of `unit`s with a default, at least `min`.
+    pub fn duration_or(
+        &mut self,
+        var: &'static str,
+        unit: fn(i64) -> chrono::Duration,
+        default: i64,
+        min: i64,
+    ) -> chrono::Duration {
+        let n = self.parsed_or(var, default);
+        if n < min {
+            self.malformed(var, format!("must be at least {min}"));
+        }
+        unit(n.max(min))
+    }
+
     /// A required comma-separated list of email addresses.
     pub fn emails(&mut self, var: &'static str, hint: &'static str) -> Vec<String> {
         let raw = self.required(var, hint);

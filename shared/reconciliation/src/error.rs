@@ -31,6 +31,7 @@ pub struct PortError {
     context: String,
     transience: Transience,
     key_refusal: Option<KeyRefusal>,
+    past_deadline: bool,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
@@ -46,6 +47,7 @@ impl PortError {
             context: context.into(),
             transience,
             key_refusal: None,
+            past_deadline: false,
             source: Some(Box::new(source)),
         }
     }
@@ -56,6 +58,7 @@ impl PortError {
             context: context.into(),
             transience,
             key_refusal: None,
+            past_deadline: false,
             source: None,
         }
     }
@@ -64,6 +67,18 @@ impl PortError {
     pub fn with_key_refusal(mut self, refusal: KeyRefusal) -> Self {
         self.key_refusal = Some(refusal);
         self
+    }
+
+    /// Marks the error as "not done because the caller's deadline would pass" (nothing
+    /// was lost: the work was not started, or its result was not used).
+    pub fn past_deadline(mut self) -> Self {
+        self.past_deadline = true;
+        self
+    }
+
+    /// Whether the operation stopped for the caller's deadline, not for a fault.
+    pub fn is_past_deadline(&self) -> bool {
+        self.past_deadline
     }
 
     /// Whether Telnyx refused the key itself.

@@ -13,7 +13,8 @@
 //! Adding a field: declare it here with `#[serde(default)]` (and check it in
 //! [`SyncRequest::validate`] if it can be wrong), then use it in the sync job.
 
-use crate::domain::ManagedAccountId;
+use crate::domain::{ManagedAccountId, RecordType};
+use crate::ports::TimeWindow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
@@ -33,10 +34,43 @@ pub struct SyncRequest {
     /// Print the plan, write nothing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub dry_run: bool,
+    /// Only these detail-record types (by `filter[record_type]` name); all when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_types: Option<Vec<RecordType>>,
+    /// How many runs carried this sync on before this one (0: not a continuation).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub continuation: u32,
+    /// What the scheduler's usage report said of this account (which types to skip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageHint>,
+}
+
+/// Which record types Telnyx's usage report showed records for, for one account in one
+/// window (the scheduler asks once for every account with the manager key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UsageHint {
+    pub window: TimeWindow,
+    /// The types the report was read for (a type whose report failed is not here).
+    pub checked: Vec<RecordType>,
+    /// Of `checked`, those with at least one record in the window.
+    pub with_usage: Vec<RecordType>,
+}
+
+impl UsageHint {
+    /// True when the hint proves `record_type` has no record in `window`.
+    pub fn shows_nothing(&self, record_type: RecordType, window: &TimeWindow) -> bool {
+        self.window.from <= window.from
+            && self.checked.contains(&record_type)
+            && !self.with_usage.contains(&record_type)
+    }
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why an invocation payload is not a sync request. Nothing was done.
@@ -74,6 +108,40 @@ impl SyncRequest {
             backfill_from: None,
             backfill_to: None,
             dry_run: false,
+            record_types: None,
+            continuation: 0,
+            usage: None,
+        }
+    }
+
+    /// Only these record types.
+    pub fn with_record_types(mut self, types: Vec<RecordType>) -> Self {
+        self.record_types = Some(types);
+        self
+    }
+
+    /// Whether this request covers `record_type`.
+    pub fn covers(&self, record_type: RecordType) -> bool {
+        self.record_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&record_type))
+    }
+
+    /// The request that carries this one on after a run stopped for its deadline: the
+    /// same window (a backfill's end fixed at `backfill_to`), the types still to do.
+    pub fn continued(
+        &self,
+        backfill_to: Option<DateTime<Utc>>,
+        remaining: Vec<RecordType>,
+    ) -> Self {
+        Self {
+            managed_account_id: self.managed_account_id.clone(),
+            backfill_from: self.backfill_from,
+            backfill_to: self.backfill_from.and(backfill_to.or(self.backfill_to)),
+            dry_run: false,
+            record_types: Some(remaining),
+            continuation: self.continuation + 1,
+            usage: None,
         }
     }
 
@@ -118,8 +186,26 @@ impl SyncRequest {
         })
     }
 
-    /// Checks what the types alone cannot: a backfill window that is not empty.
+    /// Checks what the types alone cannot: a backfill window that is not empty, a
+    /// record-type list that names some type, once each.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), InvalidInvocation> {
+        if let Some(types) = &self.record_types {
+            if types.is_empty() {
+                return Err(InvalidInvocation::new(
+                    Some("record_types".into()),
+                    "names no record type (leave it out for all of them)",
+                ));
+            }
+            if let Some(t) = types
+                .iter()
+                .find(|t| types.iter().filter(|u| u == t).count() > 1)
+            {
+                return Err(InvalidInvocation::new(
+                    Some("record_types".into()),
+                    format!("names {t} twice"),
+                ));
+            }
+        }
         match (self.backfill_from, self.backfill_to) {
             (None, Some(_)) => Err(InvalidInvocation::new(
                 Some("backfill_to".into()),
@@ -213,7 +299,10 @@ mod tests {
                 "managed_account_id",
                 "backfill_from",
                 "backfill_to",
-                "dry_run"
+                "dry_run",
+                "record_types",
+                "continuation",
+                "usage"
             ]
         );
     }
@@ -225,7 +314,7 @@ mod tests {
         assert_eq!(err.reason, "unknown field `dryrun`");
         assert!(
             err.to_string().contains(
-                "(a sync request has the fields managed_account_id, backfill_from, backfill_to, dry_run)"
+                "(a sync request has the fields managed_account_id, backfill_from, backfill_to, dry_run, record_types, continuation, usage)"
             ),
             "{err}"
         );
@@ -245,6 +334,65 @@ mod tests {
         );
         let err = SyncRequest::from_invoke(json!(["a"])).unwrap_err();
         assert_eq!(err.reason, "expected a JSON object");
+    }
+
+    #[test]
+    fn record_types_are_named_one_by_one_and_checked() {
+        let ok = SyncRequest::from_invoke(
+            json!({"managed_account_id": "a", "record_types": ["messaging", "media_storage"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.record_types,
+            Some(vec![RecordType::Messaging, RecordType::MediaStorage])
+        );
+        assert!(ok.covers(RecordType::Messaging) && !ok.covers(RecordType::Fax));
+        let err = SyncRequest::from_invoke(
+            json!({"managed_account_id": "a", "record_types": ["messaging", "sms"]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("record_types[1]"));
+        assert!(
+            err.reason.contains("unknown detail record type \"sms\""),
+            "{err}"
+        );
+        let now: DateTime<Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+        let empty = SyncRequest::for_account("a").with_record_types(vec![]);
+        assert_eq!(
+            empty.validate(now).unwrap_err().field.as_deref(),
+            Some("record_types")
+        );
+        let twice =
+            SyncRequest::for_account("a").with_record_types(vec![RecordType::Fax, RecordType::Fax]);
+        assert!(
+            twice
+                .validate(now)
+                .unwrap_err()
+                .reason
+                .contains("fax twice")
+        );
+    }
+
+    #[test]
+    fn a_continuation_keeps_the_window_and_counts_the_chain() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let first = SyncRequest::for_account("a").with_backfill(t("2026-10-01T00:00:00Z"), None);
+        let next = first.continued(Some(t("2026-11-23T12:00:00Z")), vec![RecordType::Tts]);
+        assert_eq!(
+            next.backfill_to,
+            Some(t("2026-11-23T12:00:00Z")),
+            "the end is fixed"
+        );
+        assert_eq!(next.record_types, Some(vec![RecordType::Tts]));
+        assert_eq!(next.continuation, 1);
+        let regular =
+            SyncRequest::for_account("a").continued(Some(t("2026-11-23T12:00:00Z")), vec![]);
+        assert_eq!(
+            regular.backfill_to, None,
+            "a regular sync has no backfill end"
+        );
+        let body = serde_json::to_string(&next).unwrap();
+        assert_eq!(SyncRequest::from_queue_body(&body).unwrap().request, next);
     }
 
     #[test]

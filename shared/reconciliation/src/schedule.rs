@@ -1,20 +1,27 @@
 //! The scheduler's job: list the managed accounts with the master key, alert on the
 //! ones nobody has onboarded (at most once per account per alert interval), and fan out
-//! one sync request per onboarded account.
+//! one sync request per onboarded account — except an account whose previous sync still
+//! holds its lease (a long backfill carries itself on with continuations; piling more
+//! messages on it would only queue no-op runs).
+//!
+//! Each request carries what Telnyx's usage report says of its account (one report per
+//! record type for every managed account at once, with the manager key): the sync does
+//! not request the record types that had no usage. A report that cannot be read only
+//! costs the syncs their own check.
 //!
 //! Safe to run twice or concurrently: the alert throttle and the alert's outbox entry
 //! are one conditional write, the outbox dedupes by key, and a duplicate sync request
 //! only causes a no-op sync.
 
-use crate::domain::{ManagedAccount, ManagedAccountId, Onboarding};
+use crate::domain::{ManagedAccount, ManagedAccountId, Onboarding, RecordType};
 use crate::error::PortError;
-use crate::invocation::SyncRequest;
+use crate::invocation::{SyncRequest, UsageHint};
 use crate::outbox::{FlushReport, flush_outbox};
 use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, Ports};
+use crate::ports::{AlertKind, ApiKey, Ports, TimeWindow, UsageQuery};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings of the scheduler (from its typed config).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +30,17 @@ pub struct ScheduleSettings {
     pub alert_to: Vec<String>,
     /// At most one unknown-account alert per account per this interval.
     pub alert_interval: Duration,
+    /// How far back the usage report is read for the syncs' hints (`None`: no hints).
+    pub usage_lookback: Option<Duration>,
 }
 
 impl ScheduleSettings {
-    /// Alerts to `alert_to`, at the default interval.
+    /// Alerts to `alert_to`, at the default interval; hints from the last day's usage.
     pub fn new(alert_to: Vec<String>) -> Self {
         Self {
             alert_to,
             alert_interval: RepeatEvery::DEFAULT.duration(),
+            usage_lookback: Some(Duration::days(1)),
         }
     }
 }
@@ -47,6 +57,12 @@ pub struct ScheduleReport {
     pub alerted: Vec<ManagedAccountId>,
     /// Onboarded accounts missing from the list (cancelled, or another manager's): still synced.
     pub onboarded_not_listed: Vec<ManagedAccountId>,
+    /// Onboarded accounts whose previous sync still holds the lease: not queued again.
+    #[serde(default)]
+    pub busy: Vec<ManagedAccountId>,
+    /// Record types whose usage report was read for the hints.
+    #[serde(default)]
+    pub usage_checked: usize,
     /// Requests the queue refused (the run fails so the schedule retries).
     pub dispatch_failures: Vec<ManagedAccountId>,
     pub emails: FlushReport,
@@ -129,7 +145,24 @@ pub async fn run_schedule(
     for account in &report.onboarded_not_listed {
         tracing::warn!(account_id = %account, "onboarded account is not listed by the manager key (cancelled?); syncing it anyway");
     }
-    dispatch(ports, &onboardings, &mut report).await?;
+    let accounts: Vec<ManagedAccountId> = onboardings.iter().map(|o| o.account.clone()).collect();
+    let busy: BTreeSet<ManagedAccountId> = ports
+        .store
+        .active_leases(&accounts, ports.clock.now())
+        .await
+        .map_err(ScheduleError::Store)?
+        .into_iter()
+        .map(|l| l.account)
+        .collect();
+    report.busy = accounts
+        .iter()
+        .filter(|a| busy.contains(a))
+        .cloned()
+        .collect();
+    let idle: Vec<ManagedAccountId> = accounts.into_iter().filter(|a| !busy.contains(a)).collect();
+    let hints = usage_hints(ports, settings, &master).await;
+    report.usage_checked = hints.checked.len();
+    dispatch(ports, &idle, &hints, &mut report).await?;
 
     // Alerts go out even when a dispatch failed; a flush error only delays them.
     match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
@@ -176,15 +209,79 @@ async fn alert_unknown(
     Ok(admitted)
 }
 
-/// One sync request per onboarded account; the refused ones are reported.
+/// What the usage report said of every managed account.
+#[derive(Debug, Default)]
+struct Hints {
+    window: Option<TimeWindow>,
+    /// The types whose report was read.
+    checked: Vec<RecordType>,
+    with_usage: BTreeMap<ManagedAccountId, Vec<RecordType>>,
+}
+
+impl Hints {
+    fn for_account(&self, account: &ManagedAccountId) -> Option<UsageHint> {
+        Some(UsageHint {
+            window: self.window?,
+            checked: self.checked.clone(),
+            with_usage: self.with_usage.get(account).cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// One usage report per record type the report covers, for every managed account (the
+/// manager key); a type whose report fails is left unchecked.
+async fn usage_hints(ports: &Ports, settings: &ScheduleSettings, master: &ApiKey) -> Hints {
+    let Some(lookback) = settings.usage_lookback else {
+        return Hints::default();
+    };
+    let now = ports.clock.now();
+    let window = TimeWindow {
+        from: now - lookback,
+        to: now,
+    };
+    let mut hints = Hints {
+        window: Some(window),
+        ..Hints::default()
+    };
+    for &t in RecordType::ALL
+        .iter()
+        .filter(|t| t.usage_product().is_some())
+    {
+        let query = UsageQuery {
+            record_type: t,
+            window,
+            across_accounts: true,
+        };
+        match ports.telnyx.usage_counts(master, query).await {
+            Ok(counts) => {
+                hints.checked.push(t);
+                for (account, n) in counts.0 {
+                    if let (Some(account), true) = (account, n > 0) {
+                        hints.with_usage.entry(account).or_default().push(t);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::info!(record_type = %t, error = %e.chain(), "usage report unreadable; the syncs check this type themselves")
+            }
+        }
+    }
+    hints
+}
+
+/// One sync request per account; the refused ones are reported.
 async fn dispatch(
     ports: &Ports,
-    onboardings: &[Onboarding],
+    accounts: &[ManagedAccountId],
+    hints: &Hints,
     report: &mut ScheduleReport,
 ) -> Result<(), ScheduleError> {
-    let requests: Vec<SyncRequest> = onboardings
+    let requests: Vec<SyncRequest> = accounts
         .iter()
-        .map(|o| SyncRequest::for_account(o.account.clone()))
+        .map(|a| SyncRequest {
+            usage: hints.for_account(a),
+            ..SyncRequest::for_account(a.clone())
+        })
         .collect();
     let refused = ports
         .dispatcher

@@ -169,6 +169,10 @@ pub enum TelnyxError {
         #[source]
         source: Option<serde_json::Error>,
     },
+    /// The caller's deadline would pass before the page could be had (waiting for the
+    /// rate limit, or the request itself): nothing of that page was used.
+    #[error("GET {endpoint} page {page}: not requested, the run's deadline is too near")]
+    DeadlineReached { endpoint: &'static str, page: u32 },
     /// The walk reached the configured page cap with pages still left: the result
     /// would be incomplete, so it is an error (narrow the window or raise the cap).
     #[error("GET {endpoint}: page cap of {cap} pages reached with more pages left")]
@@ -200,6 +204,7 @@ impl TelnyxError {
                 | TelnyxError::Server { .. }
                 | TelnyxError::Timeout { .. }
                 | TelnyxError::Transport { .. }
+                | TelnyxError::DeadlineReached { .. }
         )
     }
 

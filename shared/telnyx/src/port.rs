@@ -7,11 +7,15 @@
 
 use crate::client::TelnyxClient;
 use crate::error::TelnyxError;
+use crate::usage::{UsageReportQuery, UsageReportRow};
 use crate::walk::DetailRecordPages;
 use async_trait::async_trait;
-use reconciliation::domain::{DetailRecord, ManagedAccount, RecordType, TelnyxSnapshot};
-use reconciliation::ports::{ApiKey, PortResult, RecordPages, TelnyxApi, TimeWindow};
+use reconciliation::domain::{ManagedAccount, ManagedAccountId, TelnyxSnapshot};
+use reconciliation::ports::{
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, UsageCounts, UsageQuery,
+};
 use reconciliation::{KeyRefusal, PortError, Transience};
+use std::collections::BTreeMap;
 
 /// Wraps a client error for the port boundary.
 pub fn to_port_error(context: impl Into<String>, error: TelnyxError) -> PortError {
@@ -53,23 +57,86 @@ impl TelnyxApi for TelnyxClient {
     async fn detail_records(
         &self,
         key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
+        query: RecordQuery,
     ) -> PortResult<Box<dyn RecordPages>> {
-        Ok(Box::new(self.detail_record_pages(key, record_type, window)))
+        let pages = self
+            .detail_record_pages(key, query.record_type, query.window)
+            .from_page(query.first_page)
+            .not_after(query.not_after);
+        Ok(Box::new(pages))
     }
+
+    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts> {
+        let t = query.record_type;
+        let product = t.usage_product().ok_or_else(|| {
+            PortError::message(
+                format!("Telnyx's usage report does not cover {t} records"),
+                Transience::Permanent,
+            )
+        })?;
+        let report = UsageReportQuery {
+            product: product.to_owned(),
+            // A dimension is required; every product's rows carry a currency (or none).
+            dimensions: vec!["currency".to_owned()],
+            metrics: vec!["count".to_owned()],
+            start_date: Some(query.window.from),
+            end_date: Some(query.window.to),
+            managed_accounts: query.across_accounts,
+        };
+        let rows = self
+            .usage_report(key, &report)
+            .await
+            .map_err(|e| to_port_error(format!("reading Telnyx's usage report of {t}"), e))?;
+        Ok(usage_counts(rows, query.across_accounts))
+    }
+}
+
+/// Sums the `count` metric of report rows, per `user_id` (the managed account) when the
+/// report spans managed accounts.
+fn usage_counts(rows: Vec<UsageReportRow>, across_accounts: bool) -> UsageCounts {
+    let mut by_account: BTreeMap<Option<ManagedAccountId>, u64> = BTreeMap::new();
+    for row in rows {
+        let account = across_accounts
+            .then(|| {
+                row.dimensions
+                    .get("user_id")
+                    .map(|a| ManagedAccountId::new(a.as_str()))
+            })
+            .flatten();
+        let n = row
+            .metrics
+            .get("count")
+            .and_then(rust_decimal::prelude::ToPrimitive::to_u64)
+            .unwrap_or_default();
+        *by_account.entry(account).or_default() += n;
+    }
+    UsageCounts(by_account.into_iter().filter(|(_, n)| *n > 0).collect())
 }
 
 #[async_trait]
 impl RecordPages for DetailRecordPages {
-    async fn next_page(&mut self) -> PortResult<Option<Vec<DetailRecord>>> {
-        DetailRecordPages::next_page(self).await.map_err(|e| {
-            let context = format!(
-                "reading Telnyx {} detail records (page {})",
-                self.record_type(),
-                self.pages_fetched() + 1
-            );
-            to_port_error(context, e)
-        })
+    async fn next_page(&mut self) -> PortResult<Option<RecordPage>> {
+        match DetailRecordPages::next_page(self).await {
+            Ok(Some(records)) => Ok(Some(RecordPage {
+                records,
+                number: self.last_page(),
+                total_results: self.total_results(),
+            })),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                let context = format!(
+                    "reading Telnyx {} detail records (page {})",
+                    self.record_type(),
+                    self.pages_fetched() + 1
+                );
+                let deadline = matches!(e, TelnyxError::DeadlineReached { .. });
+                let error = to_port_error(context, e);
+                Err(if deadline {
+                    error.past_deadline()
+                } else {
+                    error
+                })
+            }
+        }
     }
 }

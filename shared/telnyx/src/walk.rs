@@ -36,6 +36,10 @@ pub struct DetailRecordPages {
     pages_fetched: u32,
     duplicates_dropped: u64,
     total_results: Option<u64>,
+    /// The page number of the last page returned.
+    last_page: u32,
+    /// No page is requested (or waited for) after this.
+    not_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl fmt::Debug for DetailRecordPages {
@@ -67,12 +71,45 @@ impl DetailRecordPages {
             pages_fetched: 0,
             duplicates_dropped: 0,
             total_results: None,
+            last_page: 0,
+            not_after: None,
         }
+    }
+
+    /// Starts the walk at `page` (a resumed walk).
+    pub fn from_page(mut self, page: u32) -> Self {
+        self.next_page = page.max(1);
+        self
+    }
+
+    /// No page is requested, or waited for under the rate limit, after `deadline`: the
+    /// page fails with [`TelnyxError::DeadlineReached`] instead.
+    pub fn not_after(mut self, deadline: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        self.not_after = deadline;
+        self
+    }
+
+    /// The next page, within the walk's deadline.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<DetailRecord>>, TelnyxError> {
+        let Some(deadline) = self.not_after else {
+            return self.next_page_now().await;
+        };
+        let left = (deadline - chrono::Utc::now()).to_std().unwrap_or_default();
+        let reached = TelnyxError::DeadlineReached {
+            endpoint: DETAIL_RECORDS,
+            page: self.next_page,
+        };
+        if left.is_zero() {
+            return Err(reached);
+        }
+        tokio::time::timeout(left, self.next_page_now())
+            .await
+            .unwrap_or(Err(reached))
     }
 
     /// The next page of records not returned before, or `None` when the walk is over.
     /// After an error the same page is requested again on the next call.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<DetailRecord>>, TelnyxError> {
+    async fn next_page_now(&mut self) -> Result<Option<Vec<DetailRecord>>, TelnyxError> {
         loop {
             if self.done {
                 return Ok(None);
@@ -113,6 +150,7 @@ impl DetailRecordPages {
                 })
                 .await?;
             self.pages_fetched += 1;
+            self.last_page = page;
             self.next_page += 1;
             if let Some(total) = parsed.meta.and_then(|m| m.total_results) {
                 self.total_results = Some(total);
@@ -142,6 +180,11 @@ impl DetailRecordPages {
             }
             return Ok(Some(records));
         }
+    }
+
+    /// The page number of the last page requested.
+    pub fn last_page(&self) -> u32 {
+        self.last_page
     }
 
     /// Pages requested so far.

@@ -324,13 +324,16 @@ async fn records_outside_the_window_are_not_requested_back() {
 
 #[tokio::test]
 async fn the_port_streams_pages_and_keeps_the_client_error_as_source() {
-    use reconciliation::ports::TelnyxApi;
+    use reconciliation::ports::{RecordQuery, TelnyxApi};
     let sim = start(ScenarioBuilder::new().generate(60, "amd", FROM, TO).build()).await;
     let client = client(&sim);
     let api: &dyn TelnyxApi = &client;
 
     let mut pages = api
-        .detail_records(&account_key(), RecordType::Amd, window(FROM, TO))
+        .detail_records(
+            &account_key(),
+            RecordQuery::new(RecordType::Amd, window(FROM, TO)),
+        )
         .await
         .unwrap();
     let first = pages.next_page().await.unwrap().unwrap();
@@ -341,7 +344,8 @@ async fn the_port_streams_pages_and_keeps_the_client_error_as_source() {
     });
     let err = pages.next_page().await.unwrap_err();
 
-    assert_eq!(first.len(), 50);
+    assert_eq!(first.records.len(), 50);
+    assert_eq!((first.number, first.total_results), (1, Some(60)));
     assert!(!err.is_transient());
     let chain = err.chain();
     assert!(chain.contains("amd detail records (page 2)"), "{chain}");

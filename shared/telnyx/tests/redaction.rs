@@ -9,7 +9,7 @@
 mod support;
 
 use reconciliation::domain::RecordType;
-use reconciliation::ports::{ApiKey, TelnyxApi};
+use reconciliation::ports::{ApiKey, RecordQuery, TelnyxApi};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use support::*;
@@ -78,8 +78,10 @@ async fn the_key_appears_in_no_log_line_and_no_error_of_a_failing_run() {
     let mut pages = api
         .detail_records(
             &key,
-            RecordType::SipTrunking,
-            window("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"),
+            RecordQuery::new(
+                RecordType::SipTrunking,
+                window("2026-11-20T00:00:00Z", "2026-11-21T00:00:00Z"),
+            ),
         )
         .await
         .unwrap();

@@ -2,8 +2,8 @@
 //! stored records, what a department bills a customer in a month, watermarks, one
 //! outbox entry, customer or service. Queries and gets only, never a scan.
 
-use super::items::{self, from_item};
-use super::{DynamoStore, SortKey, keys, record_item, records};
+use super::items::from_item;
+use super::{DynamoStore, SortKey, keys, record_item};
 use chrono::{DateTime, Utc};
 use reconciliation::domain::{
     Customer, CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, Service,
@@ -53,30 +53,6 @@ impl DynamoStore {
                     .collect()
             })
             .map_err(|e| e.into_port(format!("reading billed records of department {department}")))
-    }
-
-    /// Every watermark of an account (Query on its partition).
-    pub async fn watermarks(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<Vec<(RecordType, DateTime<Utc>)>> {
-        let items = self
-            .query(
-                None,
-                &keys::account_partition(account),
-                SortKey::BeginsWith(keys::WATERMARK_PREFIX.to_owned()),
-                false,
-                None,
-            )
-            .await
-            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))?;
-        Ok(items
-            .iter()
-            .filter_map(|item| {
-                let t = items::string_attr(item, "record_type")?.parse().ok()?;
-                Some((t, records::watermark_of(item)?))
-            })
-            .collect())
     }
 
     /// One outbox entry, sent or not.

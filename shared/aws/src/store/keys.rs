@@ -159,6 +159,22 @@ pub fn watermark(account: &ManagedAccountId, record_type: RecordType) -> Key {
     )
 }
 
+/// Prefix of cursors in an account partition.
+pub const CURSOR_PREFIX: &str = "CURSOR#";
+
+/// A walk's cursor (checkpoint): `ACCOUNT#{account}` / `CURSOR#{stream}#{record type}`.
+pub fn cursor(account: &ManagedAccountId, stream: &str, record_type: RecordType) -> Key {
+    key(
+        account_partition(account),
+        &format!("{CURSOR_PREFIX}{stream}#{}", record_type.filter_name()),
+    )
+}
+
+/// The account's lease (one worker at a time): `ACCOUNT#{account}` / `LEASE`.
+pub fn lease(account: &ManagedAccountId) -> Key {
+    key(account_partition(account), "LEASE")
+}
+
 /// Prefix of run logs in an account partition.
 pub const RUN_PREFIX: &str = "RUN#";
 

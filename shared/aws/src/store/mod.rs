@@ -20,7 +20,8 @@
 //! |---|---|
 //! | [`onboardings`] | onboardings and departments |
 //! | [`state`] | loading the planner's state, applying actions |
-//! | [`records`] | detail records (batched, deduplicated writes) and watermarks |
+//! | [`records`] | detail records (batched, deduplicated writes), watermarks, cursors |
+//! | [`leases`] | one worker per account (a conditional lease with an expiry) |
 //! | [`record_item`] | one detail record's item (raw JSON gzipped, trimmed when too large) |
 //! | [`outbox`] | the outbox and the alert throttle |
 //! | [`run_logs`] | run logs |
@@ -33,6 +34,7 @@
 pub mod inspect;
 pub mod items;
 pub mod keys;
+pub mod leases;
 pub mod onboardings;
 pub mod outbox;
 pub mod record_item;
@@ -171,6 +173,17 @@ impl DynamoStore {
             .await
             .map_err(|e| AwsError::sdk("DynamoDB", "GetItem", e))?;
         Ok(out.item)
+    }
+
+    async fn delete(&self, key: &Key) -> Result<(), AwsError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("DynamoDB", "DeleteItem", e))?;
+        Ok(())
     }
 
     async fn put(&self, item: Item) -> Result<(), AwsError> {

@@ -22,12 +22,12 @@
 //! many batches are in flight); `UnprocessedKeys` of the BatchGetItem are injected in
 //! tests with an SDK interceptor on the real client.
 
-use super::DynamoStore;
 use super::items::{self, Item, n, s};
 use super::keys;
 use super::record_item::{is_raw_trimmed, record_item};
 use super::retry::RetryPolicy;
 use super::update::ConditionalUpdate;
+use super::{DynamoStore, SortKey};
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -36,7 +36,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use reconciliation::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
-use reconciliation::ports::{PortResult, RecordStore, RecordWriteReport};
+use reconciliation::ports::{Cursor, PortResult, RecordStore, RecordWriteReport};
+use std::collections::BTreeMap;
 use std::collections::{HashMap, HashSet};
 
 /// BatchWriteItem's item limit.
@@ -376,6 +377,76 @@ impl RecordStore for DynamoStore {
             tracing::debug!("watermark already at or beyond the requested instant");
         }
         Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account))]
+    async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        let items = self
+            .query(
+                None,
+                &keys::account_partition(account),
+                SortKey::BeginsWith(keys::WATERMARK_PREFIX.to_owned()),
+                false,
+                None,
+            )
+            .await
+            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let t = items::string_attr(item, "record_type")?.parse().ok()?;
+                Some((t, watermark_of(item)?))
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account))]
+    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
+        self.query(
+            None,
+            &keys::account_partition(account),
+            SortKey::BeginsWith(keys::CURSOR_PREFIX.to_owned()),
+            false,
+            None,
+        )
+        .await
+        .and_then(|items| items.into_iter().map(items::from_item).collect())
+        .map_err(|e| e.into_port(format!("reading cursors of account {account}")))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %cursor.record_type))]
+    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
+        let key = keys::cursor(account, &cursor.stream, cursor.record_type);
+        async {
+            let item = items::entity_item("cursor", cursor, &key, None)?;
+            self.put(item).await
+        }
+        .await
+        .map_err(|e| {
+            e.into_port(format!(
+                "saving the {} cursor of account {account}",
+                cursor.record_type
+            ))
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type))]
+    async fn clear_cursor(
+        &self,
+        account: &ManagedAccountId,
+        stream: &str,
+        record_type: RecordType,
+    ) -> PortResult<()> {
+        self.delete(&keys::cursor(account, stream, record_type))
+            .await
+            .map_err(|e| {
+                e.into_port(format!(
+                    "clearing the {record_type} cursor of account {account}"
+                ))
+            })
     }
 }
 

@@ -14,7 +14,7 @@ use crate::domain::{
     Service, ServiceSource, ServiceStatus, ServiceType, ServiceTypeName, StoredDetailRecord,
 };
 use crate::plan::{Action, LogCode, LogEntry, Notification, RepeatEvery, identity};
-use crate::ports::{AlertKind, RunLog, RunOutcome, Store};
+use crate::ports::{AlertKind, Cursor, Lease, LeaseGrant, RunLog, RunOutcome, Store, TimeWindow};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -30,6 +30,8 @@ pub const CHECKS: &[&str] = &[
     RUN_LOGS,
     ALERT_THROTTLE,
     CLAIMS,
+    CURSORS,
+    LEASES,
 ];
 
 pub const ONBOARDINGS: &str = "an onboarding is read back and listed among all onboardings";
@@ -44,6 +46,9 @@ pub const RUN_LOGS: &str = "run logs read back newest first, limited, one per ru
 pub const ALERT_THROTTLE: &str =
     "an alert is admitted and queued once per interval, decided on the stored time, per kind";
 pub const CLAIMS: &str = "a claim is exclusive until its lease ends; a sent notification is never pending or claimable again";
+pub const CURSORS: &str =
+    "a cursor is saved, replaced, listed and cleared per account, stream and record type";
+pub const LEASES: &str = "a lease is exclusive until it expires, renewed by its holder, released only by it, listed while held";
 
 /// Runs every check against `store`.
 pub async fn check_store(store: &dyn Store) -> ContractReport {
@@ -57,6 +62,8 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
     report.record(RUN_LOGS, run_logs(store, &Ns::new()).await);
     report.record(ALERT_THROTTLE, alert_throttle(store, &Ns::new()).await);
     report.record(CLAIMS, claims(store, &Ns::new()).await);
+    report.record(CURSORS, cursors(store, &Ns::new()).await);
+    report.record(LEASES, leases(store, &Ns::new()).await);
     report
 }
 
@@ -502,7 +509,7 @@ fn run_log(account: &ManagedAccountId, run: &str, hours: i64) -> RunLog {
             LogCode::NoBillingGroup,
             "no billing group".into(),
         )],
-        outcome: RunOutcome::Succeeded,
+        outcome: RunOutcome::Complete,
     }
 }
 
@@ -649,6 +656,120 @@ async fn claims(store: &dyn Store, ns: &Ns) -> Check {
     ensure!(
         !pending.iter().any(|e| e.key == key),
         "a sent notification is still pending"
+    );
+    Ok(())
+}
+
+async fn cursors(store: &dyn Store, ns: &Ns) -> Check {
+    let account = ns.account(1);
+    let window = TimeWindow {
+        from: at(-48),
+        to: at(0),
+    };
+    let mut fax = Cursor::start(Cursor::REGULAR, RecordType::Fax, window);
+    let backfill = Cursor::start("backfill#1#2", RecordType::Fax, window);
+    let tts = Cursor::start(Cursor::REGULAR, RecordType::Tts, window);
+    for c in [&fax, &backfill, &tts] {
+        port("save_cursor", store.save_cursor(&account, c).await)?;
+    }
+    fax.done_until = at(-24);
+    fax.slice_to = Some(at(-12));
+    fax.next_page = 7;
+    port("save_cursor", store.save_cursor(&account, &fax).await)?;
+    let sorted = |mut v: Vec<Cursor>| {
+        v.sort_by(|a, b| (&a.stream, a.record_type).cmp(&(&b.stream, b.record_type)));
+        v
+    };
+    let all = sorted(port("cursors", store.cursors(&account).await)?);
+    ensure!(
+        all == sorted(vec![fax.clone(), backfill.clone(), tts.clone()]),
+        "cursors read back as {all:?}"
+    );
+    port(
+        "clear_cursor",
+        store
+            .clear_cursor(&account, Cursor::REGULAR, RecordType::Fax)
+            .await,
+    )?;
+    port(
+        "clear_cursor",
+        store
+            .clear_cursor(&account, Cursor::REGULAR, RecordType::Fax)
+            .await,
+    )?;
+    let left = sorted(port("cursors", store.cursors(&account).await)?);
+    ensure!(
+        left == sorted(vec![backfill, tts]),
+        "after clearing the regular fax cursor: {left:?}"
+    );
+    let other = port("cursors", store.cursors(&ns.account(2)).await)?;
+    ensure!(other.is_empty(), "another account has cursors: {other:?}");
+    Ok(())
+}
+
+async fn leases(store: &dyn Store, ns: &Ns) -> Check {
+    let account = ns.account(1);
+    let (one, two) = (RunId::new("run-one"), RunId::new("run-two"));
+    let take = |holder: &RunId, now: i64, until: i64| {
+        let (account, holder) = (account.clone(), holder.clone());
+        async move {
+            port(
+                "acquire_lease",
+                store
+                    .acquire_lease(&account, &holder, at(now), at(until))
+                    .await,
+            )
+        }
+    };
+    ensure!(
+        take(&one, 0, 2).await? == LeaseGrant::Granted,
+        "a free lease was not granted"
+    );
+    match take(&two, 1, 3).await? {
+        LeaseGrant::HeldBy(l) if l.holder == one && l.until == at(2) => {}
+        other => return Err(format!("a held lease was answered {other:?}")),
+    }
+    ensure!(
+        take(&one, 1, 4).await? == LeaseGrant::Granted,
+        "its holder could not renew it"
+    );
+    let held = port(
+        "active_leases",
+        store
+            .active_leases(&[account.clone(), ns.account(2)], at(3))
+            .await,
+    )?;
+    ensure!(
+        held == vec![Lease {
+            account: account.clone(),
+            holder: one.clone(),
+            until: at(4)
+        }],
+        "active leases at +3h: {held:?}"
+    );
+    port("release_lease", store.release_lease(&account, &two).await)?;
+    match take(&two, 3, 5).await? {
+        LeaseGrant::HeldBy(_) => {}
+        LeaseGrant::Granted => return Err("a release by another run freed the lease".into()),
+    }
+    ensure!(
+        take(&two, 4, 6).await? == LeaseGrant::Granted,
+        "an expired lease was not taken over"
+    );
+    port("release_lease", store.release_lease(&account, &two).await)?;
+    let held = port(
+        "active_leases",
+        store
+            .active_leases(std::slice::from_ref(&account), at(4))
+            .await,
+    )?;
+    ensure!(
+        held.is_empty(),
+        "a released lease is still active: {held:?}"
+    );
+    ensure!(
+        take(&one, 4, 5).await? == LeaseGrant::Granted,
+        "a released lease was not free"
     );
     Ok(())
 }

@@ -3,14 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::store::{self, check_store};
+use crate::domain::RunId;
 use crate::domain::{
     Department, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord, StoredState,
 };
 use crate::fakes::InMemoryStore;
 use crate::plan::{Action, Notification};
 use crate::ports::{
-    AlertKind, ApplyReport, OnboardingStore, OutboxEntry, OutboxStore, PortResult, RecordStore,
-    RecordWriteReport, RunLog, RunLogStore, StateStore,
+    AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
+    OutboxStore, PortResult, RecordStore, RecordWriteReport, RunLog, RunLogStore, StateStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -33,6 +34,8 @@ enum Defect {
     ClaimNotExclusive,
     StateOfEveryDepartment,
     NewestRunLogLast,
+    LeaseIgnoresItsHolder,
+    CursorsOfEveryAccount,
 }
 
 struct Defective {
@@ -110,6 +113,67 @@ impl RecordStore for Defective {
         }
         self.inner.advance_watermark(account, t, to).await
     }
+    async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        if self.defect == Defect::WatermarkMovesBack {
+            let marks = self.overwritten.lock().unwrap();
+            return Ok(marks
+                .iter()
+                .filter(|((a, _), _)| a == account)
+                .map(|((_, t), w)| (*t, *w))
+                .collect());
+        }
+        self.inner.watermarks(account).await
+    }
+    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
+        if self.defect == Defect::CursorsOfEveryAccount {
+            return Ok(self.inner.data().cursors.into_values().collect());
+        }
+        self.inner.cursors(account).await
+    }
+    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
+        self.inner.save_cursor(account, cursor).await
+    }
+    async fn clear_cursor(
+        &self,
+        account: &ManagedAccountId,
+        stream: &str,
+        t: RecordType,
+    ) -> PortResult<()> {
+        self.inner.clear_cursor(account, stream, t).await
+    }
+}
+
+#[async_trait]
+impl LeaseStore for Defective {
+    async fn acquire_lease(
+        &self,
+        account: &ManagedAccountId,
+        holder: &RunId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<LeaseGrant> {
+        let grant = self
+            .inner
+            .acquire_lease(account, holder, now, until)
+            .await?;
+        if self.defect == Defect::LeaseIgnoresItsHolder {
+            return Ok(LeaseGrant::Granted);
+        }
+        Ok(grant)
+    }
+    async fn release_lease(&self, account: &ManagedAccountId, holder: &RunId) -> PortResult<()> {
+        self.inner.release_lease(account, holder).await
+    }
+    async fn active_leases(
+        &self,
+        accounts: &[ManagedAccountId],
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<Lease>> {
+        self.inner.active_leases(accounts, now).await
+    }
 }
 
 #[async_trait]
@@ -177,6 +241,8 @@ async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
         (Defect::ClaimNotExclusive, store::CLAIMS),
         (Defect::StateOfEveryDepartment, store::LOAD_STATE),
         (Defect::NewestRunLogLast, store::RUN_LOGS),
+        (Defect::LeaseIgnoresItsHolder, store::LEASES),
+        (Defect::CursorsOfEveryAccount, store::CURSORS),
     ];
     for (defect, check) in cases {
         let broken = Defective {

@@ -109,6 +109,18 @@ impl RecordType {
         }
     }
 
+    /// The product `GET /usage_reports` reports this type's usage under, or `None` for
+    /// a type the report does not cover (its completeness cannot be checked against
+    /// Telnyx's totals, and the walk never skips it).
+    pub fn usage_product(self) -> Option<&'static str> {
+        match self {
+            RecordType::MediaStorage | RecordType::SiprecClient | RecordType::NoiseSuppression => {
+                None
+            }
+            other => Some(other.filter_name()),
+        }
+    }
+
     /// The service type usage of this record type bills as.
     pub fn service_type(self) -> ServiceTypeName {
         match self {

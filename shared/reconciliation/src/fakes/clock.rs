@@ -15,25 +15,40 @@ impl Clock for FixedClock {
     }
 }
 
-/// A clock tests move by hand.
+/// A clock tests move by hand; it can also tick on its own, a step every time it is
+/// read (time passing while a run works, for deadline tests).
 #[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
+pub struct ManualClock {
+    now: Mutex<DateTime<Utc>>,
+    tick: Mutex<Duration>,
+}
 
 impl ManualClock {
     pub fn new(now: DateTime<Utc>) -> Self {
-        Self(Mutex::new(now))
+        Self {
+            now: Mutex::new(now),
+            tick: Mutex::new(Duration::zero()),
+        }
     }
     pub fn advance(&self, by: Duration) {
-        let mut t = lock(&self.0);
+        let mut t = lock(&self.now);
         *t += by;
     }
     pub fn set(&self, now: DateTime<Utc>) {
-        *lock(&self.0) = now;
+        *lock(&self.now) = now;
+    }
+    /// From now on every reading moves the clock on by `step` (zero: stopped again).
+    pub fn tick_by(&self, step: Duration) {
+        *lock(&self.tick) = step;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *lock(&self.0)
+        let step = *lock(&self.tick);
+        let mut t = lock(&self.now);
+        let read = *t;
+        *t += step;
+        read
     }
 }

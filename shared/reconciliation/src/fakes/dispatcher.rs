@@ -1,11 +1,12 @@
 //! [`RecordingDispatcher`]: remembers the requests it queues; refuses those of accounts
 //! told to fail.
 
-use super::lock;
+use super::{injected, lock};
 use crate::domain::ManagedAccountId;
 use crate::invocation::SyncRequest;
 use crate::ports::{Dispatcher, PortResult};
 use async_trait::async_trait;
+use chrono::Duration;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
@@ -13,6 +14,8 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct RecordingDispatcher {
     dispatched: Mutex<Vec<SyncRequest>>,
+    /// Continuations, with their delay.
+    later: Mutex<Vec<(SyncRequest, Duration)>>,
     refuse: Mutex<BTreeSet<ManagedAccountId>>,
 }
 
@@ -22,6 +25,17 @@ impl RecordingDispatcher {
     }
     pub fn dispatched(&self) -> Vec<SyncRequest> {
         lock(&self.dispatched).clone()
+    }
+    /// The requests queued for later (continuations), with their delay.
+    pub fn later(&self) -> Vec<(SyncRequest, Duration)> {
+        lock(&self.later).clone()
+    }
+    /// Takes the queued continuations (a test delivers them).
+    pub fn take_later(&self) -> Vec<SyncRequest> {
+        std::mem::take(&mut *lock(&self.later))
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
     }
     /// Requests for `account` are refused from now on.
     pub fn refuse(&self, account: &ManagedAccountId) {
@@ -39,5 +53,13 @@ impl Dispatcher for RecordingDispatcher {
             .partition(|r| refuse.contains(&r.managed_account_id));
         lock(&self.dispatched).extend(ok);
         Ok(refused)
+    }
+
+    async fn dispatch_later(&self, request: &SyncRequest, delay: Duration) -> PortResult<()> {
+        if lock(&self.refuse).contains(&request.managed_account_id) {
+            return Err(injected("dispatch_later"));
+        }
+        lock(&self.later).push((request.clone(), delay));
+        Ok(())
     }
 }

@@ -5,10 +5,12 @@
 use super::lock;
 use crate::domain::{DetailRecord, ManagedAccount, ManagedAccountId, RecordType, TelnyxSnapshot};
 use crate::error::{KeyRefusal, PortError, Transience};
-use crate::ports::{ApiKey, PortResult, RecordPages, TelnyxApi, TimeWindow};
+use crate::ports::{
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, UsageCounts, UsageQuery,
+};
 use async_trait::async_trait;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Default)]
 struct TelnyxData {
@@ -22,13 +24,15 @@ struct TelnyxData {
     snapshots: BTreeMap<ManagedAccountId, TelnyxSnapshot>,
     records: BTreeMap<ManagedAccountId, Vec<DetailRecord>>,
     calls: Vec<String>,
+    /// Record types whose usage report fails.
+    usage_failing: BTreeSet<RecordType>,
 }
 
 /// An in-memory [`TelnyxApi`]: accounts, per-account keys, snapshots and detail records
 /// served by type and window, newest first, in pages of `page_size` (50, like Telnyx).
 #[derive(Debug)]
 pub struct InMemoryTelnyx {
-    data: Mutex<TelnyxData>,
+    data: Arc<Mutex<TelnyxData>>,
     page_size: usize,
 }
 
@@ -49,10 +53,10 @@ fn unauthorized() -> PortError {
 impl InMemoryTelnyx {
     pub fn new(master_key: &str) -> Self {
         Self {
-            data: Mutex::new(TelnyxData {
+            data: Arc::new(Mutex::new(TelnyxData {
                 master_key: master_key.to_owned(),
                 ..TelnyxData::default()
-            }),
+            })),
             page_size: 50,
         }
     }
@@ -106,13 +110,45 @@ impl InMemoryTelnyx {
         lock(&self.data).revoke_after.insert(key.to_owned(), calls);
     }
 
-    /// Every call made, e.g. `snapshot`, `detail_records sip-trunking`.
+    /// Makes the usage report of `record_type` fail (transiently).
+    pub fn fail_usage_report(&self, record_type: RecordType) {
+        lock(&self.data).usage_failing.insert(record_type);
+    }
+
+    /// Every call made, e.g. `snapshot`, `detail_records sip-trunking`,
+    /// `detail_records sip-trunking page 2`, `usage_counts fax`.
     pub fn calls(&self) -> Vec<String> {
         lock(&self.data).calls.clone()
     }
 
     fn authorize(&self, key: &ApiKey, call: String) -> PortResult<ManagedAccountId> {
-        let mut d = lock(&self.data);
+        authorize(&self.data, key, call)
+    }
+
+    /// Records of one type in `window`, newest first (ties by id, newest last).
+    fn rows(data: &TelnyxData, account: &ManagedAccountId, q: &RecordQuery) -> Vec<DetailRecord> {
+        let mut rows: Vec<DetailRecord> = data
+            .records
+            .get(account)
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r.record_type == q.record_type
+                    && r.occurred_at >= q.window.from
+                    && r.occurred_at < q.window.to
+            })
+            .cloned()
+            .collect();
+        // Telnyx ignores `sort`: newest first.
+        rows.sort_by(|a, b| (b.occurred_at, &b.id).cmp(&(a.occurred_at, &a.id)));
+        rows
+    }
+}
+
+/// Checks a key (and counts down a "revoke after" budget); records the call.
+fn authorize(data: &Mutex<TelnyxData>, key: &ApiKey, call: String) -> PortResult<ManagedAccountId> {
+    {
+        let mut d = lock(data);
         let k = key.expose().to_owned();
         if let Some(left) = d.revoke_after.get_mut(&k) {
             if *left == 0 {
@@ -130,12 +166,46 @@ impl InMemoryTelnyx {
     }
 }
 
-struct Pages(VecDeque<Vec<DetailRecord>>);
+/// A walk: each page is cut when it is asked for (records added meanwhile shift the
+/// later pages, as on Telnyx).
+struct Pages {
+    data: Arc<Mutex<TelnyxData>>,
+    key: ApiKey,
+    account: ManagedAccountId,
+    query: RecordQuery,
+    next: u32,
+    page_size: usize,
+    done: bool,
+}
 
 #[async_trait]
 impl RecordPages for Pages {
-    async fn next_page(&mut self) -> PortResult<Option<Vec<DetailRecord>>> {
-        Ok(self.0.pop_front())
+    async fn next_page(&mut self) -> PortResult<Option<RecordPage>> {
+        if self.done {
+            return Ok(None);
+        }
+        let number = self.next;
+        let call = format!("detail_records {} page {number}", self.query.record_type);
+        authorize(&self.data, &self.key, call)?;
+        let rows = InMemoryTelnyx::rows(&lock(&self.data), &self.account, &self.query);
+        let start = (number as usize - 1) * self.page_size;
+        let records: Vec<DetailRecord> = rows
+            .iter()
+            .skip(start)
+            .take(self.page_size)
+            .cloned()
+            .collect();
+        self.next += 1;
+        self.done = start + self.page_size >= rows.len();
+        if records.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(RecordPage {
+            records,
+            number,
+            total_results: Some(rows.len() as u64),
+        }))
     }
 }
 
@@ -166,28 +236,48 @@ impl TelnyxApi for InMemoryTelnyx {
     async fn detail_records(
         &self,
         key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
+        query: RecordQuery,
     ) -> PortResult<Box<dyn RecordPages>> {
-        let account = self.authorize(key, format!("detail_records {record_type}"))?;
-        let mut rows: Vec<DetailRecord> = lock(&self.data)
-            .records
-            .get(&account)
-            .into_iter()
-            .flatten()
-            .filter(|r| {
-                r.record_type == record_type
-                    && r.occurred_at >= window.from
-                    && r.occurred_at < window.to
-            })
-            .cloned()
+        let account = self.authorize(key, format!("detail_records {}", query.record_type))?;
+        Ok(Box::new(Pages {
+            data: self.data.clone(),
+            key: key.clone(),
+            account,
+            query,
+            next: query.first_page.max(1),
+            page_size: self.page_size,
+            done: false,
+        }))
+    }
+
+    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts> {
+        let call = format!("usage_counts {}", query.record_type);
+        let d_accounts: Vec<ManagedAccountId> = if query.across_accounts {
+            let d = lock(&self.data);
+            if key.expose() != d.master_key {
+                return Err(unauthorized());
+            }
+            d.accounts.iter().map(|a| a.id.clone()).collect()
+        } else {
+            vec![self.authorize(key, call.clone())?]
+        };
+        let mut d = lock(&self.data);
+        if query.across_accounts {
+            d.calls.push(call);
+        }
+        if d.usage_failing.contains(&query.record_type) {
+            return Err(PortError::message(
+                "usage report unavailable",
+                Transience::Transient,
+            ));
+        }
+        let q = RecordQuery::new(query.record_type, query.window);
+        let counts = d_accounts
+            .iter()
+            .map(|a| (a, Self::rows(&d, a, &q).len() as u64))
+            .filter(|(_, n)| *n > 0)
+            .map(|(a, n)| (query.across_accounts.then(|| a.clone()), n))
             .collect();
-        // Telnyx ignores `sort`: newest first.
-        rows.sort_by_key(|r| std::cmp::Reverse(r.occurred_at));
-        let pages = rows
-            .chunks(self.page_size)
-            .map(<[DetailRecord]>::to_vec)
-            .collect();
-        Ok(Box::new(Pages(pages)))
+        Ok(UsageCounts(counts))
     }
 }

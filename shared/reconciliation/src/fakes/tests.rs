@@ -8,8 +8,8 @@ use crate::fixtures::*;
 use crate::invocation::SyncRequest;
 use crate::plan::Notification;
 use crate::ports::{
-    AlertKind, ApiKey, Clock, Dispatcher, Mailer, OutboxStore, RecordStore, Secrets, TelnyxApi,
-    TimeWindow,
+    AlertKind, ApiKey, Clock, Dispatcher, Mailer, OutboxStore, RecordQuery, RecordStore, Secrets,
+    TelnyxApi, TimeWindow, UsageQuery,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -93,17 +93,38 @@ async fn telnyx_serves_records_of_one_type_in_the_window_newest_first_in_pages()
         to: t(4),
     };
     let mut pages = telnyx
-        .detail_records(&key, RecordType::SipTrunking, window)
+        .detail_records(&key, RecordQuery::new(RecordType::SipTrunking, window))
         .await
         .unwrap();
     let mut ids = Vec::new();
     let mut sizes = Vec::new();
     while let Some(page) = pages.next_page().await.unwrap() {
-        sizes.push(page.len());
-        ids.extend(page.into_iter().map(|r| r.id.into_inner()));
+        assert_eq!(page.total_results, Some(3));
+        sizes.push((page.number, page.records.len()));
+        ids.extend(page.records.into_iter().map(|r| r.id.into_inner()));
     }
     assert_eq!(ids, vec!["r3", "r2", "r1"]);
-    assert_eq!(sizes, vec![2, 1]);
+    assert_eq!(sizes, vec![(1, 2), (2, 1)]);
+    // A walk resumed at page 2 starts there.
+    let resumed = RecordQuery {
+        first_page: 2,
+        ..RecordQuery::new(RecordType::SipTrunking, window)
+    };
+    let mut pages = telnyx.detail_records(&key, resumed).await.unwrap();
+    let page = pages.next_page().await.unwrap().unwrap();
+    assert_eq!((page.number, page.records[0].id.as_str()), (2, "r1"));
+    let counts = telnyx
+        .usage_counts(
+            &key,
+            UsageQuery {
+                record_type: RecordType::SipTrunking,
+                window,
+                across_accounts: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.of(None), 3);
 }
 
 #[tokio::test]

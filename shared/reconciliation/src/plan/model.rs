@@ -8,8 +8,8 @@
 use super::attribution::Attribution;
 use super::codes::LogCode;
 use crate::domain::{
-    BillingGroupId, Customer, CustomerId, DepartmentId, ManagedAccountId, Service, ServiceId,
-    ServiceType, ServiceTypeId, StoredDetailRecord,
+    BillingGroupId, Customer, CustomerId, DepartmentId, ManagedAccountId, MatchedBy, Service,
+    ServiceId, ServiceType, ServiceTypeId, StoredDetailRecord,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -238,6 +238,71 @@ pub struct Plan {
     /// later, page by page). Read-only: never written anywhere.
     #[serde(skip)]
     pub attribution: Attribution,
+    /// How the run's records were matched (of `records`, or of every page a streaming
+    /// run attributed).
+    #[serde(default)]
+    pub tally: RecordTally,
+}
+
+/// How many records were matched which way (rule 15).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordTally {
+    pub billing_group: u64,
+    pub connection: u64,
+    pub calling_number: u64,
+    pub called_number: u64,
+    pub unmatched: u64,
+}
+
+impl RecordTally {
+    /// The tally of `records`.
+    pub fn of<'r>(records: impl IntoIterator<Item = &'r StoredDetailRecord>) -> Self {
+        let mut out = Self::default();
+        for r in records {
+            out.add(r.matched_by);
+        }
+        out
+    }
+
+    /// Counts one record matched by `m`.
+    pub fn add(&mut self, m: MatchedBy) {
+        *match m {
+            MatchedBy::BillingGroup => &mut self.billing_group,
+            MatchedBy::Connection => &mut self.connection,
+            MatchedBy::CallingNumber => &mut self.calling_number,
+            MatchedBy::CalledNumber => &mut self.called_number,
+            MatchedBy::Unmatched => &mut self.unmatched,
+        } += 1;
+    }
+
+    /// Adds another tally.
+    pub fn merge(&mut self, other: &RecordTally) {
+        self.billing_group += other.billing_group;
+        self.connection += other.connection;
+        self.calling_number += other.calling_number;
+        self.called_number += other.called_number;
+        self.unmatched += other.unmatched;
+    }
+
+    /// Every record counted.
+    pub fn total(&self) -> u64 {
+        self.billing_group
+            + self.connection
+            + self.calling_number
+            + self.called_number
+            + self.unmatched
+    }
+
+    /// The counts in a fixed order.
+    pub fn counts(&self) -> [(MatchedBy, u64); 5] {
+        [
+            (MatchedBy::BillingGroup, self.billing_group),
+            (MatchedBy::Connection, self.connection),
+            (MatchedBy::CallingNumber, self.calling_number),
+            (MatchedBy::CalledNumber, self.called_number),
+            (MatchedBy::Unmatched, self.unmatched),
+        ]
+    }
 }
 
 /// The stored records a plan's actions refer to by id only.

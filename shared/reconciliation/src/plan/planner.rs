@@ -71,7 +71,7 @@
 
 use super::attribution::{Attribution, Decided};
 use super::context::Context;
-use super::model::{Action, Plan, PlanContext};
+use super::model::{Action, Plan, PlanContext, RecordTally};
 use super::services::Assigned;
 use super::{assignment, customers, messages, service_types, services, statuses};
 use crate::domain::{
@@ -240,6 +240,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     Plan {
         context: context_of(input.state, &actions),
         actions,
+        tally: RecordTally::of(&attributed.records),
         records: attributed.records,
         log,
         attribution,

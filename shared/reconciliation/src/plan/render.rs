@@ -15,19 +15,6 @@ impl Plan {
     pub fn render_diff(&self) -> String {
         self.to_string()
     }
-
-    /// Record counts by how they were matched, in a fixed order.
-    pub fn record_counts(&self) -> [(MatchedBy, usize); 5] {
-        let count = |m: MatchedBy| self.records.iter().filter(|r| r.matched_by == m).count();
-        [
-            MatchedBy::BillingGroup,
-            MatchedBy::Connection,
-            MatchedBy::CallingNumber,
-            MatchedBy::CalledNumber,
-            MatchedBy::Unmatched,
-        ]
-        .map(|m| (m, count(m)))
-    }
 }
 
 fn matched_name(m: MatchedBy) -> &'static str {
@@ -187,14 +174,15 @@ impl fmt::Display for Plan {
             writeln!(f, "{e}")?;
         }
         let counts: Vec<String> = self
-            .record_counts()
+            .tally
+            .counts()
             .iter()
             .map(|(m, n)| format!("{} {n}", matched_name(*m)))
             .collect();
         writeln!(
             f,
             "= {} detail record(s): {}",
-            self.records.len(),
+            self.tally.total(),
             counts.join(", ")
         )
     }

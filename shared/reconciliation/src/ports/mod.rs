@@ -8,7 +8,8 @@
 //!
 //! - [`telnyx`]: `TelnyxApi` (with `RecordPages`, `ApiKey`, `TimeWindow`).
 //! - [`store`]: the operator's records, one trait per concern (`OnboardingStore`,
-//!   `StateStore`, `RecordStore`, `OutboxStore`, `RunLogStore`), together `Store`.
+//!   `StateStore`, `RecordStore`, `LeaseStore`, `OutboxStore`, `RunLogStore`), together
+//!   `Store`.
 //! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
 //!
 //! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
@@ -20,10 +21,13 @@ pub mod telnyx;
 
 pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
 pub use store::{
-    AlertKind, ApplyReport, OnboardingStore, OutboxEntry, OutboxStore, RecordStore,
-    RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore, Store,
+    AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
+    OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore,
+    Store,
 };
-pub use telnyx::{ApiKey, RecordPages, TelnyxApi, TimeWindow};
+pub use telnyx::{
+    ApiKey, RecordPage, RecordPages, RecordQuery, TelnyxApi, TimeWindow, UsageCounts, UsageQuery,
+};
 
 use crate::error::PortError;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use crate::domain::ManagedAccountId;
 use crate::invocation::SyncRequest;
 use crate::plan::Notification;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 /// API keys in a secret store.
 #[async_trait]
@@ -30,6 +30,8 @@ pub trait Mailer: Send + Sync {
 pub trait Dispatcher: Send + Sync {
     /// Returns the requests that could not be queued.
     async fn dispatch(&self, requests: &[SyncRequest]) -> PortResult<Vec<SyncRequest>>;
+    /// Queues one request, delivered no sooner than `delay` from now (a continuation).
+    async fn dispatch_later(&self, request: &SyncRequest, delay: Duration) -> PortResult<()>;
 }
 
 /// The time, injectable.

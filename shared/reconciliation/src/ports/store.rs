@@ -5,11 +5,13 @@
 //! |---|---|
 //! | [`OnboardingStore`] | onboardings and departments (operator actions) |
 //! | [`StateStore`] | customers, service types and services: the planner's state and its writes |
-//! | [`RecordStore`] | detail records and their watermarks |
+//! | [`RecordStore`] | detail records, their watermarks and the walks' cursors (checkpoints) |
+//! | [`LeaseStore`] | one worker per account at a time |
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
 
 use super::PortResult;
+use super::telnyx::TimeWindow;
 use crate::domain::{
     Department, ManagedAccountId, Onboarding, RecordType, RunId, StoredDetailRecord, StoredState,
 };
@@ -45,8 +47,23 @@ pub struct RecordWriteReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum RunOutcome {
-    Succeeded,
-    Failed { error: String },
+    /// Every window of the run is walked and stored.
+    #[serde(alias = "succeeded")]
+    Complete,
+    /// Stopped at the invocation's deadline with work left (each entry names a record
+    /// type's window and how far it is stored); `continued` when a continuation was
+    /// queued (else the next scheduled run carries on).
+    Partial {
+        remaining: Vec<String>,
+        continued: bool,
+    },
+    /// Another run held the account's lease: this one did nothing.
+    Skipped {
+        held_by: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// The durable log one run leaves.
@@ -59,6 +76,64 @@ pub struct RunLog {
     pub counts: BTreeMap<String, u64>,
     pub entries: Vec<LogEntry>,
     pub outcome: RunOutcome,
+}
+
+/// Durable progress of one walk (a stream) of one record type inside a window: the
+/// checkpoint a stopped or killed run resumes from. Slices are walked oldest first, each
+/// newest first page by page, so everything before `done_until` is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Which walk: [`Cursor::REGULAR`] (the one the watermark follows) or a backfill's id.
+    pub stream: String,
+    pub record_type: RecordType,
+    /// The whole window being worked.
+    pub window: TimeWindow,
+    /// Every record of `[window.from, done_until)` is durably stored.
+    pub done_until: DateTime<Utc>,
+    /// The open slice `[done_until, slice_to)`, if one is being walked.
+    pub slice_to: Option<DateTime<Utc>>,
+    /// The next page of the open slice to request (1 when none is open).
+    pub next_page: u32,
+}
+
+impl Cursor {
+    /// The stream of regular runs (the watermark's).
+    pub const REGULAR: &'static str = "regular";
+
+    /// A cursor at the start of `window`.
+    pub fn start(stream: impl Into<String>, record_type: RecordType, window: TimeWindow) -> Self {
+        Self {
+            stream: stream.into(),
+            record_type,
+            window,
+            done_until: window.from,
+            slice_to: None,
+            next_page: 1,
+        }
+    }
+
+    /// True when the whole window is stored.
+    pub fn is_complete(&self) -> bool {
+        self.done_until >= self.window.to
+    }
+}
+
+/// One worker's claim on an account until an instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub account: ManagedAccountId,
+    /// The run holding it.
+    pub holder: RunId,
+    pub until: DateTime<Utc>,
+}
+
+/// What asking for a lease gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// Taken (or renewed by its holder) until the asked instant.
+    Granted,
+    /// Another run holds it.
+    HeldBy(Lease),
 }
 
 /// A queued email.
@@ -157,6 +232,46 @@ pub trait RecordStore: Send + Sync {
         record_type: RecordType,
         to: DateTime<Utc>,
     ) -> PortResult<()>;
+    /// Every watermark of an account (one read, not one per type).
+    async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>>;
+
+    /// Every cursor of an account (its walks in progress).
+    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>>;
+    /// Creates or replaces the cursor of `(cursor.stream, cursor.record_type)`.
+    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()>;
+    /// Removes a cursor (its window is done); removing a missing one changes nothing.
+    async fn clear_cursor(
+        &self,
+        account: &ManagedAccountId,
+        stream: &str,
+        record_type: RecordType,
+    ) -> PortResult<()>;
+}
+
+/// One worker per account: a lease with an expiry, taken with a conditional write.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the account's lease for `holder` until `until` when it is free, expired at
+    /// `now`, or already `holder`'s (a renewal). With concurrent callers exactly one is
+    /// granted. Decided on the stored expiry, never on the item being gone.
+    async fn acquire_lease(
+        &self,
+        account: &ManagedAccountId,
+        holder: &RunId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PortResult<LeaseGrant>;
+    /// Gives the lease back if `holder` holds it (else changes nothing).
+    async fn release_lease(&self, account: &ManagedAccountId, holder: &RunId) -> PortResult<()>;
+    /// The leases of `accounts` still held at `now`.
+    async fn active_leases(
+        &self,
+        accounts: &[ManagedAccountId],
+        now: DateTime<Utc>,
+    ) -> PortResult<Vec<Lease>>;
 }
 
 /// Queued emails and the alert throttle (the outbox: SES has no idempotency token).
@@ -201,6 +316,12 @@ pub trait RunLogStore: Send + Sync {
 }
 
 /// The whole store: every concern. Implemented for anything that implements them all.
-pub trait Store: OnboardingStore + StateStore + RecordStore + OutboxStore + RunLogStore {}
+pub trait Store:
+    OnboardingStore + StateStore + RecordStore + LeaseStore + OutboxStore + RunLogStore
+{
+}
 
-impl<T: OnboardingStore + StateStore + RecordStore + OutboxStore + RunLogStore> Store for T {}
+impl<T> Store for T where
+    T: OnboardingStore + StateStore + RecordStore + LeaseStore + OutboxStore + RunLogStore
+{
+}

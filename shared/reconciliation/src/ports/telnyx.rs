@@ -1,7 +1,7 @@
 //! The Telnyx API, as the product reads it.
 
 use super::PortResult;
-use crate::domain::{DetailRecord, ManagedAccount, RecordType, TelnyxSnapshot};
+use crate::domain::{DetailRecord, ManagedAccount, ManagedAccountId, RecordType, TelnyxSnapshot};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -42,11 +42,80 @@ pub struct TimeWindow {
     pub to: DateTime<Utc>,
 }
 
+impl TimeWindow {
+    /// True when the window holds no instant.
+    pub fn is_empty(&self) -> bool {
+        self.from >= self.to
+    }
+}
+
+/// One walk over the detail records of one type in one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordQuery {
+    pub record_type: RecordType,
+    pub window: TimeWindow,
+    /// The page to start at (1 = from the start; a resumed walk starts further in).
+    pub first_page: u32,
+    /// No page may be requested (or waited for, under the rate limit) after this instant:
+    /// the walk fails with an error that [`crate::PortError::is_past_deadline`] instead.
+    pub not_after: Option<DateTime<Utc>>,
+}
+
+impl RecordQuery {
+    /// A walk from page 1, without a deadline.
+    pub fn new(record_type: RecordType, window: TimeWindow) -> Self {
+        Self {
+            record_type,
+            window,
+            first_page: 1,
+            not_after: None,
+        }
+    }
+}
+
+/// One page of a walk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPage {
+    /// Its records (rows a shifted page repeated from an earlier page are dropped).
+    pub records: Vec<DetailRecord>,
+    /// The page number it was requested as.
+    pub number: u32,
+    /// How many records Telnyx says the whole window holds, when it says.
+    pub total_results: Option<u64>,
+}
+
 /// Detail records streamed page by page (a long history never sits in memory).
 #[async_trait]
 pub trait RecordPages: Send {
     /// The next page, or `None` when the walk is over.
-    async fn next_page(&mut self) -> PortResult<Option<Vec<DetailRecord>>>;
+    async fn next_page(&mut self) -> PortResult<Option<RecordPage>>;
+}
+
+/// A count of one record type's records in a window, from Telnyx's own aggregate
+/// (`GET /usage_reports`), per managed account or for the key's own account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageQuery {
+    pub record_type: RecordType,
+    /// At most 31 days (the report's limit).
+    pub window: TimeWindow,
+    /// Every managed account of the manager key (`managed_accounts=true`).
+    pub across_accounts: bool,
+}
+
+/// Records counted by the usage report: per account with `across_accounts`, else one
+/// entry with `account: None`. An account without records has no entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageCounts(pub Vec<(Option<ManagedAccountId>, u64)>);
+
+impl UsageCounts {
+    /// The records counted for `account` (or, for an own-account report, in total).
+    pub fn of(&self, account: Option<&ManagedAccountId>) -> u64 {
+        self.0
+            .iter()
+            .filter(|(a, _)| account.is_none() || a.as_ref() == account)
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 /// The Telnyx API, as the product reads it.
@@ -62,11 +131,15 @@ pub trait TelnyxApi: Send + Sync {
     /// Billing groups, connections, outbound voice profiles and phone numbers of one account.
     async fn snapshot(&self, key: &ApiKey) -> PortResult<TelnyxSnapshot>;
 
-    /// Detail records of one type whose time field lies in `window`, page by page.
+    /// Detail records of one type whose time field lies in the query's window, page by
+    /// page, newest first (50 a page).
     async fn detail_records(
         &self,
         key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
+        query: RecordQuery,
     ) -> PortResult<Box<dyn RecordPages>>;
+
+    /// How many records of a type Telnyx's usage report counts in a window (only for
+    /// types the report covers, [`RecordType::usage_product`]).
+    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts>;
 }

@@ -3,9 +3,15 @@
 
 use super::*;
 use crate::domain::ManagedAccount;
+use crate::domain::RecordType;
+use crate::error::error_chain;
 use crate::fakes::*;
+use crate::fixtures::record;
 use crate::fixtures::*;
 use crate::plan::LogCode;
+use crate::plan::Notification;
+use crate::ports::RunOutcome;
+use chrono::Duration;
 use std::sync::Arc;
 
 const KEY: &str = "key-acc-1";
@@ -58,6 +64,7 @@ impl World {
             settings: SyncSettings {
                 portal_url_template: PORTAL.into(),
                 alert_to: vec!["ops@operator.example".into()],
+                initial_lookback: Some(Duration::days(1)),
                 ..SyncSettings::default()
             },
             scenario,
@@ -73,7 +80,13 @@ impl World {
             dispatcher: Arc::new(RecordingDispatcher::new()),
             clock: self.clock.clone(),
         };
-        sync_account(&ports, &self.settings, request, RunId::new("run-1")).await
+        sync_account(
+            &ports,
+            &self.settings,
+            request,
+            RunContext::new(RunId::new("run-1")),
+        )
+        .await
     }
 }
 
@@ -96,11 +109,35 @@ async fn a_first_run_creates_the_customer_stores_every_record_and_sends_one_emai
     assert!(
         matches!(&sent[0], Notification::NewCustomer { customer_id, .. } if *customer_id == customer)
     );
-    // Every type's watermark moved to the end of the window.
-    assert_eq!(data.watermarks.len(), RecordType::ALL.len());
+    // The types with records, and those the usage report does not cover, moved their
+    // watermark to the end of the window; the others were not requested (the usage
+    // report showed nothing) and did not move.
+    let walked = [
+        RecordType::SipTrunking,
+        RecordType::SiprecClient,
+        RecordType::Messaging,
+        RecordType::MediaStorage,
+        RecordType::NoiseSuppression,
+        RecordType::Tts,
+    ];
+    assert_eq!(
+        data.watermarks.keys().map(|(_, t)| *t).collect::<Vec<_>>(),
+        walked
+    );
     assert!(data.watermarks.values().all(|w| *w == fixed_now()));
+    assert_eq!(
+        summary.skipped_types.len(),
+        RecordType::ALL.len() - walked.len()
+    );
+    let requested: Vec<String> = w
+        .telnyx
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("detail_records") && !c.contains("page"))
+        .collect();
+    assert_eq!(requested.len(), walked.len(), "{requested:?}");
     let log = data.run_logs.last().unwrap();
-    assert_eq!(log.outcome, RunOutcome::Succeeded);
+    assert_eq!(log.outcome, RunOutcome::Complete);
     assert_eq!(log.counts["records_written"], 3);
     assert!(
         log.entries
@@ -173,18 +210,19 @@ async fn an_unknown_account_is_named_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn a_key_revoked_mid_run_fails_the_run_and_writes_no_partial_state() {
+async fn a_key_refused_at_the_configuration_fails_the_run_and_writes_nothing() {
     let w = World::new();
     let before = w.store.data();
-    // The snapshot and four record types succeed, then the key is revoked.
-    w.telnyx.revoke_after(KEY, 5);
+    w.telnyx.revoke(KEY);
     let err = w.sync(&request()).await.unwrap_err();
     assert!(matches!(err, SyncError::Telnyx { .. }), "{err:?}");
     assert!(!err.is_transient());
     let after = w.store.data();
-    assert_eq!(after.state, before.state);
+    assert_eq!(after.business().state, before.business().state);
     assert!(after.records.is_empty());
     assert!(after.watermarks.is_empty());
+    assert!(after.cursors.is_empty());
+    assert!(after.leases.is_empty(), "the lease is given back");
     let log = after.run_logs.last().unwrap();
     let RunOutcome::Failed { error } = &log.outcome else {
         panic!("run log should say failed: {log:?}");
@@ -200,6 +238,37 @@ async fn a_key_revoked_mid_run_fails_the_run_and_writes_no_partial_state() {
 }
 
 #[tokio::test]
+async fn a_key_revoked_mid_walk_fails_the_run_keeping_only_what_is_stored_whole() {
+    let w = World::new();
+    // The snapshot, then the first type's usage report, walk and page succeed.
+    w.telnyx.revoke_after(KEY, 4);
+    let err = w.sync(&request()).await.unwrap_err();
+    assert!(matches!(err, SyncError::Telnyx { .. }), "{err:?}");
+    assert!(!err.is_transient());
+    let data = w.store.data();
+    // What is stored is whole: the structure, the first type's record and watermark.
+    assert_eq!(data.records.len(), 1);
+    assert_eq!(data.watermarks.len(), 1);
+    assert!(
+        data.records
+            .keys()
+            .all(|(_, t, _)| *t == RecordType::SipTrunking)
+    );
+    assert!(matches!(
+        data.run_logs.last().unwrap().outcome,
+        RunOutcome::Failed { .. }
+    ));
+    assert_eq!(
+        w.mailer
+            .sent()
+            .iter()
+            .filter(|n| matches!(n, Notification::KeyProblem { .. }))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn a_watermark_moves_only_after_its_records_are_durably_written() {
     let w = World::new();
     w.store.fail("put_detail_records");
@@ -211,7 +280,7 @@ async fn a_watermark_moves_only_after_its_records_are_durably_written() {
     w.store.heal("put_detail_records");
     let summary = w.sync(&request()).await.unwrap();
     assert_eq!(summary.records.written, 3);
-    assert_eq!(w.store.data().watermarks.len(), RecordType::ALL.len());
+    assert_eq!(w.store.data().watermarks.len(), 6, "one per type walked");
 }
 
 #[tokio::test]

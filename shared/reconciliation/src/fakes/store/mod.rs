@@ -1,6 +1,7 @@
 //! [`InMemoryStore`]: the in-memory `Store`, one file per concern (onboardings, state,
 //! records, outbox, run logs), like the DynamoDB store's modules.
 
+mod leases;
 mod onboardings;
 mod outbox;
 mod records;
@@ -11,7 +12,7 @@ use super::{injected, lock};
 use crate::domain::{
     DetailRecordId, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord, StoredState,
 };
-use crate::ports::{AlertKind, OutboxEntry, PortResult, RunLog};
+use crate::ports::{AlertKind, Cursor, Lease, OutboxEntry, PortResult, RunLog};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -24,6 +25,9 @@ pub struct StoreData {
     pub state: StoredState,
     pub records: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
     pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
+    /// Cursors by (account, stream, record type).
+    pub cursors: BTreeMap<(ManagedAccountId, String, RecordType), Cursor>,
+    pub leases: BTreeMap<ManagedAccountId, Lease>,
     pub run_logs: Vec<RunLog>,
     /// Last admitted alert per (kind, account).
     pub alerts: BTreeMap<(AlertKind, ManagedAccountId), DateTime<Utc>>,
@@ -59,6 +63,8 @@ pub struct BusinessData {
 pub struct InMemoryStore {
     data: Mutex<StoreData>,
     failing: Mutex<BTreeSet<String>>,
+    /// `put_detail_records` calls left before one stores half its records and hangs.
+    hang_after: Mutex<Option<usize>>,
     /// How long an outbox claim holds.
     claim_lease: Duration,
 }
@@ -74,6 +80,7 @@ impl InMemoryStore {
         Self {
             data: Mutex::default(),
             failing: Mutex::default(),
+            hang_after: Mutex::default(),
             claim_lease: Duration::minutes(5),
         }
     }
@@ -106,6 +113,29 @@ impl InMemoryStore {
     /// `"apply"`, `"advance_watermark"`) fail with a transient error.
     pub fn fail(&self, op: &str) {
         lock(&self.failing).insert(op.to_owned());
+    }
+
+    /// A kill in the middle of a batch: after `calls` more `put_detail_records` calls, the
+    /// next one stores the first half of its records and then never returns (the test
+    /// drops the run, as a killed invocation would stop).
+    pub fn hang_on_write_after(&self, calls: usize) {
+        *lock(&self.hang_after) = Some(calls);
+    }
+
+    /// Whether this write is the one to hang on (counting down otherwise).
+    fn hangs_now(&self) -> bool {
+        let mut left = lock(&self.hang_after);
+        match left.as_mut() {
+            Some(0) => {
+                *left = None;
+                true
+            }
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
+        }
     }
 
     /// Stops failing `op`.

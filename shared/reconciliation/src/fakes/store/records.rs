@@ -3,18 +3,15 @@
 use super::InMemoryStore;
 use crate::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
 use crate::fakes::lock;
-use crate::ports::{PortResult, RecordStore, RecordWriteReport};
+use crate::ports::{Cursor, PortResult, RecordStore, RecordWriteReport};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-#[async_trait]
-impl RecordStore for InMemoryStore {
-    async fn put_detail_records(
-        &self,
-        records: &[StoredDetailRecord],
-    ) -> PortResult<RecordWriteReport> {
-        self.check("put_detail_records")?;
+impl InMemoryStore {
+    /// Stores each record not stored yet; counts the others as duplicates.
+    fn store_records(&self, records: &[StoredDetailRecord]) -> RecordWriteReport {
         let mut d = lock(&self.data);
         let mut report = RecordWriteReport::default();
         for r in records {
@@ -27,7 +24,23 @@ impl RecordStore for InMemoryStore {
                 }
             }
         }
-        Ok(report)
+        report
+    }
+}
+
+#[async_trait]
+impl RecordStore for InMemoryStore {
+    async fn put_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        self.check("put_detail_records")?;
+        if self.hangs_now() {
+            let half = &records[..records.len() / 2];
+            self.store_records(half);
+            return std::future::pending().await;
+        }
+        Ok(self.store_records(records))
     }
 
     async fn watermark(
@@ -57,6 +70,48 @@ impl RecordStore for InMemoryStore {
         if *w < to {
             *w = to;
         }
+        Ok(())
+    }
+
+    async fn watermarks(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        self.check("watermarks")?;
+        Ok(lock(&self.data)
+            .watermarks
+            .iter()
+            .filter(|((a, _), _)| a == account)
+            .map(|((_, t), w)| (*t, *w))
+            .collect())
+    }
+
+    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
+        self.check("cursors")?;
+        Ok(lock(&self.data)
+            .cursors
+            .iter()
+            .filter(|((a, _, _), _)| a == account)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
+
+    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
+        self.check("save_cursor")?;
+        let key = (account.clone(), cursor.stream.clone(), cursor.record_type);
+        lock(&self.data).cursors.insert(key, cursor.clone());
+        Ok(())
+    }
+
+    async fn clear_cursor(
+        &self,
+        account: &ManagedAccountId,
+        stream: &str,
+        record_type: RecordType,
+    ) -> PortResult<()> {
+        self.check("clear_cursor")?;
+        let key = (account.clone(), stream.to_owned(), record_type);
+        lock(&self.data).cursors.remove(&key);
         Ok(())
     }
 }

@@ -1,0 +1,299 @@
+//! One account's sync run over the ports. The record path is a stream with checkpoints
+//! (DESIGN §2, "The record path at any volume"):
+//!
+//! ```text
+//! lease(account) ─► snapshot + plan + apply (small) ─► for each record type with usage:
+//!     page ─► attribute ─► batch write (dedup) ─► checkpoint ─► next page …
+//!          deadline near? ─► commit, run log "partial", release lease, enqueue continuation
+//!     window done ─► watermark
+//! ```
+//!
+//! - [`structure`]: the snapshot, the stored state and the usage seen so far, planned and
+//!   applied (again when a page shows a connection used as a new service type, rule 8).
+//! - [`windows`]: which window of which record type this run walks (a cursor left by an
+//!   earlier run, the watermark's next window, a backfill, the first run's month), and
+//!   which types the usage report shows need no request.
+//! - [`walk`]: one type's window, in slices sized from Telnyx's total, page by page;
+//!   the cursor (checkpoint) saved after every page, the watermark after every slice.
+//! - [`finish`]: the lease, the run log and the continuation.
+//! - [`summary`]: what a run did ([`RunSummary`]) and its run-log counts.
+//!
+//! Like a kube-rs reconcile a run never knows why it runs (schedule, SQS redelivery, a
+//! continuation, a manual invoke): every step is idempotent, and one worker per account
+//! holds the lease, so a second worker exits cleanly instead of splitting the key's
+//! rate budget.
+//!
+//! Failure contract:
+//! - Nothing is written before the snapshot is read: a revoked key or a malformed
+//!   configuration page fails the run with only a failed run log (and, for a refused
+//!   key, a throttled alert) written.
+//! - Memory holds one page and small summaries (the usage per connection), never the
+//!   window: a million-record backfill runs in the memory of a thousand-record one.
+//! - A checkpoint (cursor) and a watermark only ever move past records that are durably
+//!   stored: a run killed anywhere loses at most the page in flight, and the next run
+//!   continues from the checkpoint (re-reading a page is a duplicate, never a double
+//!   charge: records are keyed by account, type and Telnyx id).
+
+mod error;
+mod finish;
+mod structure;
+mod summary;
+mod walk;
+mod windows;
+
+pub use error::SyncError;
+pub use summary::RunSummary;
+
+use crate::domain::{ManagedAccountId, Onboarding, RunId};
+use crate::error::PortError;
+use crate::invocation::SyncRequest;
+use crate::outbox::{FlushReport, flush_outbox};
+use crate::plan::{Notification, RepeatEvery};
+use crate::ports::{AlertKind, LeaseGrant, Ports, RunOutcome};
+use chrono::{DateTime, Duration, Utc};
+use structure::Structure;
+use walk::Walker;
+
+/// Settings of the account-sync function (from its typed config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    /// Link template for new-customer emails (see [`crate::plan::PlanSettings::portal_url_template`]).
+    pub portal_url_template: String,
+    /// How far before the watermark each new window re-reads, for records Telnyx
+    /// publishes late.
+    pub overlap: Duration,
+    /// How far back the first run of an account reads; `None`: from the start of the
+    /// current (UTC) billing month.
+    pub initial_lookback: Option<Duration>,
+    /// The operator's alert address(es) for key problems; empty = no alert email.
+    pub alert_to: Vec<String>,
+    /// At most one key-problem alert per account per this interval.
+    pub alert_interval: Duration,
+    /// A run stops between pages this long before its invocation's deadline.
+    pub deadline_margin: Duration,
+    /// A continuation waits this long on the queue before it runs.
+    pub continuation_delay: Duration,
+    /// A window is walked in slices of about this many records (from Telnyx's total).
+    pub slice_records: u64,
+    /// The lease of a run without a deadline (renewed as it goes).
+    pub lease_without_deadline: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            portal_url_template: String::new(),
+            overlap: Duration::hours(2),
+            initial_lookback: None,
+            alert_to: Vec::new(),
+            alert_interval: RepeatEvery::DEFAULT.duration(),
+            deadline_margin: Duration::seconds(30),
+            continuation_delay: Duration::seconds(2),
+            slice_records: 2_500,
+            lease_without_deadline: Duration::minutes(15),
+        }
+    }
+}
+
+/// What a run knows of the invocation it runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunContext {
+    pub run_id: RunId,
+    /// When the invocation is cut off (Lambda's deadline); `None`: no limit.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+impl RunContext {
+    /// A run without a deadline.
+    pub fn new(run_id: RunId) -> Self {
+        Self {
+            run_id,
+            deadline: None,
+        }
+    }
+
+    /// A run that must stop before `deadline`.
+    pub fn until(run_id: RunId, deadline: DateTime<Utc>) -> Self {
+        Self {
+            run_id,
+            deadline: Some(deadline),
+        }
+    }
+}
+
+/// Syncs one account once: as far as its deadline allows, the rest continued by a
+/// queued continuation. Idempotent: running it again with the same Telnyx data writes
+/// nothing new and sends nothing. A dry run reads everything, plans, and returns the
+/// plan in [`RunSummary::plan`] without writing anything (and without the lease).
+pub async fn sync_account(
+    ports: &Ports,
+    settings: &SyncSettings,
+    request: &SyncRequest,
+    ctx: RunContext,
+) -> Result<RunSummary, SyncError> {
+    let started_at = ports.clock.now();
+    let account = request.managed_account_id.clone();
+    request
+        .validate(started_at)
+        .map_err(SyncError::InvalidRequest)?;
+    let onboarding = ports
+        .store
+        .onboarding(&account)
+        .await
+        .map_err(SyncError::store(&account, "reading the onboarding"))?
+        .ok_or_else(|| SyncError::UnknownAccount(account.clone()))?;
+    if request.dry_run {
+        return run(ports, settings, request, &onboarding, &ctx, started_at).await;
+    }
+    if let LeaseGrant::HeldBy(lease) = finish::take_lease(ports, settings, &account, &ctx).await? {
+        tracing::info!(account_id = %account, held_by = %lease.holder, until = %lease.until, "another run holds the account's lease; this one does nothing");
+        return Ok(RunSummary::skipped(&account, &ctx.run_id, &lease.holder));
+    }
+    let mut result = run(ports, settings, request, &onboarding, &ctx, started_at).await;
+    finish::finish(ports, settings, request, &ctx, started_at, &mut result).await;
+    result
+}
+
+/// The run itself, between taking and giving back the lease.
+async fn run(
+    ports: &Ports,
+    settings: &SyncSettings,
+    request: &SyncRequest,
+    onboarding: &Onboarding,
+    ctx: &RunContext,
+    now: DateTime<Utc>,
+) -> Result<RunSummary, SyncError> {
+    let account = &onboarding.account;
+    let key = ports
+        .secrets
+        .account_key(account)
+        .await
+        .map_err(|source| SyncError::Secret {
+            account: account.clone(),
+            source,
+        })?;
+    let snapshot = ports
+        .telnyx
+        .snapshot(&key)
+        .await
+        .map_err(SyncError::telnyx(account, "the configuration"));
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
+    };
+    let state = ports
+        .store
+        .load_state(onboarding)
+        .await
+        .map_err(SyncError::store(account, "loading the stored state"))?;
+    let mut structure = Structure::new(onboarding, snapshot, state, settings, now);
+    structure.settle(ports, request.dry_run, false).await?;
+
+    let mut walker = Walker::new(ports, settings, request, ctx, &key, now);
+    let remaining = match walker.walk_all(&mut structure).await {
+        Ok(remaining) => remaining,
+        Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
+    };
+    if remaining.is_empty() {
+        // Every window is walked: a connection still without usage gets its kind's type.
+        structure.settle(ports, request.dry_run, true).await?;
+    }
+    let emails = if request.dry_run {
+        FlushReport::default()
+    } else {
+        flush(ports, account).await
+    };
+    let outcome = if remaining.is_empty() {
+        RunOutcome::Complete
+    } else {
+        RunOutcome::Partial {
+            remaining: remaining.iter().map(walk::describe).collect(),
+            continued: false,
+        }
+    };
+    let remaining_types = remaining.iter().map(|c| c.record_type).collect();
+    Ok(RunSummary::of(
+        request,
+        ctx,
+        &structure,
+        &walker,
+        emails,
+        outcome,
+        remaining_types,
+    ))
+}
+
+/// Sends what the outbox holds; a failed send stays queued for the next run.
+async fn flush(ports: &Ports, account: &ManagedAccountId) -> FlushReport {
+    match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
+        Ok(r) => r,
+        Err(error) => {
+            tracing::warn!(account_id = %account, error = %error.chain(), "outbox flush failed; emails stay queued");
+            FlushReport::default()
+        }
+    }
+}
+
+/// Reports a key Telnyx refused (401/403) to the operator, then hands the error back.
+async fn alerted(
+    ports: &Ports,
+    settings: &SyncSettings,
+    request: &SyncRequest,
+    account: &ManagedAccountId,
+    error: SyncError,
+    now: DateTime<Utc>,
+) -> SyncError {
+    if !request.dry_run {
+        if let SyncError::Telnyx { source, .. } = &error {
+            alert_key_problem(ports, settings, account, source, now).await;
+        }
+    }
+    error
+}
+
+/// A key Telnyx refuses (permanent error) is reported to the operator, at most once per
+/// account per alert interval. Best effort: the run fails for its own reason either way.
+async fn alert_key_problem(
+    ports: &Ports,
+    settings: &SyncSettings,
+    account: &ManagedAccountId,
+    source: &PortError,
+    now: DateTime<Utc>,
+) {
+    // Only a refused key (401/403) is the key's problem; a rejected request is ours.
+    if source.key_refusal().is_none() || settings.alert_to.is_empty() {
+        return;
+    }
+    let alert = Notification::KeyProblem {
+        to: settings.alert_to.clone(),
+        account: account.clone(),
+        problem: source.chain(),
+        raised_at: now,
+        repeat_every: RepeatEvery::of(settings.alert_interval),
+    };
+    // One atomic write: the interval's slot is taken only together with its email.
+    let admitted = ports
+        .store
+        .admit_and_queue_alert(
+            AlertKind::KeyProblem,
+            account,
+            &alert,
+            now,
+            settings.alert_interval,
+        )
+        .await;
+    match admitted {
+        Ok(true) => {
+            flush(ports, account).await;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted (nothing queued)")
+        }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,448 @@
+//! Walking the detail records of a run, type by type, window by window.
+//!
+//! A window is walked in **slices**, oldest first. A slice is sized from Telnyx's own
+//! count: the first page of `[done_until, slice end)` says how many records it holds
+//! (`meta.total_results`); a slice holding more than twice [`SyncSettings::slice_records`]
+//! is cut to about that many (by time) before any of its records is used. Each slice is
+//! read newest first, page by page (numbered, not cursored: DESIGN §5).
+//!
+//! After every page its records are written, then the **cursor** (checkpoint) moves to
+//! the next page; after every slice the cursor moves to the slice's end and the
+//! **watermark** follows. Neither ever moves past a record that is not stored. A record
+//! that arrives while a slice is walked can only push rows onto later pages (they come
+//! back as duplicates, written once): continuing a slice at its next page never skips.
+//!
+//! The walk stops between pages when the invocation's deadline is near (with
+//! [`SyncSettings::deadline_margin`]), or when the Telnyx client would have to wait for
+//! its rate limit past it; what is left is the run's continuation.
+
+use super::structure::Structure;
+use super::windows::{self, Pending, Progress};
+use super::{RunContext, SyncError, SyncSettings};
+use crate::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
+use crate::invocation::SyncRequest;
+use crate::plan::RecordTally;
+use crate::ports::{
+    ApiKey, Cursor, LeaseGrant, Ports, RecordPage, RecordPages, RecordQuery, RecordWriteReport,
+    TimeWindow, UsageQuery,
+};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use std::collections::BTreeMap;
+
+/// What became of one walk.
+enum Step {
+    /// Its window is stored whole.
+    Done,
+    /// Stopped for the deadline; the cursor says where to go on.
+    Stopped(Cursor),
+}
+
+/// One run's walk over its record types, and what it did.
+pub(super) struct Walker<'r> {
+    ports: &'r Ports,
+    settings: &'r SyncSettings,
+    request: &'r SyncRequest,
+    ctx: &'r RunContext,
+    key: &'r ApiKey,
+    started: DateTime<Utc>,
+    watermarks: BTreeMap<RecordType, DateTime<Utc>>,
+    /// The lease's end, for a run without a deadline (renewed as it goes).
+    lease_until: DateTime<Utc>,
+    pub tally: RecordTally,
+    pub fetched: BTreeMap<RecordType, u64>,
+    pub written: RecordWriteReport,
+    pub raw_trimmed: BTreeMap<RecordType, u64>,
+    /// Records given twice on one page (kept once).
+    pub duplicates_in_pages: u64,
+    /// Detail-record pages read.
+    pub pages: u64,
+    /// Types the usage report showed no record for: not requested.
+    pub skipped: Vec<RecordType>,
+}
+
+impl<'r> Walker<'r> {
+    pub fn new(
+        ports: &'r Ports,
+        settings: &'r SyncSettings,
+        request: &'r SyncRequest,
+        ctx: &'r RunContext,
+        key: &'r ApiKey,
+        started: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            ports,
+            settings,
+            request,
+            ctx,
+            key,
+            started,
+            watermarks: BTreeMap::new(),
+            lease_until: started + settings.lease_without_deadline,
+            tally: RecordTally::default(),
+            fetched: BTreeMap::new(),
+            written: RecordWriteReport::default(),
+            raw_trimmed: BTreeMap::new(),
+            duplicates_in_pages: 0,
+            pages: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    fn account(&self) -> &'r ManagedAccountId {
+        &self.request.managed_account_id
+    }
+
+    fn writes(&self) -> bool {
+        !self.request.dry_run
+    }
+
+    /// Walks every window of the run in record-type order; returns the cursors of what
+    /// is left when it stopped for the deadline (empty: everything is walked).
+    pub async fn walk_all(
+        &mut self,
+        structure: &mut Structure<'_>,
+    ) -> Result<Vec<Cursor>, SyncError> {
+        let progress = self.progress().await?;
+        self.watermarks = progress.watermarks.clone();
+        let walks = windows::pending(self.request, self.settings, &progress, self.started);
+        let mut walks = walks.into_iter();
+        while let Some(Pending { cursor, fresh }) = walks.next() {
+            if fresh && self.shows_no_usage(cursor.record_type, cursor.window).await {
+                self.skipped.push(cursor.record_type);
+                continue;
+            }
+            if let Step::Stopped(left) = self.walk(structure, cursor).await? {
+                let mut remaining = vec![left];
+                remaining.extend(walks.map(|p| p.cursor));
+                return Ok(remaining);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Watermarks and cursors; a cursor whose window is done (a run died between its
+    /// last write and clearing it) is cleared.
+    async fn progress(&self) -> Result<Progress, SyncError> {
+        let account = self.account();
+        let store = &self.ports.store;
+        let (watermarks, cursors) = futures::try_join!(
+            async {
+                store
+                    .watermarks(account)
+                    .await
+                    .map_err(SyncError::store(account, "reading the watermarks"))
+            },
+            async {
+                store
+                    .cursors(account)
+                    .await
+                    .map_err(SyncError::store(account, "reading the cursors"))
+            },
+        )?;
+        for done in cursors.iter().filter(|c| c.is_complete()) {
+            if self.writes() {
+                store
+                    .clear_cursor(account, &done.stream, done.record_type)
+                    .await
+                    .map_err(SyncError::store(account, "clearing a finished cursor"))?;
+            }
+        }
+        Ok(Progress {
+            watermarks,
+            cursors,
+        })
+    }
+
+    /// True when a usage report proves the type has no record in `window`: the
+    /// scheduler's hint, else the account's own report (31 days at a time). A report
+    /// that cannot be read proves nothing: the type is walked.
+    async fn shows_no_usage(&self, record_type: RecordType, window: TimeWindow) -> bool {
+        if let Some(hint) = &self.request.usage {
+            if hint.checked.contains(&record_type) && hint.window.from <= window.from {
+                return hint.shows_nothing(record_type, &window);
+            }
+        }
+        if record_type.usage_product().is_none() {
+            return false;
+        }
+        for chunk in windows::report_chunks(window) {
+            let query = UsageQuery {
+                record_type,
+                window: chunk,
+                across_accounts: false,
+            };
+            match self.ports.telnyx.usage_counts(self.key, query).await {
+                Ok(counts) if counts.of(None) == 0 => {}
+                Ok(_) => return false,
+                Err(e) => {
+                    tracing::info!(account_id = %self.account(), record_type = %record_type, error = %e.chain(), "usage report unreadable; walking the type");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Time is left for another page.
+    fn time_left(&self) -> bool {
+        let now = self.ports.clock.now();
+        self.ctx
+            .deadline
+            .is_none_or(|d| now + self.settings.deadline_margin < d)
+    }
+
+    /// No page may be requested (or waited for) after this.
+    fn not_after(&self) -> Option<DateTime<Utc>> {
+        self.ctx
+            .deadline
+            .map(|d| d - self.settings.deadline_margin / 2)
+    }
+
+    /// Walks one cursor's window until it is done or the deadline stops it.
+    async fn walk(
+        &mut self,
+        structure: &mut Structure<'_>,
+        mut cursor: Cursor,
+    ) -> Result<Step, SyncError> {
+        loop {
+            if cursor.is_complete() {
+                self.close(&cursor).await?;
+                return Ok(Step::Done);
+            }
+            if !self.time_left() || !self.renew_lease().await? {
+                return Ok(Step::Stopped(cursor));
+            }
+            let slice_to = *cursor.slice_to.get_or_insert(cursor.window.to);
+            let query = RecordQuery {
+                record_type: cursor.record_type,
+                window: TimeWindow {
+                    from: cursor.done_until,
+                    to: slice_to,
+                },
+                first_page: cursor.next_page,
+                not_after: self.not_after(),
+            };
+            let pages = self
+                .ports
+                .telnyx
+                .detail_records(self.key, query)
+                .await
+                .map_err(SyncError::telnyx(
+                    self.account(),
+                    format!("{} detail records", cursor.record_type),
+                ))?;
+            if let Step::Stopped(left) = self.walk_slice(structure, &mut cursor, pages).await? {
+                return Ok(Step::Stopped(left));
+            }
+        }
+    }
+
+    /// Walks the cursor's open slice from its next page. Returns `Done` when the slice
+    /// is stored (the cursor moved to its end) or was cut smaller (the cursor says
+    /// so); `Stopped` at the deadline.
+    async fn walk_slice(
+        &mut self,
+        structure: &mut Structure<'_>,
+        cursor: &mut Cursor,
+        mut pages: Box<dyn RecordPages>,
+    ) -> Result<Step, SyncError> {
+        let mut fresh = cursor.next_page == 1;
+        loop {
+            if !self.time_left() {
+                return Ok(Step::Stopped(cursor.clone()));
+            }
+            let page = match pages.next_page().await {
+                Ok(page) => page,
+                Err(e) if e.is_past_deadline() => return Ok(Step::Stopped(cursor.clone())),
+                Err(e) => {
+                    let what = format!("{} detail records", cursor.record_type);
+                    return Err(SyncError::telnyx(self.account(), what)(e));
+                }
+            };
+            let Some(page) = page else {
+                self.slice_done(cursor).await?;
+                return Ok(Step::Done);
+            };
+            self.pages += 1;
+            if std::mem::take(&mut fresh) {
+                if let Some(smaller) = self.smaller_slice(cursor, page.total_results) {
+                    cursor.slice_to = Some(smaller);
+                    self.save(cursor).await?;
+                    return Ok(Step::Done);
+                }
+            }
+            self.page(structure, cursor.record_type, &page).await?;
+            cursor.next_page = page.number + 1;
+            self.save(cursor).await?;
+        }
+    }
+
+    /// A slice holding far more records than a slice should: its first part, cut by
+    /// time to hold about [`SyncSettings::slice_records`] (never under one second).
+    fn smaller_slice(&self, cursor: &Cursor, total: Option<u64>) -> Option<DateTime<Utc>> {
+        let target = self.settings.slice_records.max(1);
+        let total = total?;
+        let slice_to = cursor.slice_to?;
+        let span = slice_to - cursor.done_until;
+        if total <= 2 * target || span <= Duration::seconds(1) {
+            return None;
+        }
+        let parts = total.div_ceil(target) as i32;
+        let cut = cursor.done_until + (span / parts).max(Duration::seconds(1));
+        // Whole seconds, so a filter read at second precision never cuts a record off.
+        let cut = cut
+            .duration_round_up(Duration::seconds(1))
+            .unwrap_or(cut)
+            .min(slice_to);
+        (cut < slice_to).then_some(cut)
+    }
+
+    /// One page: learn its usage (and plan again if a connection is used as a new type),
+    /// attribute it, write it.
+    async fn page(
+        &mut self,
+        structure: &mut Structure<'_>,
+        record_type: RecordType,
+        page: &RecordPage,
+    ) -> Result<(), SyncError> {
+        *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
+        if structure.learn(&page.records) {
+            structure
+                .settle(self.ports, self.request.dry_run, false)
+                .await?;
+        }
+        let attributed = structure.attribution().attribute(&page.records);
+        self.duplicates_in_pages += attributed.duplicates;
+        self.tally.merge(&RecordTally::of(&attributed.records));
+        if self.writes() {
+            self.write(record_type, &attributed.records).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &mut self,
+        record_type: RecordType,
+        records: &[StoredDetailRecord],
+    ) -> Result<(), SyncError> {
+        let written =
+            self.ports
+                .store
+                .put_detail_records(records)
+                .await
+                .map_err(SyncError::store(
+                    self.account(),
+                    format!("storing {record_type} detail records"),
+                ))?;
+        self.written.written += written.written;
+        self.written.duplicates += written.duplicates;
+        self.written.raw_trimmed += written.raw_trimmed;
+        *self.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
+        Ok(())
+    }
+
+    /// The slice is stored: the cursor moves to its end, and the watermark follows.
+    async fn slice_done(&mut self, cursor: &mut Cursor) -> Result<(), SyncError> {
+        if let Some(to) = cursor.slice_to.take() {
+            cursor.done_until = to;
+        }
+        cursor.next_page = 1;
+        self.advance_watermark(cursor).await?;
+        if !cursor.is_complete() {
+            self.save(cursor).await?;
+        }
+        Ok(())
+    }
+
+    /// The watermark follows a regular walk, and a backfill contiguous with it.
+    async fn advance_watermark(&mut self, cursor: &Cursor) -> Result<(), SyncError> {
+        let t = cursor.record_type;
+        let current = self.watermarks.get(&t).copied();
+        let follows =
+            cursor.stream == Cursor::REGULAR || current.is_some_and(|w| cursor.window.from <= w);
+        if !self.writes() || !follows || current.is_some_and(|w| w >= cursor.done_until) {
+            return Ok(());
+        }
+        self.ports
+            .store
+            .advance_watermark(self.account(), t, cursor.done_until)
+            .await
+            .map_err(SyncError::store(
+                self.account(),
+                format!("advancing the {t} watermark"),
+            ))?;
+        self.watermarks.insert(t, cursor.done_until);
+        Ok(())
+    }
+
+    /// The checkpoint.
+    async fn save(&self, cursor: &Cursor) -> Result<(), SyncError> {
+        if !self.writes() {
+            return Ok(());
+        }
+        self.ports
+            .store
+            .save_cursor(self.account(), cursor)
+            .await
+            .map_err(SyncError::store(
+                self.account(),
+                format!("saving the {} cursor", cursor.record_type),
+            ))
+    }
+
+    /// The window is done: its cursor goes.
+    async fn close(&self, cursor: &Cursor) -> Result<(), SyncError> {
+        if !self.writes() {
+            return Ok(());
+        }
+        self.ports
+            .store
+            .clear_cursor(self.account(), &cursor.stream, cursor.record_type)
+            .await
+            .map_err(SyncError::store(
+                self.account(),
+                format!("clearing the {} cursor", cursor.record_type),
+            ))
+    }
+
+    /// A run without a deadline renews its lease before half of it is used; false when
+    /// another run has taken it meanwhile (this one must stop).
+    async fn renew_lease(&mut self) -> Result<bool, SyncError> {
+        if self.ctx.deadline.is_some() || !self.writes() {
+            return Ok(true);
+        }
+        let now = self.ports.clock.now();
+        if now + self.settings.lease_without_deadline / 2 < self.lease_until {
+            return Ok(true);
+        }
+        let until = now + self.settings.lease_without_deadline;
+        let grant = self
+            .ports
+            .store
+            .acquire_lease(self.account(), &self.ctx.run_id, now, until)
+            .await
+            .map_err(SyncError::store(self.account(), "renewing the lease"))?;
+        match grant {
+            LeaseGrant::Granted => {
+                self.lease_until = until;
+                Ok(true)
+            }
+            LeaseGrant::HeldBy(other) => {
+                tracing::warn!(account_id = %self.account(), held_by = %other.holder, "the lease was taken by another run; stopping");
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// `sip-trunking 2026-11-01T00:00:00Z..2026-11-23T12:00:00Z, stored up to 2026-11-09T…`
+pub(super) fn describe(cursor: &Cursor) -> String {
+    let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "{} {}..{}, stored up to {}",
+        cursor.record_type,
+        at(cursor.window.from),
+        at(cursor.window.to),
+        at(cursor.done_until)
+    )
+}
