@@ -2,7 +2,7 @@
 //!
 //! `SendMessageBatch` takes 10 entries per call; each body is one JSON
 //! [`SyncRequest`]. A batch can partly fail: the failed entries' requests are returned
-//! to the caller (never ignored). A batch whose whole call fails contributes all its
+//! to the caller (never ignored). Batches go [`BATCHES_IN_FLIGHT`] at a time. A batch whose whole call fails contributes all its
 //! requests to that list; only when every batch failed is the call an error.
 
 use crate::error::AwsError;
@@ -10,11 +10,16 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use chrono::Duration;
+use futures::StreamExt;
 use reconciliation::invocation::SyncRequest;
 use reconciliation::ports::{Dispatcher, PortResult};
 
 /// SendMessageBatch's entry limit.
 pub const SQS_BATCH_SIZE: usize = 10;
+
+/// Batches sent at once (3,000 accounts are 300 batches: one round trip each would
+/// dominate a tick).
+pub const BATCHES_IN_FLIGHT: usize = 8;
 
 /// Sends sync requests to one queue.
 #[derive(Debug, Clone)]
@@ -49,6 +54,14 @@ impl SqsDispatcher {
     /// The queue URL.
     pub fn queue_url(&self) -> &str {
         &self.queue_url
+    }
+
+    /// [`Self::send_batch`], answering with its batch.
+    async fn send_batch_of<'a>(
+        &self,
+        batch: &'a [SyncRequest],
+    ) -> (&'a [SyncRequest], Result<Vec<usize>, AwsError>) {
+        (batch, self.send_batch(batch).await)
     }
 
     /// Sends one batch; returns the positions (within `batch`) that failed.
@@ -107,9 +120,14 @@ impl Dispatcher for SqsDispatcher {
         let mut first_error = None;
         let mut batches = 0usize;
         let mut failed_batches = 0usize;
-        for batch in requests.chunks(SQS_BATCH_SIZE) {
+        let sends: Vec<_> = requests
+            .chunks(SQS_BATCH_SIZE)
+            .map(|batch| self.send_batch_of(batch))
+            .collect();
+        let mut sent = futures::stream::iter(sends).buffered(BATCHES_IN_FLIGHT);
+        while let Some((batch, result)) = sent.next().await {
             batches += 1;
-            match self.send_batch(batch).await {
+            match result {
                 Ok(positions) => failed.extend(positions.into_iter().map(|p| batch[p].clone())),
                 Err(e) => {
                     tracing::warn!(error = %e, transient = e.is_transient(), "SendMessageBatch failed");

@@ -292,6 +292,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn the_sample_manual_payloads_are_valid_sync_requests() {
+        let backfill: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/account-sync-backfill.json"))
+                .unwrap();
+        let request = SyncRequest::from_invoke(backfill).unwrap();
+        assert_eq!(
+            request.record_types,
+            Some(vec![RecordType::SipTrunking, RecordType::Messaging])
+        );
+        let dry_run: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/account-sync-manual.json")).unwrap();
+        assert!(SyncRequest::from_invoke(dry_run).unwrap().dry_run);
+    }
+
+    #[test]
     fn the_fields_are_read_from_the_type() {
         assert_eq!(
             SyncRequest::fields(),

@@ -101,6 +101,15 @@ impl ScheduleError {
             ScheduleError::PartialDispatch(_) => true,
         }
     }
+
+    /// True when the manager key is missing, unreadable, or refused by Telnyx.
+    pub fn is_key_problem(&self) -> bool {
+        match self {
+            ScheduleError::MasterKey(_) => true,
+            ScheduleError::ListAccounts(e) => e.key_refusal().is_some(),
+            _ => false,
+        }
+    }
 }
 
 /// Runs the schedule once. Returns an error only when nothing useful could be done or
@@ -229,14 +238,16 @@ impl Hints {
 }
 
 /// One usage report per record type the report covers, for every managed account (the
-/// manager key); a type whose report fails is left unchecked.
+/// manager key); a type whose report fails is left unchecked. The report reaches back
+/// `usage_lookback`, and at least to the start of the month (where a type never walked
+/// opens its window), so an idle account's run needs no report of its own.
 async fn usage_hints(ports: &Ports, settings: &ScheduleSettings, master: &ApiKey) -> Hints {
     let Some(lookback) = settings.usage_lookback else {
         return Hints::default();
     };
     let now = ports.clock.now();
     let window = TimeWindow {
-        from: now - lookback,
+        from: (now - lookback).min(crate::sync::month_start(now)),
         to: now,
     };
     let mut hints = Hints {

@@ -159,6 +159,17 @@ pub fn watermark(account: &ManagedAccountId, record_type: RecordType) -> Key {
     )
 }
 
+/// Prefix of reaches (how far each type's walks were opened) in an account partition.
+pub const REACH_PREFIX: &str = "REACH#";
+
+/// A record type's reach: `ACCOUNT#{account}` / `REACH#{record type}`.
+pub fn reach(account: &ManagedAccountId, record_type: RecordType) -> Key {
+    key(
+        account_partition(account),
+        &format!("{REACH_PREFIX}{}", record_type.filter_name()),
+    )
+}
+
 /// Prefix of cursors in an account partition.
 pub const CURSOR_PREFIX: &str = "CURSOR#";
 

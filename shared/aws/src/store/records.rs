@@ -235,15 +235,21 @@ pub async fn write_all(
     })
 }
 
-/// Writes one deduplicated batch: reads which keys exist, writes the others.
+/// Writes one deduplicated batch: with `check`, reads which keys exist and writes the
+/// others; without, writes every one (the caller knows none is stored).
 pub async fn write_batch(
     client: &Client,
     writer: &dyn BatchWriteItems,
     table: &str,
     batch: Vec<PreparedRecord>,
     retry: &RetryPolicy,
+    check: bool,
 ) -> Result<RecordWriteReport, AwsError> {
-    let existing = stored_keys(client, table, &batch, retry).await?;
+    let existing = if check {
+        stored_keys(client, table, &batch, retry).await?
+    } else {
+        HashSet::new()
+    };
     let mut to_write = Vec::with_capacity(batch.len());
     let mut duplicates = 0u64;
     let mut raw_trimmed = 0u64;
@@ -272,15 +278,70 @@ pub fn request_key(request: &WriteRequest) -> Option<(String, String)> {
     ))
 }
 
-#[async_trait]
-impl RecordStore for DynamoStore {
+impl DynamoStore {
+    /// One instant per record type, from the account's items under `prefix` (their
+    /// `record_type` and the epoch-µs `attribute`): watermarks, reaches.
+    async fn instants_by_type(
+        &self,
+        account: &ManagedAccountId,
+        prefix: &str,
+        attribute: &str,
+    ) -> Result<BTreeMap<RecordType, DateTime<Utc>>, AwsError> {
+        let items = self
+            .query(
+                None,
+                &keys::account_partition(account),
+                SortKey::BeginsWith(prefix.to_owned()),
+                false,
+                None,
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let t = items::string_attr(item, "record_type")?.parse().ok()?;
+                Some((t, micros_attr(item, attribute)?))
+            })
+            .collect())
+    }
+
+    /// Sets the per-type instant `attribute` (epoch µs, with a sortable `{attribute}_at`
+    /// text) of the item at `key` to `to`, only forward; false when it was at or beyond.
+    async fn move_forward(
+        &self,
+        key: keys::Key,
+        attribute: &'static str,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> Result<bool, AwsError> {
+        ConditionalUpdate::new(
+            key,
+            "SET #v = :to, #at = :at, #entity = :entity, account = :account, record_type = :type",
+            "attribute_not_exists(#v) OR #v < :to",
+        )
+        .name("#v", attribute)
+        .name("#at", &format!("{attribute}_at"))
+        .name("#entity", keys::ENTITY)
+        .value(":to", n(to.timestamp_micros()))
+        .value(":at", s(keys::sortable_time(to)))
+        .value(":entity", s(attribute))
+        .value(":account", s(account.as_str()))
+        .value(":type", s(record_type.filter_name()))
+        .send(&self.client, &self.table)
+        .await
+    }
+
+    /// Batches of 25, several in flight; `check`: existing records are duplicates.
     #[tracing::instrument(skip_all, fields(
         account_id = %records.first().map_or("", |r| r.account.as_str()),
         records = records.len(),
+        check,
     ))]
-    async fn put_detail_records(
+    async fn put_records(
         &self,
         records: &[StoredDetailRecord],
+        check: bool,
     ) -> PortResult<RecordWriteReport> {
         let account = records
             .first()
@@ -291,7 +352,7 @@ impl RecordStore for DynamoStore {
         let writer = self.writer.as_ref();
         let mut pending = batches
             .into_iter()
-            .map(|batch| write_batch(&self.client, writer, &self.table, batch, &self.retry));
+            .map(|batch| write_batch(&self.client, writer, &self.table, batch, &self.retry, check));
         let mut in_flight = FuturesUnordered::new();
         let mut report = RecordWriteReport {
             duplicates: in_call_duplicates,
@@ -328,6 +389,23 @@ impl RecordStore for DynamoStore {
         );
         Ok(report)
     }
+}
+
+#[async_trait]
+impl RecordStore for DynamoStore {
+    async fn put_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        self.put_records(records, true).await
+    }
+
+    async fn put_new_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        self.put_records(records, false).await
+    }
 
     #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type))]
     async fn watermark(
@@ -353,25 +431,15 @@ impl RecordStore for DynamoStore {
         record_type: RecordType,
         to: DateTime<Utc>,
     ) -> PortResult<()> {
-        let advanced = ConditionalUpdate::new(
-            keys::watermark(account, record_type),
-            "SET #wm = :to, watermark_at = :at, #entity = :entity, account = :account, record_type = :type",
-            "attribute_not_exists(#wm) OR #wm < :to",
-        )
-        .name("#wm", "watermark")
-        .name("#entity", keys::ENTITY)
-        .value(":to", n(to.timestamp_micros()))
-        .value(":at", s(keys::sortable_time(to)))
-        .value(":entity", s("watermark"))
-        .value(":account", s(account.as_str()))
-        .value(":type", s(record_type.filter_name()))
-        .send(&self.client, &self.table)
-        .await
-        .map_err(|e| {
-            e.into_port(format!(
-                "advancing the {record_type} watermark of account {account}"
-            ))
-        })?;
+        let key = keys::watermark(account, record_type);
+        let advanced = self
+            .move_forward(key, "watermark", account, record_type, to)
+            .await
+            .map_err(|e| {
+                e.into_port(format!(
+                    "advancing the {record_type} watermark of account {account}"
+                ))
+            })?;
         if !advanced {
             // Already at or beyond `to`: a watermark never moves backward.
             tracing::debug!("watermark already at or beyond the requested instant");
@@ -384,23 +452,37 @@ impl RecordStore for DynamoStore {
         &self,
         account: &ManagedAccountId,
     ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        let items = self
-            .query(
-                None,
-                &keys::account_partition(account),
-                SortKey::BeginsWith(keys::WATERMARK_PREFIX.to_owned()),
-                false,
-                None,
-            )
+        self.instants_by_type(account, keys::WATERMARK_PREFIX, "watermark")
             .await
-            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))?;
-        Ok(items
-            .iter()
-            .filter_map(|item| {
-                let t = items::string_attr(item, "record_type")?.parse().ok()?;
-                Some((t, watermark_of(item)?))
-            })
-            .collect())
+            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account))]
+    async fn reaches(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        self.instants_by_type(account, keys::REACH_PREFIX, "reach")
+            .await
+            .map_err(|e| e.into_port(format!("reading the reaches of account {account}")))
+    }
+
+    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type, to = %to))]
+    async fn extend_reach(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()> {
+        let key = keys::reach(account, record_type);
+        self.move_forward(key, "reach", account, record_type, to)
+            .await
+            .map_err(|e| {
+                e.into_port(format!(
+                    "extending the {record_type} reach of account {account}"
+                ))
+            })?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(account_id = %account))]
@@ -453,6 +535,11 @@ impl RecordStore for DynamoStore {
 /// Watermarks are stored as epoch microseconds (`watermark`, a Number, so the
 /// never-backward condition compares numbers) plus a readable `watermark_at`.
 pub(super) fn watermark_of(item: &Item) -> Option<DateTime<Utc>> {
-    let micros: i64 = item.get("watermark")?.as_n().ok()?.parse().ok()?;
+    micros_attr(item, "watermark")
+}
+
+/// An epoch-microseconds number attribute as an instant.
+fn micros_attr(item: &Item, attribute: &str) -> Option<DateTime<Utc>> {
+    let micros: i64 = item.get(attribute)?.as_n().ok()?.parse().ok()?;
     DateTime::from_timestamp_micros(micros)
 }

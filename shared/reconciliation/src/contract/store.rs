@@ -27,6 +27,7 @@ pub const CHECKS: &[&str] = &[
     CEASE_REACTIVATE,
     RECORDS_ONCE,
     WATERMARKS,
+    REACHES,
     RUN_LOGS,
     ALERT_THROTTLE,
     CLAIMS,
@@ -42,6 +43,8 @@ pub const CEASE_REACTIVATE: &str = "cease and reactivate are idempotent, a secon
 pub const RECORDS_ONCE: &str =
     "a detail record is stored once; a re-import or a copy in the same call is a duplicate";
 pub const WATERMARKS: &str = "a watermark starts empty and never moves backward";
+pub const REACHES: &str =
+    "a reach starts empty, is read back per type and account, and never moves backward";
 pub const RUN_LOGS: &str = "run logs read back newest first, limited, one per run";
 pub const ALERT_THROTTLE: &str =
     "an alert is admitted and queued once per interval, decided on the stored time, per kind";
@@ -59,6 +62,7 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
     report.record(CEASE_REACTIVATE, cease_reactivate(store, &Ns::new()).await);
     report.record(RECORDS_ONCE, records_once(store, &Ns::new()).await);
     report.record(WATERMARKS, watermarks(store, &Ns::new()).await);
+    report.record(REACHES, reaches(store, &Ns::new()).await);
     report.record(RUN_LOGS, run_logs(store, &Ns::new()).await);
     report.record(ALERT_THROTTLE, alert_throttle(store, &Ns::new()).await);
     report.record(CLAIMS, claims(store, &Ns::new()).await);
@@ -495,6 +499,25 @@ async fn watermarks(store: &dyn Store, ns: &Ns) -> Check {
         store.watermark(&account, RecordType::Fax).await,
     )?;
     ensure!(other.is_none(), "another type's watermark moved: {other:?}");
+    Ok(())
+}
+
+async fn reaches(store: &dyn Store, ns: &Ns) -> Check {
+    let account = ns.account(1);
+    let t = RecordType::Messaging;
+    let none = port("reaches", store.reaches(&account).await)?;
+    ensure!(none.is_empty(), "a new account's reaches read {none:?}");
+    port("extend_reach", store.extend_reach(&account, t, at(2)).await)?;
+    port("extend_reach", store.extend_reach(&account, t, at(1)).await)?;
+    port(
+        "extend_reach",
+        store.extend_reach(&ns.account(2), t, at(5)).await,
+    )?;
+    let got = port("reaches", store.reaches(&account).await)?;
+    ensure!(
+        got == BTreeMap::from([(t, at(2))]),
+        "after extending to +2h then +1h (and another account to +5h): {got:?}"
+    );
     Ok(())
 }
 

@@ -36,6 +36,7 @@ enum Defect {
     NewestRunLogLast,
     LeaseIgnoresItsHolder,
     CursorsOfEveryAccount,
+    ReachNotKept,
 }
 
 struct Defective {
@@ -87,6 +88,12 @@ impl RecordStore for Defective {
         }
         Ok(report)
     }
+    async fn put_new_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        self.inner.put_new_detail_records(records).await
+    }
     async fn watermark(
         &self,
         account: &ManagedAccountId,
@@ -126,6 +133,23 @@ impl RecordStore for Defective {
                 .collect());
         }
         self.inner.watermarks(account).await
+    }
+    async fn reaches(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        self.inner.reaches(account).await
+    }
+    async fn extend_reach(
+        &self,
+        account: &ManagedAccountId,
+        t: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()> {
+        if self.defect == Defect::ReachNotKept {
+            return Ok(());
+        }
+        self.inner.extend_reach(account, t, to).await
     }
     async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
         if self.defect == Defect::CursorsOfEveryAccount {
@@ -236,6 +260,7 @@ impl RunLogStore for Defective {
 async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
     let cases = [
         (Defect::WatermarkMovesBack, store::WATERMARKS),
+        (Defect::ReachNotKept, store::REACHES),
         (Defect::ReimportCountedAsWritten, store::RECORDS_ONCE),
         (Defect::AlertIntervalIgnored, store::ALERT_THROTTLE),
         (Defect::ClaimNotExclusive, store::CLAIMS),

@@ -26,6 +26,9 @@ struct TelnyxData {
     calls: Vec<String>,
     /// Record types whose usage report fails.
     usage_failing: BTreeSet<RecordType>,
+    /// Records that arrive when a page of this number is asked for (a late record
+    /// landing mid-walk).
+    arriving: BTreeMap<u32, Vec<(ManagedAccountId, DetailRecord)>>,
 }
 
 /// An in-memory [`TelnyxApi`]: accounts, per-account keys, snapshots and detail records
@@ -110,6 +113,16 @@ impl InMemoryTelnyx {
         lock(&self.data).revoke_after.insert(key.to_owned(), calls);
     }
 
+    /// `record` arrives at the account just before the next request for page `page` of
+    /// any walk is answered.
+    pub fn arrive_on_page(&self, page: u32, account: &ManagedAccountId, record: DetailRecord) {
+        lock(&self.data)
+            .arriving
+            .entry(page)
+            .or_default()
+            .push((account.clone(), record));
+    }
+
     /// Makes the usage report of `record_type` fail (transiently).
     pub fn fail_usage_report(&self, record_type: RecordType) {
         lock(&self.data).usage_failing.insert(record_type);
@@ -187,7 +200,13 @@ impl RecordPages for Pages {
         let number = self.next;
         let call = format!("detail_records {} page {number}", self.query.record_type);
         authorize(&self.data, &self.key, call)?;
-        let rows = InMemoryTelnyx::rows(&lock(&self.data), &self.account, &self.query);
+        let rows = {
+            let mut d = lock(&self.data);
+            for (account, record) in d.arriving.remove(&number).unwrap_or_default() {
+                d.records.entry(account).or_default().push(record);
+            }
+            InMemoryTelnyx::rows(&d, &self.account, &self.query)
+        };
         let start = (number as usize - 1) * self.page_size;
         let records: Vec<DetailRecord> = rows
             .iter()

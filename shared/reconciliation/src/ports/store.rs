@@ -219,6 +219,16 @@ pub trait RecordStore: Send + Sync {
         records: &[StoredDetailRecord],
     ) -> PortResult<RecordWriteReport>;
 
+    /// Stores detail records the caller knows are not stored yet (at or after the type's
+    /// reach, [`RecordStore::reaches`]): written without looking first, each counted as written (a
+    /// copy given twice in one call still counts once as a duplicate). A record's item
+    /// is a function of the record, so writing one that was stored after all changes
+    /// nothing but the count. Ok only when every record is durably stored.
+    async fn put_new_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport>;
+
     /// The instant up to which every record of this type is durably stored.
     async fn watermark(
         &self,
@@ -237,6 +247,21 @@ pub trait RecordStore: Send + Sync {
         &self,
         account: &ManagedAccountId,
     ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>>;
+
+    /// Per type, the furthest instant any walk of it was opened up to (a window's end,
+    /// recorded before the walk's first write): no record at or after it was ever
+    /// stored. Types never walked are absent.
+    async fn reaches(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>>;
+    /// Moves a type's reach forward (never backward).
+    async fn extend_reach(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()>;
 
     /// Every cursor of an account (its walks in progress).
     async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>>;

@@ -41,6 +41,8 @@ mod summary;
 mod walk;
 mod windows;
 
+pub(crate) use windows::month_start;
+
 pub use error::SyncError;
 pub use summary::RunSummary;
 

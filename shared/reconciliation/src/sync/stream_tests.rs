@@ -69,7 +69,11 @@ impl World {
     fn ports(&self) -> Ports {
         Ports {
             telnyx: self.telnyx.clone(),
-            secrets: Arc::new(InMemorySecrets::new().with_account_key(&ACCOUNT.into(), KEY)),
+            secrets: Arc::new(
+                InMemorySecrets::new()
+                    .with_master_key("master")
+                    .with_account_key(&ACCOUNT.into(), KEY),
+            ),
             store: self.store.clone(),
             mailer: self.mailer.clone(),
             dispatcher: self.dispatcher.clone(),
@@ -411,4 +415,99 @@ async fn a_manual_backfill_walks_only_its_record_types_in_its_own_stream() {
         w.telnyx.calls().iter().all(|c| !c.contains("sip-trunking")),
         "only messaging was read"
     );
+}
+
+#[tokio::test]
+async fn a_record_arriving_mid_walk_repeats_a_row_on_the_next_page_and_counts_once() {
+    let w = World::new(120);
+    let late = record(RecordType::SipTrunking, "cdr-late")
+        .connection("conn-1")
+        .at(fixed_now() - Duration::seconds(30))
+        .build();
+    w.telnyx.arrive_on_page(2, &ACCOUNT.into(), late);
+    let summary = w
+        .run(
+            &SyncRequest::for_account(ACCOUNT),
+            RunContext::new(RunId::new("r")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.records.written, 120, "{summary:?}");
+    assert_eq!(summary.records.duplicates, 1, "the row pushed onto page 2");
+    assert_eq!(
+        w.stored_ids(),
+        ids(120),
+        "the late one waits for the next walk"
+    );
+    let next = w
+        .run(
+            &SyncRequest::for_account(ACCOUNT),
+            RunContext::new(RunId::new("r2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.records.written, 1,
+        "the next run finds the late record"
+    );
+}
+
+#[tokio::test]
+async fn records_a_finished_backfill_stored_are_duplicates_to_the_regular_run_that_covers_them() {
+    let w = World::new(60);
+    let backfill = SyncRequest::for_account(ACCOUNT)
+        .with_backfill(
+            fixed_now() - Duration::days(2),
+            Some(fixed_now() - Duration::minutes(30)),
+        )
+        .with_record_types(vec![RecordType::SipTrunking]);
+    let first = w
+        .run(&backfill, RunContext::new(RunId::new("b")))
+        .await
+        .unwrap();
+    assert_eq!(first.records.written, 31, "{first:?}");
+    assert!(w.store.data().watermarks.is_empty(), "not contiguous");
+    let regular = w
+        .run(
+            &SyncRequest::for_account(ACCOUNT),
+            RunContext::new(RunId::new("r")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(regular.records.written, 29, "{regular:?}");
+    assert_eq!(
+        regular.records.duplicates, 31,
+        "the backfill's records, found stored"
+    );
+    assert_eq!(w.stored_ids(), ids(60));
+}
+
+#[tokio::test]
+async fn a_first_run_queued_by_the_scheduler_reads_no_usage_report_of_its_own() {
+    let mut w = World::new(5);
+    // The first window opens at the start of the month (22 days before `now`), far
+    // beyond the scheduler's 24-hour lookback.
+    w.settings.initial_lookback = None;
+    let settings = crate::schedule::ScheduleSettings::new(vec!["ops@example.com".into()]);
+    crate::schedule::run_schedule(&w.ports(), &settings)
+        .await
+        .unwrap();
+    let request = w.dispatcher.dispatched().pop().expect("a request queued");
+    let hint = request.usage.clone().expect("with the usage hint");
+    assert!(hint.window.from <= t_month_start(), "{hint:?}");
+    let before = w.telnyx.calls().len();
+    let summary = w
+        .run(&request, RunContext::new(RunId::new("r")))
+        .await
+        .unwrap();
+    let own = &w.telnyx.calls()[before..];
+    assert!(
+        !own.iter().any(|c| c.starts_with("usage_counts")),
+        "{own:?}"
+    );
+    assert_eq!(w.stored_ids(), ids(5), "{summary:?}");
+}
+
+fn t_month_start() -> chrono::DateTime<chrono::Utc> {
+    "2026-11-01T00:00:00Z".parse().unwrap()
 }

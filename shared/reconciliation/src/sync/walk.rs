@@ -19,7 +19,7 @@
 use super::structure::Structure;
 use super::windows::{self, Pending, Progress};
 use super::{RunContext, SyncError, SyncSettings};
-use crate::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
+use crate::domain::{DetailRecordId, ManagedAccountId, RecordType, StoredDetailRecord};
 use crate::invocation::SyncRequest;
 use crate::plan::RecordTally;
 use crate::ports::{
@@ -27,7 +27,7 @@ use crate::ports::{
     TimeWindow, UsageQuery,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// What became of one walk.
 enum Step {
@@ -46,6 +46,14 @@ pub(super) struct Walker<'r> {
     key: &'r ApiKey,
     started: DateTime<Utc>,
     watermarks: BTreeMap<RecordType, DateTime<Utc>>,
+    /// Per type, the instant before which a record may be stored already (its reach
+    /// when this run began): a slice starting before it is written checking each
+    /// record; a slice at or after it is written without looking (nothing in it was
+    /// ever stored).
+    fences: BTreeMap<RecordType, DateTime<Utc>>,
+    /// Ids of the page written before (unchecked writes skip a row repeated from it:
+    /// a record arriving mid-walk shifts the last row of a page onto the next).
+    previous_page: HashSet<DetailRecordId>,
     /// The lease's end, for a run without a deadline (renewed as it goes).
     lease_until: DateTime<Utc>,
     pub tally: RecordTally,
@@ -77,6 +85,8 @@ impl<'r> Walker<'r> {
             key,
             started,
             watermarks: BTreeMap::new(),
+            fences: BTreeMap::new(),
+            previous_page: HashSet::new(),
             lease_until: started + settings.lease_without_deadline,
             tally: RecordTally::default(),
             fetched: BTreeMap::new(),
@@ -104,12 +114,16 @@ impl<'r> Walker<'r> {
     ) -> Result<Vec<Cursor>, SyncError> {
         let progress = self.progress().await?;
         self.watermarks = progress.watermarks.clone();
+        self.fences = fences(&progress, self.started);
         let walks = windows::pending(self.request, self.settings, &progress, self.started);
         let mut walks = walks.into_iter();
         while let Some(Pending { cursor, fresh }) = walks.next() {
             if fresh && self.shows_no_usage(cursor.record_type, cursor.window).await {
                 self.skipped.push(cursor.record_type);
                 continue;
+            }
+            if fresh {
+                self.open(&cursor).await?;
             }
             if let Step::Stopped(left) = self.walk(structure, cursor).await? {
                 let mut remaining = vec![left];
@@ -125,7 +139,7 @@ impl<'r> Walker<'r> {
     async fn progress(&self) -> Result<Progress, SyncError> {
         let account = self.account();
         let store = &self.ports.store;
-        let (watermarks, cursors) = futures::try_join!(
+        let (watermarks, cursors, reaches) = futures::try_join!(
             async {
                 store
                     .watermarks(account)
@@ -137,6 +151,12 @@ impl<'r> Walker<'r> {
                     .cursors(account)
                     .await
                     .map_err(SyncError::store(account, "reading the cursors"))
+            },
+            async {
+                store
+                    .reaches(account)
+                    .await
+                    .map_err(SyncError::store(account, "reading the reaches"))
             },
         )?;
         for done in cursors.iter().filter(|c| c.is_complete()) {
@@ -150,6 +170,7 @@ impl<'r> Walker<'r> {
         Ok(Progress {
             watermarks,
             cursors,
+            reaches,
         })
     }
 
@@ -240,6 +261,9 @@ impl<'r> Walker<'r> {
     /// Walks the cursor's open slice from its next page. Returns `Done` when the slice
     /// is stored (the cursor moved to its end) or was cut smaller (the cursor says
     /// so); `Stopped` at the deadline.
+    ///
+    /// Pipelined: while page *k* is written, page *k+1* is fetched and the checkpoint
+    /// of page *k−1* (whose records are stored) is saved.
     async fn walk_slice(
         &mut self,
         structure: &mut Structure<'_>,
@@ -247,13 +271,21 @@ impl<'r> Walker<'r> {
         mut pages: Box<dyn RecordPages>,
     ) -> Result<Step, SyncError> {
         let mut fresh = cursor.next_page == 1;
+        // The next page, fetched while the one before it was written.
+        let mut ahead = None;
+        // The checkpoint of the last page stored, not yet saved.
+        let mut unsaved: Option<Cursor> = None;
         loop {
             if !self.time_left() {
-                return Ok(Step::Stopped(cursor.clone()));
+                return self.stop_at(unsaved, cursor).await;
             }
-            let page = match pages.next_page().await {
+            let page = match ahead.take() {
+                Some(fetched) => fetched,
+                None => pages.next_page().await,
+            };
+            let page = match page {
                 Ok(page) => page,
-                Err(e) if e.is_past_deadline() => return Ok(Step::Stopped(cursor.clone())),
+                Err(e) if e.is_past_deadline() => return self.stop_at(unsaved, cursor).await,
                 Err(e) => {
                     let what = format!("{} detail records", cursor.record_type);
                     return Err(SyncError::telnyx(self.account(), what)(e));
@@ -271,9 +303,58 @@ impl<'r> Walker<'r> {
                     return Ok(Step::Done);
                 }
             }
-            self.page(structure, cursor.record_type, &page).await?;
+            let checkpoint = self.checkpoint(unsaved.take());
+            let check = self
+                .fences
+                .get(&cursor.record_type)
+                .is_some_and(|&f| cursor.done_until < f);
+            if self.time_left() {
+                let (stored, saved, next) = futures::join!(
+                    self.page(structure, cursor.record_type, &page, check),
+                    checkpoint,
+                    pages.next_page()
+                );
+                stored?;
+                saved?;
+                ahead = Some(next);
+            } else {
+                let (stored, saved) = futures::join!(
+                    self.page(structure, cursor.record_type, &page, check),
+                    checkpoint
+                );
+                stored?;
+                saved?;
+            }
             cursor.next_page = page.number + 1;
-            self.save(cursor).await?;
+            unsaved = Some(cursor.clone());
+        }
+    }
+
+    /// Stopped for the deadline: the last checkpoint is saved, and is what is left.
+    async fn stop_at(&self, unsaved: Option<Cursor>, cursor: &Cursor) -> Result<Step, SyncError> {
+        self.checkpoint(unsaved).await?;
+        Ok(Step::Stopped(cursor.clone()))
+    }
+
+    /// Saves a checkpoint, if any, without holding the walker (it runs beside a write).
+    fn checkpoint(
+        &self,
+        cursor: Option<Cursor>,
+    ) -> impl std::future::Future<Output = Result<(), SyncError>> + use<> {
+        let store = self.ports.store.clone();
+        let account = self.account().clone();
+        let writes = self.writes();
+        async move {
+            let Some(cursor) = cursor.filter(|_| writes) else {
+                return Ok(());
+            };
+            store
+                .save_cursor(&account, &cursor)
+                .await
+                .map_err(SyncError::store(
+                    &account,
+                    format!("saving the {} cursor", cursor.record_type),
+                ))
         }
     }
 
@@ -298,12 +379,13 @@ impl<'r> Walker<'r> {
     }
 
     /// One page: learn its usage (and plan again if a connection is used as a new type),
-    /// attribute it, write it.
+    /// attribute it, write it (with `check`, looking for records stored already).
     async fn page(
         &mut self,
         structure: &mut Structure<'_>,
         record_type: RecordType,
         page: &RecordPage,
+        check: bool,
     ) -> Result<(), SyncError> {
         *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
         if structure.learn(&page.records) {
@@ -315,7 +397,7 @@ impl<'r> Walker<'r> {
         self.duplicates_in_pages += attributed.duplicates;
         self.tally.merge(&RecordTally::of(&attributed.records));
         if self.writes() {
-            self.write(record_type, &attributed.records).await?;
+            self.write(record_type, &attributed.records, check).await?;
         }
         Ok(())
     }
@@ -324,16 +406,27 @@ impl<'r> Walker<'r> {
         &mut self,
         record_type: RecordType,
         records: &[StoredDetailRecord],
+        check: bool,
     ) -> Result<(), SyncError> {
-        let written =
-            self.ports
-                .store
-                .put_detail_records(records)
-                .await
-                .map_err(SyncError::store(
-                    self.account(),
-                    format!("storing {record_type} detail records"),
-                ))?;
+        let store = &self.ports.store;
+        let page: HashSet<DetailRecordId> = records.iter().map(|r| r.record.id.clone()).collect();
+        let previous = std::mem::replace(&mut self.previous_page, page);
+        let written = if check {
+            store.put_detail_records(records).await
+        } else if records.iter().any(|r| previous.contains(&r.record.id)) {
+            let (repeated, new): (Vec<_>, Vec<_>) = records
+                .iter()
+                .cloned()
+                .partition(|r| previous.contains(&r.record.id));
+            self.written.duplicates += repeated.len() as u64;
+            store.put_new_detail_records(&new).await
+        } else {
+            store.put_new_detail_records(records).await
+        };
+        let written = written.map_err(SyncError::store(
+            self.account(),
+            format!("storing {record_type} detail records"),
+        ))?;
         self.written.written += written.written;
         self.written.duplicates += written.duplicates;
         self.written.raw_trimmed += written.raw_trimmed;
@@ -390,6 +483,25 @@ impl<'r> Walker<'r> {
             ))
     }
 
+    /// A window opened now: the type's reach moves to its end, then its cursor is saved,
+    /// both before its first record is written (a run killed in it is resumed, and
+    /// nothing it writes lies beyond the reach).
+    async fn open(&self, cursor: &Cursor) -> Result<(), SyncError> {
+        if !self.writes() {
+            return Ok(());
+        }
+        let t = cursor.record_type;
+        self.ports
+            .store
+            .extend_reach(self.account(), t, cursor.window.to)
+            .await
+            .map_err(SyncError::store(
+                self.account(),
+                format!("extending the {t} reach"),
+            ))?;
+        self.save(cursor).await
+    }
+
     /// The window is done: its cursor goes.
     async fn close(&self, cursor: &Cursor) -> Result<(), SyncError> {
         if !self.writes() {
@@ -433,6 +545,17 @@ impl<'r> Walker<'r> {
             }
         }
     }
+}
+
+/// Per type, the instant before which a record may already be stored: its reach. A type
+/// with a watermark but no reach (stored before reaches were kept) is checked up to the
+/// run's start, which no earlier walk can have passed.
+fn fences(progress: &Progress, started: DateTime<Utc>) -> BTreeMap<RecordType, DateTime<Utc>> {
+    let mut out = progress.reaches.clone();
+    for &t in progress.watermarks.keys() {
+        out.entry(t).or_insert(started);
+    }
+    out
 }
 
 /// `sip-trunking 2026-11-01T00:00:00Z..2026-11-23T12:00:00Z, stored up to 2026-11-09T…`

@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 pub(super) struct Progress {
     pub watermarks: BTreeMap<RecordType, DateTime<Utc>>,
     pub cursors: Vec<Cursor>,
+    /// How far each type's walks were opened ([`crate::ports::RecordStore::reaches`]).
+    pub reaches: BTreeMap<RecordType, DateTime<Utc>>,
 }
 
 /// A walk of this run: a cursor continued, or a window opened now (`fresh`).
@@ -35,7 +37,7 @@ pub(super) struct Pending {
 }
 
 /// The start of the UTC month of `now` (an account's first window by default).
-pub(super) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(now)
@@ -172,6 +174,7 @@ mod tests {
         let progress = Progress {
             watermarks: BTreeMap::from([(RecordType::Tts, t("2026-11-23T11:00:00Z"))]),
             cursors: vec![left.clone()],
+            reaches: BTreeMap::new(),
         };
         let request =
             SyncRequest::for_account("a").with_record_types(vec![RecordType::Fax, RecordType::Tts]);

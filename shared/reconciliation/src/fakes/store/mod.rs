@@ -25,6 +25,8 @@ pub struct StoreData {
     pub state: StoredState,
     pub records: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
     pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
+    /// How far each type's walks were opened.
+    pub reaches: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
     /// Cursors by (account, stream, record type).
     pub cursors: BTreeMap<(ManagedAccountId, String, RecordType), Cursor>,
     pub leases: BTreeMap<ManagedAccountId, Lease>,

@@ -10,6 +10,24 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 impl InMemoryStore {
+    /// Writes every record (a stored one is replaced by its identical item), each
+    /// counted as written but for copies within the call.
+    fn overwrite_records(&self, records: &[StoredDetailRecord]) -> RecordWriteReport {
+        let mut d = lock(&self.data);
+        let mut report = RecordWriteReport::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for r in records {
+            let key = (r.account.clone(), r.record.record_type, r.record.id.clone());
+            if seen.insert(key.clone()) {
+                d.records.insert(key, r.clone());
+                report.written += 1;
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        report
+    }
+
     /// Stores each record not stored yet; counts the others as duplicates.
     fn store_records(&self, records: &[StoredDetailRecord]) -> RecordWriteReport {
         let mut d = lock(&self.data);
@@ -43,6 +61,18 @@ impl RecordStore for InMemoryStore {
         Ok(self.store_records(records))
     }
 
+    async fn put_new_detail_records(
+        &self,
+        records: &[StoredDetailRecord],
+    ) -> PortResult<RecordWriteReport> {
+        self.check("put_detail_records")?;
+        if self.hangs_now() {
+            self.overwrite_records(&records[..records.len() / 2]);
+            return std::future::pending().await;
+        }
+        Ok(self.overwrite_records(records))
+    }
+
     async fn watermark(
         &self,
         account: &ManagedAccountId,
@@ -62,14 +92,7 @@ impl RecordStore for InMemoryStore {
         to: DateTime<Utc>,
     ) -> PortResult<()> {
         self.check("advance_watermark")?;
-        let mut d = lock(&self.data);
-        let w = d
-            .watermarks
-            .entry((account.clone(), record_type))
-            .or_insert(to);
-        if *w < to {
-            *w = to;
-        }
+        forward(&mut lock(&self.data).watermarks, account, record_type, to);
         Ok(())
     }
 
@@ -78,12 +101,26 @@ impl RecordStore for InMemoryStore {
         account: &ManagedAccountId,
     ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
         self.check("watermarks")?;
-        Ok(lock(&self.data)
-            .watermarks
-            .iter()
-            .filter(|((a, _), _)| a == account)
-            .map(|((_, t), w)| (*t, *w))
-            .collect())
+        Ok(of_account(&lock(&self.data).watermarks, account))
+    }
+
+    async fn reaches(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
+        self.check("reaches")?;
+        Ok(of_account(&lock(&self.data).reaches, account))
+    }
+
+    async fn extend_reach(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        to: DateTime<Utc>,
+    ) -> PortResult<()> {
+        self.check("extend_reach")?;
+        forward(&mut lock(&self.data).reaches, account, record_type, to);
+        Ok(())
     }
 
     async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
@@ -114,4 +151,20 @@ impl RecordStore for InMemoryStore {
         lock(&self.data).cursors.remove(&key);
         Ok(())
     }
+}
+
+type Instants = BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>;
+
+/// One account's instants by record type.
+fn of_account(all: &Instants, account: &ManagedAccountId) -> BTreeMap<RecordType, DateTime<Utc>> {
+    all.iter()
+        .filter(|((a, _), _)| a == account)
+        .map(|((_, t), w)| (*t, *w))
+        .collect()
+}
+
+/// Moves an instant forward, never backward.
+fn forward(all: &mut Instants, account: &ManagedAccountId, t: RecordType, to: DateTime<Utc>) {
+    let at = all.entry((account.clone(), t)).or_insert(to);
+    *at = (*at).max(to);
 }
