@@ -30,8 +30,11 @@ fmt: ## Format the code
 build: ## Build everything (debug)
 	cargo build --workspace --all-targets
 
-bench: ## Benchmarks that print their figures
+bench: ## Benchmarks that print their `name: value` figures (release builds, local stack; about 25 minutes)
 	cargo bench -p telnyx-client --bench parse
+	cargo build --release -p account-sync -p scheduler
+	cargo build --release -p integration-tests --bin bench
+	$(WITH_STACK) target/release/bench $(PARTS)
 
 stack-up: ## Start DynamoDB Local + moto and create the resources (idempotent)
 	$(STACK) up
