@@ -139,3 +139,82 @@ fn secrets_access_is_scoped_to_the_key_prefix_never_a_wildcard() {
         "the scheduler reads the master key, the worker the account keys"
     );
 }
+
+/// The names of the SAM policy templates a function has (`SQSSendMessagePolicy`…),
+/// with the queue each names.
+fn policy_templates(f: &Value) -> Vec<(String, String)> {
+    f["Properties"]["Policies"]
+        .as_sequence()
+        .map(|s| s.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_mapping)
+        .flat_map(|m| m.iter())
+        .filter_map(|(k, v)| Some((scalar(k)?, tagged_text(&v["QueueName"]))))
+        .collect()
+}
+
+#[test]
+fn both_functions_know_the_queue_and_may_send_to_it_for_fanout_and_continuations() {
+    let tpl = template::load();
+    let globals = &tpl["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        tagged_text(&globals["QUEUE_URL"]),
+        "AccountSyncQueue",
+        "QUEUE_URL is the account-sync queue, for both functions"
+    );
+    for function in ["SchedulerFunction", "AccountSyncFunction"] {
+        let sends = policy_templates(template::resource(&tpl, function))
+            .into_iter()
+            .any(|(policy, queue)| {
+                policy == "SQSSendMessagePolicy" && queue.contains("AccountSyncQueue")
+            });
+        assert!(sends, "{function} may send to AccountSyncQueue");
+    }
+}
+
+#[test]
+fn the_default_concurrency_sweeps_the_documented_account_count_within_the_interval() {
+    let tpl = template::load();
+    let default = number(&tpl["Parameters"]["MaxConcurrentAccounts"]["Default"]);
+    // README "Sizing MaxConcurrentAccounts": 3,000 idle accounts at 1.1 s a run, every
+    // 900 s, with 2.5x headroom.
+    let needed = (3_000.0 * 1.1 / 900.0 * 2.5_f64).ceil() as u64;
+    assert!(default >= needed, "default {default} < {needed}");
+}
+
+#[test]
+fn every_stop_of_billing_data_has_an_alarm_on_the_topic() {
+    let tpl = template::load();
+    let alarms = template::resources_of_type(&tpl, "AWS::CloudWatch::Alarm");
+    let names: Vec<&str> = alarms.iter().map(|(n, _)| n.as_str()).collect();
+    for wanted in [
+        "DeadLetterQueueNotEmptyAlarm",
+        "QueueBacklogAlarm",
+        "SchedulerErrorsAlarm",
+        "ThrottlesAlarm",
+        "NoSuccessfulRunAlarm",
+        "KeyProblemsAlarm",
+    ] {
+        assert!(names.contains(&wanted), "{wanted} missing: {names:?}");
+    }
+    for (name, alarm) in &alarms {
+        let actions = alarm["Properties"]["AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{name} has no AlarmActions"));
+        assert!(
+            actions.iter().any(|a| tagged_text(a) == "AlarmTopic"),
+            "{name} does not notify AlarmTopic"
+        );
+    }
+    let silence = &template::resource(&tpl, "NoSuccessfulRunAlarm")["Properties"];
+    assert_eq!(
+        scalar(&silence["TreatMissingData"]).as_deref(),
+        Some("breaching"),
+        "no data at all is the failure this alarm exists for"
+    );
+    assert_eq!(
+        scalar(&silence["Namespace"]).as_deref(),
+        Some("TelnyxBillingSync")
+    );
+}

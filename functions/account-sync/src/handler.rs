@@ -16,9 +16,11 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use reconciliation::domain::RunId;
 use reconciliation::error_chain;
 use reconciliation::invocation::{InvalidInvocation, SyncRequest};
+use reconciliation::metrics;
 use reconciliation::ports::Ports;
 use reconciliation::sync::{RunContext, RunSummary, SyncError, SyncSettings, sync_account};
 use serde::Serialize;
+use std::time::Instant;
 use tracing::Instrument;
 
 /// The handler's answer: a batch response for SQS, a run summary for a manual invoke.
@@ -132,10 +134,24 @@ async fn run_one(
     settings: &SyncSettings,
 ) -> Result<RunSummary, SyncError> {
     let span = tracing::info_span!("sync", account_id = %request.managed_account_id, run_id = %ctx.run_id, dry_run = request.dry_run, continuation = request.continuation);
+    let (started, telnyx_before) = (Instant::now(), ports.telnyx.request_counts());
+    let run_id = ctx.run_id.to_string();
     let result = sync_account(ports, settings, request, ctx)
         .instrument(span.clone())
         .await;
     let _in_span = span.enter(); // no await below: the summary line carries the span's fields
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let telnyx = ports.telnyx.request_counts().since(telnyx_before);
+    lambda_shell::emit_metrics(&match &result {
+        Ok(summary) => metrics::sync_run(summary, duration_ms, telnyx),
+        Err(error) => vec![metrics::sync_failure(
+            &request.managed_account_id,
+            &run_id,
+            error,
+            duration_ms,
+            telnyx,
+        )],
+    });
     match &result {
         Ok(summary) => tracing::info!(
             outcome = ?summary.outcome,

@@ -4,8 +4,10 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reconciliation::error_chain;
+use reconciliation::metrics;
 use reconciliation::ports::Ports;
 use reconciliation::schedule::{ScheduleError, ScheduleReport, ScheduleSettings, run_schedule};
+use std::time::Instant;
 use tracing::Instrument;
 
 /// Handles one tick. Fails (so EventBridge Scheduler retries) when the account list
@@ -17,8 +19,18 @@ pub async fn handle(
 ) -> Result<ScheduleReport, Diagnostic> {
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("schedule", request_id = %request_id);
+    let started = Instant::now();
     let result = run_schedule(ports, settings).instrument(span.clone()).await;
     let _in_span = span.enter(); // no await below: the summary line carries the span's fields
+    let key_problem = result
+        .as_ref()
+        .err()
+        .is_some_and(ScheduleError::is_key_problem);
+    lambda_shell::emit_metrics(&[metrics::schedule_tick(
+        result.as_ref().ok(),
+        key_problem,
+        started.elapsed().as_millis() as u64,
+    )]);
     match result {
         Ok(report) => {
             tracing::info!(

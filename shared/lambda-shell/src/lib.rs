@@ -13,7 +13,8 @@ use std::sync::Arc;
 use telnyx_client::{ClientConfig, TelnyxClient};
 
 /// JSON logs on stdout (CloudWatch), one object per event with its span fields
-/// (`account_id`, `run_id`…); level from `RUST_LOG` (default `info`). Idempotent.
+/// (`account_id`, `run_id`…) and an RFC 3339 timestamp; level from `RUST_LOG` (default
+/// `info`). Idempotent.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -23,8 +24,19 @@ pub fn init_tracing() {
         .with_current_span(false)
         .with_span_list(true)
         .with_ansi(false)
-        .without_time()
+        // RFC 3339 UTC (`"timestamp":"2026-11-23T12:00:00.123456Z"`): Lambda's JSON log
+        // format and its level filtering read it.
+        .with_timer(tracing_subscriber::fmt::time::SystemTime)
         .try_init();
+}
+
+/// Prints EMF metric lines on stdout, where CloudWatch Logs turns them into metrics
+/// (one raw JSON object per line, beside the tracing lines).
+pub fn emit_metrics(lines: &[reconciliation::metrics::MetricLine]) {
+    let now = chrono::Utc::now();
+    for line in lines {
+        println!("{}", line.to_json(now));
+    }
 }
 
 /// Why the ports could not be built (a cold-start failure).

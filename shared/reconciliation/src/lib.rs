@@ -16,6 +16,7 @@
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
 //! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
+//! - [`metrics`]: the runs' CloudWatch metrics as Embedded Metric Format lines.
 //! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
 //! - `fakes`, `fixtures`, `contract` (feature `test-util`): in-memory ports, scenario
 //!   builders, and the store contract suite every store implementation passes.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod invocation;
+pub mod metrics;
 pub mod outbox;
 pub mod plan;
 pub mod ports;

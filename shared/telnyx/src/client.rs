@@ -30,6 +30,7 @@ use reconciliation::domain::{
 use reconciliation::ports::{ApiKey, TimeWindow};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tracing::Instrument;
 use url::Url;
@@ -58,6 +59,9 @@ pub(crate) struct Inner {
     pub(crate) base: Url,
     pub(crate) config: ClientConfig,
     pub(crate) limiter: RateLimiter,
+    /// Requests answered (any status), and of those, 429s.
+    pub(crate) requests: AtomicU64,
+    pub(crate) throttled: AtomicU64,
 }
 
 impl fmt::Debug for TelnyxClient {
@@ -109,8 +113,18 @@ impl TelnyxClient {
                 base,
                 limiter: RateLimiter::new(config.rate_limit_margin),
                 config,
+                requests: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Requests answered so far, and 429s among them.
+    pub fn request_counts(&self) -> (u64, u64) {
+        (
+            self.inner.requests.load(Ordering::Relaxed),
+            self.inner.throttled.load(Ordering::Relaxed),
+        )
     }
 
     /// The configuration the client was built with.
@@ -362,6 +376,10 @@ impl TelnyxClient {
             .await
             .map_err(|e| TelnyxError::from_reqwest(endpoint, page, e))?;
         let status = response.status().as_u16();
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        if status == 429 {
+            self.inner.throttled.fetch_add(1, Ordering::Relaxed);
+        }
         let announced =
             Announcement::from_headers(response.headers(), self.inner.config.max_rate_limit_wait);
         permit.observe(announced, status);

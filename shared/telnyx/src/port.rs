@@ -12,7 +12,8 @@ use crate::walk::DetailRecordPages;
 use async_trait::async_trait;
 use reconciliation::domain::{ManagedAccount, ManagedAccountId, TelnyxSnapshot};
 use reconciliation::ports::{
-    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, UsageCounts, UsageQuery,
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi,
+    UsageCounts, UsageQuery,
 };
 use reconciliation::{KeyRefusal, PortError, Transience};
 use std::collections::BTreeMap;
@@ -38,6 +39,14 @@ pub fn to_port_error(context: impl Into<String>, error: TelnyxError) -> PortErro
 
 #[async_trait]
 impl TelnyxApi for TelnyxClient {
+    fn request_counts(&self) -> RequestCounts {
+        let (requests, throttled) = TelnyxClient::request_counts(self);
+        RequestCounts {
+            requests,
+            throttled,
+        }
+    }
+
     async fn managed_accounts(
         &self,
         master_key: &ApiKey,

@@ -26,7 +26,8 @@ pub use store::{
     Store,
 };
 pub use telnyx::{
-    ApiKey, RecordPage, RecordPages, RecordQuery, TelnyxApi, TimeWindow, UsageCounts, UsageQuery,
+    ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
+    UsageCounts, UsageQuery,
 };
 
 use crate::error::PortError;

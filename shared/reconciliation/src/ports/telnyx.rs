@@ -118,9 +118,32 @@ impl UsageCounts {
     }
 }
 
+/// HTTP requests a Telnyx client has sent since it was built, and how many were
+/// answered 429 (for the run's metrics: subtract two readings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub requests: u64,
+    pub throttled: u64,
+}
+
+impl RequestCounts {
+    /// What happened between `earlier` and this reading.
+    pub fn since(self, earlier: RequestCounts) -> RequestCounts {
+        RequestCounts {
+            requests: self.requests.saturating_sub(earlier.requests),
+            throttled: self.throttled.saturating_sub(earlier.throttled),
+        }
+    }
+}
+
 /// The Telnyx API, as the product reads it.
 #[async_trait]
 pub trait TelnyxApi: Send + Sync {
+    /// Requests sent so far (a client that does not count says zero).
+    fn request_counts(&self) -> RequestCounts {
+        RequestCounts::default()
+    }
+
     /// Managed accounts of the manager (master) key.
     async fn managed_accounts(
         &self,

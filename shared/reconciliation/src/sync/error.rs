@@ -47,6 +47,11 @@ impl SyncError {
         }
     }
 
+    /// True when Telnyx refused the account's key (revoked, or lacking a permission).
+    pub fn is_key_problem(&self) -> bool {
+        matches!(self, SyncError::Telnyx { source, .. } if source.key_refusal().is_some())
+    }
+
     /// Wraps a store error: `what` says what was being done.
     pub(super) fn store(
         account: &ManagedAccountId,

@@ -1,0 +1,137 @@
+//! The function binaries as Lambda runs them: started under a local Runtime API
+//! (`lambda-local`) with their environment, `main.rs`, `Config::from_env` and the
+//! runtime loop included. A good event, a malformed one, a missing variable; the one
+//! summary line and the EMF metric lines they print.
+
+use integration_tests::e2e::*;
+use lambda_local::{Function, FunctionError, InvokeError, function::binary};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The environment `template.yaml` gives both functions, on the harness's resources.
+fn env(h: &Harness) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .collect();
+    let lookback_hours = (chrono::Utc::now() - sample_records_start()).num_hours() + 1;
+    env.extend(
+        [
+            ("TABLE_NAME", h.names.table.clone()),
+            ("QUEUE_URL", h.queue_url.clone()),
+            ("SECRET_PREFIX", h.names.secret_prefix.clone()),
+            ("SES_SENDER", h.stack.ses_sender.clone()),
+            ("ALERT_EMAIL", h.names.alert_to.clone()),
+            (
+                "PORTAL_URL_TEMPLATE",
+                "https://billing.example/c/{customer_id}".to_owned(),
+            ),
+            ("TELNYX_BASE_URL", h.sim.base_url()),
+            ("INITIAL_LOOKBACK_HOURS", lookback_hours.to_string()),
+            ("RUST_LOG", "info".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
+}
+
+/// The EMF lines a function printed (JSON objects with `_aws`).
+fn metric_lines(f: &Function) -> Vec<Value> {
+    f.lines()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
+fn count_lines(f: &Function, message: &str) -> usize {
+    f.lines()
+        .iter()
+        .filter(|l| l.contains(&format!("\"message\":\"{message}\"")))
+        .count()
+}
+
+#[tokio::test]
+async fn each_binary_refuses_to_start_without_a_variable_and_names_it() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    for name in ["account-sync", "scheduler"] {
+        let env: Vec<_> = env(&h)
+            .into_iter()
+            .filter(|(k, _)| k != "TABLE_NAME")
+            .collect();
+        match Function::start(&binary(name), &env).await {
+            Err(FunctionError::InitFailed { output, .. }) => {
+                assert!(output.contains("TABLE_NAME"), "{name}: {output}")
+            }
+            Err(other) => panic!("{name}: {other}"),
+            Ok(_) => panic!("{name} started without TABLE_NAME"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn account_sync_imports_on_a_good_invoke_prints_one_summary_and_its_metrics_and_names_a_bad_field()
+ {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    h.onboard_sample_reseller().await;
+    let mut f = Function::start(&binary("account-sync"), &env(&h))
+        .await
+        .expect("account-sync starts");
+
+    let answer = f
+        .invoke(json!({"managed_account_id": ACME}), TIMEOUT)
+        .await
+        .expect("a good invoke answers");
+    let expected = sample_record_count(ACME) as u64;
+    assert_eq!(answer["records"]["written"], json!(expected), "{answer}");
+    assert_eq!(count_lines(&f, "sync run finished"), 1, "one summary line");
+    let metrics = metric_lines(&f);
+    let run = metrics
+        .iter()
+        .find(|m| m.get("RecordsImported").is_some())
+        .expect("the run's metric line");
+    assert_eq!(run["RecordsImported"], json!(expected as f64));
+    assert_eq!(run["AccountId"], ACME);
+    assert_eq!(run["Outcome"], "complete");
+
+    let refused = f
+        .invoke(json!({"managed_account_id": ACME, "dryrun": true}), TIMEOUT)
+        .await;
+    match refused {
+        Err(InvokeError::Function { error_message, .. }) => {
+            assert!(error_message.contains("dryrun"), "{error_message}")
+        }
+        other => panic!("a misspelt field was accepted: {other:?}"),
+    }
+    assert_eq!(
+        h.stored_records(ACME).await,
+        expected as usize,
+        "nothing more written"
+    );
+    f.stop().await;
+}
+
+#[tokio::test]
+async fn the_scheduler_binary_fans_out_and_counts_its_tick() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    h.onboard_sample_reseller().await;
+    let mut f = Function::start(&binary("scheduler"), &env(&h))
+        .await
+        .expect("scheduler starts");
+    let report = f
+        .invoke(json!({}), TIMEOUT)
+        .await
+        .expect("the tick answers");
+    assert_eq!(
+        report["dispatched"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert_eq!(count_lines(&f, "schedule run finished"), 1);
+    let tick = metric_lines(&f).pop().expect("the tick's metric line");
+    assert_eq!(tick["Function"], "scheduler");
+    assert_eq!(tick["AccountsDispatched"], json!(2.0));
+    assert_eq!(tick["AccountsUnknown"], json!(1.0));
+    f.stop().await;
+}
