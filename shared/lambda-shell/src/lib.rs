@@ -31,8 +31,13 @@ pub fn init_tracing() {
 }
 
 /// Prints EMF metric lines on stdout, where CloudWatch Logs turns them into metrics
-/// (one raw JSON object per line, beside the tracing lines).
+/// (one raw JSON object per line, beside the tracing lines). Only inside a Lambda
+/// runtime (`AWS_LAMBDA_FUNCTION_NAME` set, as Lambda and `lambda-local` set it): the
+/// handlers called in-process (the demo, the tests) print none.
 pub fn emit_metrics(lines: &[reconciliation::metrics::MetricLine]) {
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+        return;
+    }
     let now = chrono::Utc::now();
     for line in lines {
         println!("{}", line.to_json(now));
