@@ -470,17 +470,7 @@ impl<'r> Walker<'r> {
 
     /// The checkpoint.
     async fn save(&self, cursor: &Cursor) -> Result<(), SyncError> {
-        if !self.writes() {
-            return Ok(());
-        }
-        self.ports
-            .store
-            .save_cursor(self.account(), cursor)
-            .await
-            .map_err(SyncError::store(
-                self.account(),
-                format!("saving the {} cursor", cursor.record_type),
-            ))
+        self.checkpoint(Some(cursor.clone())).await
     }
 
     /// A window opened now: the type's reach moves to its end, then its cursor is saved,
