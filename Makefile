@@ -64,11 +64,12 @@ invoke-scheduler: tools ## Invoke the scheduler running under `make watch` with 
 invoke-account-sync: tools ## Invoke account-sync running under `make watch` with events/account-sync-manual.json
 	$(CARGO_LAMBDA) invoke account-sync --data-file events/account-sync-manual.json
 
-sam-validate: tools ## Validate template.yaml (sam validate --lint)
+sam-validate: tools ## Validate template.yaml (sam validate --lint, and cfn-lint with its informational checks)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam validate --lint --region us-east-1
+	$(VENV)/bin/cfn-lint --include-checks I --non-zero-exit-code informational -- template.yaml
 
-sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build --beta-features
+sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig; samconfig.toml opts into the Rust build)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 clean: stack-down ## Stop the stack and remove build output
 	cargo clean

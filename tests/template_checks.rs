@@ -1,29 +1,74 @@
 //! Checks on `template.yaml` that no linter makes: the SQS visibility timeout is at
-//! least 6x the worker's timeout, each function builds a binary this workspace has,
-//! the queue feeds one account per invocation with partial-failure reporting, and
-//! Secrets Manager access is scoped to the key prefix, never `*`.
+//! least 6x the worker's timeout for every timeout allowed, each function builds a
+//! binary this workspace has, the queue feeds one account per invocation with
+//! partial-failure reporting, Secrets Manager access is scoped to the key prefix, and
+//! every stop of billing data has an alarm. Permissions, failure paths and the
+//! dashboard: `template_hardening.rs`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use integration_tests::template::{self, scalar};
+use integration_tests::template::{self, number, scalar, statements, tagged_text};
 use serde_yaml::Value;
 
-fn number(v: &Value) -> u64 {
-    scalar(v)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not a number: {v:?}"))
+/// The parameter a property refers to with `!Ref`.
+fn referenced_parameter(v: &Value) -> String {
+    assert_eq!(template::tag(v).as_deref(), Some("Ref"), "{v:?} is a !Ref");
+    tagged_text(v)
 }
 
 #[test]
-fn queue_visibility_timeout_is_at_least_six_times_the_account_sync_timeout() {
+fn queue_visibility_timeout_is_at_least_six_times_every_allowed_account_sync_timeout() {
     let tpl = template::load();
-    let timeout = number(&template::resource(&tpl, "AccountSyncFunction")["Properties"]["Timeout"]);
-    let visibility =
-        number(&template::resource(&tpl, "AccountSyncQueue")["Properties"]["VisibilityTimeout"]);
-    assert!(
-        visibility >= 6 * timeout,
-        "VisibilityTimeout {visibility} < 6 x Timeout {timeout}"
+    let timeout = referenced_parameter(
+        &template::resource(&tpl, "AccountSyncFunction")["Properties"]["Timeout"],
     );
+    let visibility =
+        &template::resource(&tpl, "AccountSyncQueue")["Properties"]["VisibilityTimeout"];
+    assert_eq!(template::tag(visibility).as_deref(), Some("FindInMap"));
+    let args = match visibility {
+        Value::Tagged(t) => t.value.as_sequence().expect("FindInMap arguments").clone(),
+        _ => unreachable!(),
+    };
+    let map = scalar(&args[0]).expect("map name");
+    assert_eq!(
+        referenced_parameter(&args[1]),
+        timeout,
+        "the visibility row is chosen by the function's own timeout"
+    );
+    let allowed = tpl["Parameters"][timeout.as_str()]["AllowedValues"]
+        .as_sequence()
+        .expect("the timeout parameter lists its allowed values");
+    let default = number(&tpl["Parameters"][timeout.as_str()]["Default"]);
+    assert!(allowed.iter().map(number).any(|v| v == default));
+    for value in allowed.iter().map(number) {
+        let row = &tpl["Mappings"][map.as_str()][value.to_string().as_str()];
+        let seconds = number(&row[scalar(&args[2]).expect("key").as_str()]);
+        assert!(
+            seconds >= 6 * value,
+            "Timeout {value}: VisibilityTimeout {seconds} < 6 x {value}"
+        );
+    }
+}
+
+#[test]
+fn both_functions_take_timeout_and_memory_from_parameters() {
+    let tpl = template::load();
+    for function in ["SchedulerFunction", "AccountSyncFunction"] {
+        let props = &template::resource(&tpl, function)["Properties"];
+        for property in ["Timeout", "MemorySize"] {
+            let parameter = referenced_parameter(&props[property]);
+            let declared = &tpl["Parameters"][parameter.as_str()];
+            assert_eq!(
+                scalar(&declared["Type"]).as_deref(),
+                Some("Number"),
+                "{function}.{property}"
+            );
+            assert!(
+                !declared["Default"].is_null(),
+                "{function}.{property}: {parameter} has a default"
+            );
+        }
+    }
 }
 
 #[test]
@@ -88,24 +133,6 @@ fn account_sync_takes_one_account_per_invocation_and_reports_partial_failures() 
         !redrive["deadLetterTargetArn"].is_null(),
         "the queue has a dead-letter queue"
     );
-}
-
-fn statements(f: &Value) -> Vec<&Value> {
-    f["Properties"]["Policies"]
-        .as_sequence()
-        .map(|s| s.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
-        .flatten()
-        .collect()
-}
-
-fn tagged_text(v: &Value) -> String {
-    match v {
-        Value::Tagged(t) => tagged_text(&t.value),
-        other => scalar(other).unwrap_or_default(),
-    }
 }
 
 #[test]
@@ -195,6 +222,7 @@ fn every_stop_of_billing_data_has_an_alarm_on_the_topic() {
         "ThrottlesAlarm",
         "NoSuccessfulRunAlarm",
         "KeyProblemsAlarm",
+        "SchedulerFailuresAlarm",
     ] {
         assert!(names.contains(&wanted), "{wanted} missing: {names:?}");
     }

@@ -218,6 +218,7 @@ async fn two_concurrent_appliers_create_one_customer_and_one_outbox_entry() {
     assert_eq!(a.created + b.created, 1);
     assert_eq!(a.already_existed + b.already_existed, 1);
     assert_eq!(a.notifications_queued + b.notifications_queued, 1);
+    assert_eq!(a.customers_created + b.customers_created, 1);
     assert_eq!(one.customer(&end_a.id).await.unwrap(), Some(end_a));
     let pending = one.pending_notifications().await.unwrap();
     assert_eq!(pending.len(), 1);

@@ -196,6 +196,7 @@ impl DynamoStore {
                     }
                 };
                 created(report, outcome);
+                report.customers_created += u64::from(outcome == Outcome::Done);
                 report.notifications_queued += u64::from(queued);
             }
             Action::CreateService(service) | Action::CreateWholesaleTwin(service) => {

@@ -299,10 +299,14 @@ async fn apply_twice(store: &dyn Store, ns: &Ns) -> Check {
             r.updated,
             r.already_existed,
             r.notifications_queued,
+            r.customers_created,
         )
     };
-    ensure!(counts(&first) == (4, 1, 0, 1), "first apply: {first:?}");
-    ensure!(counts(&second) == (0, 0, 5, 0), "second apply: {second:?}");
+    ensure!(counts(&first) == (4, 1, 0, 1, 1), "first apply: {first:?}");
+    ensure!(
+        counts(&second) == (0, 0, 5, 0, 0),
+        "second apply: {second:?}"
+    );
     let key = new_customer_email(&c).dedupe_key();
     let pending = port("pending_notifications", store.pending_notifications().await)?;
     let queued: Vec<_> = pending.iter().filter(|e| e.key == key).collect();

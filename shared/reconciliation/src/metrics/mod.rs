@@ -124,7 +124,8 @@ fn account_sync_line(
     }
 }
 
-/// The lines of one finished run: its figures, then one per import-log code.
+/// The lines of one finished run: its figures, then one per import-log code, then one
+/// per record type read.
 pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -> Vec<MetricLine> {
     let outcome = outcome_name(&summary.outcome);
     let (warnings, errors) = severities(&summary.log);
@@ -148,6 +149,7 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         ),
         ("AttributionRate", attribution_rate(summary), Unit::Percent),
         ("EntitiesCreated", count(a.created), Unit::Count),
+        ("CustomersCreated", count(a.customers_created), Unit::Count),
         (
             "CustomerEmailsQueued",
             count(a.notifications_queued),
@@ -169,7 +171,25 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         metrics,
     )];
     lines.extend(by_code(&summary.account, &summary.log));
+    lines.extend(by_record_type(&summary.account, &summary.fetched));
     lines
+}
+
+/// One line per record type read: `RecordsRead` (rows Telnyx served, re-reads
+/// included) by `Function × RecordType`.
+fn by_record_type(account: &ManagedAccountId, fetched: &BTreeMap<String, u64>) -> Vec<MetricLine> {
+    fetched
+        .iter()
+        .map(|(record_type, n)| MetricLine {
+            dimensions: vec![
+                ("Function", "account-sync".to_owned()),
+                ("RecordType", record_type.clone()),
+            ],
+            dimension_sets: vec![vec!["Function", "RecordType"]],
+            metrics: vec![("RecordsRead", count(*n), Unit::Count)],
+            properties: vec![("AccountId", account.to_string())],
+        })
+        .collect()
 }
 
 /// The line of a failed run: `Runs` with outcome `failed`, and `KeyProblems` when

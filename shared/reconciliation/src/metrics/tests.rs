@@ -26,6 +26,7 @@ fn summary() -> RunSummary {
         already_existed: 0,
         updated: 0,
         notifications_queued: 1,
+        customers_created: 2,
     };
     s.log = vec![
         LogEntry::new(LogCode::UnmatchedDetailRecords, "one".into()),
@@ -71,6 +72,7 @@ fn a_runs_line_is_valid_emf_and_carries_its_figures() {
     assert_eq!(run["RecordsDuplicate"], 2.0);
     assert_eq!(run["AttributionRate"], 75.0);
     assert_eq!(run["EntitiesCreated"], 5.0);
+    assert_eq!(run["CustomersCreated"], 2.0);
     assert_eq!(run["Warnings"], 1.0);
     assert_eq!(run["Errors"], 2.0);
     assert_eq!(run["TelnyxRequests"], 9.0);
@@ -89,6 +91,7 @@ fn warnings_and_errors_are_counted_by_code_and_info_entries_are_not() {
         .iter()
         .map(|l| l.to_json(fixed_now()))
         .inspect(assert_valid_emf)
+        .filter(|j| j.get("Code").is_some())
         .map(|j| {
             (
                 j["Code"].as_str().unwrap().to_owned(),
@@ -101,6 +104,30 @@ fn warnings_and_errors_are_counted_by_code_and_info_entries_are_not() {
         BTreeMap::from([
             ("NO_BILLING_GROUP".to_owned(), 2.0),
             ("UNMATCHED_DETAIL_RECORDS".to_owned(), 1.0)
+        ])
+    );
+}
+
+#[test]
+fn records_read_are_counted_per_record_type() {
+    let lines = sync_run(&summary(), 0, RequestCounts::default());
+    let by_type: BTreeMap<String, f64> = lines
+        .iter()
+        .map(|l| l.to_json(fixed_now()))
+        .filter(|j| j.get("RecordType").is_some())
+        .inspect(assert_valid_emf)
+        .map(|j| {
+            (
+                j["RecordType"].as_str().unwrap().to_owned(),
+                j["RecordsRead"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_type,
+        BTreeMap::from([
+            ("messaging".to_owned(), 1.0),
+            ("sip-trunking".to_owned(), 3.0)
         ])
     );
 }

@@ -41,6 +41,7 @@ pub fn apply_to_state(state: &mut StoredState, actions: &[Action]) -> ApplyRepor
                 } else {
                     state.customers.push(customer.clone());
                     report.created += 1;
+                    report.customers_created += 1;
                     if notify.is_some() {
                         report.notifications_queued += 1;
                     }

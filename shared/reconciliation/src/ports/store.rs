@@ -29,6 +29,8 @@ pub struct ApplyReport {
     pub updated: u64,
     /// Notifications queued in the outbox by this apply (only by the writer that created).
     pub notifications_queued: u64,
+    /// Of `created`, customers (the `CustomersCreated` metric).
+    pub customers_created: u64,
 }
 
 /// What writing detail records did.

@@ -108,6 +108,7 @@ impl<'o> Structure<'o> {
             self.report.already_existed += applied.already_existed;
             self.report.updated += applied.updated;
             self.report.notifications_queued += applied.notifications_queued;
+            self.report.customers_created += applied.customers_created;
             apply_to_state(&mut self.state, &plan.actions);
             self.applied.extend(plan.actions.iter().cloned());
             self.context.services.extend(plan.context.services.clone());

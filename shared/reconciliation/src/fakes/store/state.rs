@@ -91,6 +91,7 @@ impl StateStore for InMemoryStore {
             total.already_existed += r.already_existed;
             total.updated += r.updated;
             total.notifications_queued += r.notifications_queued;
+            total.customers_created += r.customers_created;
         }
         Ok(total)
     }

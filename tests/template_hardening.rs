@@ -1,0 +1,343 @@
+//! `template.yaml` grants what the code calls and nothing wider, keeps every failure
+//! somewhere an alarm sees it, and says what happens to its data on delete:
+//! - the DynamoDB actions are exactly the calls `shared/aws/src/store` makes, on the
+//!   table and its index; no `*` resource for the table, the secrets, SES or KMS;
+//! - SES only as the sender address or its domain; KMS only when a key is given, and
+//!   only through Secrets Manager;
+//! - a tick that fails is kept (schedule dead-letter queue, async on-failure
+//!   destination), the schedule's name is unique per stack;
+//! - log groups with retention, table deletion protection, explicit deletion policies;
+//! - the dashboard shows only metrics the functions emit.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use integration_tests::template::{self, actions, resources, scalar, statements, tagged_text};
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+const FUNCTIONS: [&str; 2] = ["SchedulerFunction", "AccountSyncFunction"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The production sources of a folder (its `tests/` and `*tests.rs` left out).
+fn sources(folder: &str) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(root().join(folder)).expect("folder") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.extension().is_some_and(|e| e == "rs") && !name.ends_with("tests.rs") {
+            text.push_str(&std::fs::read_to_string(&path).expect("source"));
+        }
+    }
+    text
+}
+
+/// The IAM actions the DynamoDB adapter's calls need: one per SDK operation, and for
+/// a transaction one per kind of item it holds (IAM authorises each separately).
+fn dynamodb_actions_the_store_calls() -> BTreeSet<String> {
+    let code = sources("shared/aws/src/store");
+    let calls = [
+        (".get_item()", "GetItem"),
+        (".put_item()", "PutItem"),
+        (".update_item()", "UpdateItem"),
+        (".delete_item()", "DeleteItem"),
+        (".query()", "Query"),
+        (".scan()", "Scan"),
+        (".batch_get_item()", "BatchGetItem"),
+        (".batch_write_item()", "BatchWriteItem"),
+        ("Put::builder()", "PutItem"),
+        ("Update::builder()", "UpdateItem"),
+        ("Delete::builder()", "DeleteItem"),
+        ("ConditionCheck::builder()", "ConditionCheckItem"),
+        (".describe_table()", "DescribeTable"),
+    ];
+    let found: BTreeSet<String> = calls
+        .iter()
+        .filter(|(call, _)| code.contains(call))
+        .map(|(_, action)| format!("dynamodb:{action}"))
+        .collect();
+    assert!(
+        found.contains("dynamodb:BatchWriteItem"),
+        "the scan of shared/aws/src/store found its calls: {found:?}"
+    );
+    found
+}
+
+#[test]
+fn the_dynamodb_actions_granted_are_exactly_those_the_store_calls() {
+    let tpl = template::load();
+    let called = dynamodb_actions_the_store_calls();
+    for function in FUNCTIONS {
+        let f = template::resource(&tpl, function);
+        let granted: BTreeSet<String> = statements(f)
+            .iter()
+            .flat_map(|s| actions(s))
+            .filter(|a| a.starts_with("dynamodb:"))
+            .collect();
+        assert_eq!(granted, called, "{function}: granted vs called");
+        for st in statements(f)
+            .into_iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+        {
+            let on: BTreeSet<String> = resources(st).into_iter().collect();
+            let expected: BTreeSet<String> = ["BillingTable.Arn", "${BillingTable.Arn}/index/gsi1"]
+                .map(str::to_owned)
+                .into();
+            assert_eq!(on, expected, "{function}: the table and its one index only");
+        }
+    }
+}
+
+#[test]
+fn no_permission_on_the_table_secrets_email_or_keys_names_a_wildcard_resource() {
+    let tpl = template::load();
+    for function in FUNCTIONS {
+        let f = template::resource(&tpl, function);
+        let templates: Vec<String> = f["Properties"]["Policies"]
+            .as_sequence()
+            .expect("Policies")
+            .iter()
+            .filter_map(Value::as_mapping)
+            .flat_map(|m| m.keys().filter_map(scalar))
+            .filter(|k| k != "Statement")
+            .collect();
+        assert_eq!(
+            templates,
+            vec!["SQSSendMessagePolicy".to_owned()],
+            "{function}: no broad SAM policy template (DynamoDBCrudPolicy, SESCrudPolicy…)"
+        );
+        for st in statements(f) {
+            let sensitive = actions(st).iter().any(|a| {
+                ["dynamodb:", "secretsmanager:", "ses:", "kms:"]
+                    .iter()
+                    .any(|p| a.starts_with(p))
+            });
+            if !sensitive {
+                continue;
+            }
+            for r in resources(st) {
+                assert!(
+                    r != "*" && !r.ends_with(":*") && !r.ends_with("/*"),
+                    "{function}: {:?} on {r}",
+                    actions(st)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn email_is_sent_only_as_the_sender_address_or_its_domain() {
+    let tpl = template::load();
+    for function in FUNCTIONS {
+        let f = template::resource(&tpl, function);
+        let ses: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("ses:")))
+            .collect();
+        assert_eq!(ses.len(), 1, "{function}: one SES statement");
+        assert_eq!(actions(ses[0]), vec!["ses:SendEmail".to_owned()]);
+        let on = resources(ses[0]);
+        assert_eq!(on.len(), 2, "{function}: {on:?}");
+        assert!(on[0].ends_with(":identity/${SenderEmail}"), "{}", on[0]);
+        assert!(on[1].ends_with(":identity/${Domain}"), "{}", on[1]);
+    }
+}
+
+#[test]
+fn a_customer_managed_key_is_optional_and_decrypts_only_through_secrets_manager() {
+    let tpl = template::load();
+    for function in FUNCTIONS {
+        let f = template::resource(&tpl, function);
+        let policies = f["Properties"]["Policies"].as_sequence().expect("Policies");
+        let conditional: Vec<&Value> = policies
+            .iter()
+            .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+            .flatten()
+            .filter(|s| template::tag(s).as_deref() == Some("If"))
+            .collect();
+        assert_eq!(
+            conditional.len(),
+            1,
+            "{function}: one conditional statement"
+        );
+        let branches = match conditional[0] {
+            Value::Tagged(t) => t.value.as_sequence().unwrap().clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(scalar(&branches[0]).as_deref(), Some("HasSecretsKmsKey"));
+        let kms = &branches[1];
+        assert_eq!(actions(kms), vec!["kms:Decrypt".to_owned()]);
+        assert_eq!(resources(kms), vec!["SecretsKmsKeyArn".to_owned()]);
+        let via = tagged_text(&kms["Condition"]["StringEquals"]["kms:ViaService"]);
+        assert!(via.starts_with("secretsmanager."), "{function}: {via}");
+        assert_eq!(tagged_text(&branches[2]), "AWS::NoValue");
+        let outside: Vec<&Value> = statements(f)
+            .into_iter()
+            .filter(|s| actions(s).iter().any(|a| a.starts_with("kms:")))
+            .collect();
+        assert_eq!(outside.len(), 1, "{function}: kms only under the condition");
+    }
+    assert_eq!(
+        tagged_text(&tpl["Parameters"]["SecretsKmsKeyArn"]["Default"]),
+        "",
+        "no key by default"
+    );
+}
+
+#[test]
+fn a_failed_tick_is_kept_in_a_queue_an_alarm_watches() {
+    let tpl = template::load();
+    let scheduler = &template::resource(&tpl, "SchedulerFunction")["Properties"];
+    let schedule = &scheduler["Events"]["Schedule"]["Properties"];
+    assert_eq!(
+        tagged_text(&schedule["DeadLetterConfig"]["Arn"]),
+        "SchedulerFailureQueue.Arn"
+    );
+    assert!(!schedule["RetryPolicy"]["MaximumEventAgeInSeconds"].is_null());
+    let name = tagged_text(&schedule["Name"]);
+    assert!(
+        name.contains("${AWS::StackName}"),
+        "the schedule name {name:?} is unique per stack"
+    );
+    let invoke = &scheduler["EventInvokeConfig"];
+    assert!(!invoke["MaximumEventAgeInSeconds"].is_null());
+    assert_eq!(
+        tagged_text(&invoke["DestinationConfig"]["OnFailure"]["Destination"]),
+        "SchedulerFailureQueue.Arn"
+    );
+    let watched = template::resources_of_type(&tpl, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .any(|(_, a)| {
+            a["Properties"]["Dimensions"]
+                .as_sequence()
+                .is_some_and(|d| {
+                    d.iter()
+                        .any(|d| tagged_text(&d["Value"]) == "SchedulerFailureQueue.QueueName")
+                })
+        });
+    assert!(watched, "an alarm watches SchedulerFailureQueue");
+}
+
+#[test]
+fn every_function_logs_to_a_group_with_retention() {
+    let tpl = template::load();
+    for function in FUNCTIONS {
+        let group = tagged_text(
+            &template::resource(&tpl, function)["Properties"]["LoggingConfig"]["LogGroup"],
+        );
+        let resource = template::resource(&tpl, &group);
+        assert_eq!(
+            scalar(&resource["Type"]).as_deref(),
+            Some("AWS::Logs::LogGroup")
+        );
+        assert_eq!(
+            tagged_text(&resource["Properties"]["RetentionInDays"]),
+            "LogRetentionDays",
+            "{function}: {group} keeps its lines for LogRetentionDays"
+        );
+    }
+}
+
+#[test]
+fn stored_data_survives_a_stack_delete_and_every_queue_says_what_happens_to_it() {
+    let tpl = template::load();
+    let table = template::resource(&tpl, "BillingTable");
+    assert_eq!(scalar(&table["DeletionPolicy"]).as_deref(), Some("Retain"));
+    assert_eq!(
+        scalar(&table["Properties"]["DeletionProtectionEnabled"]).as_deref(),
+        Some("true")
+    );
+    for (name, queue) in template::resources_of_type(&tpl, "AWS::SQS::Queue") {
+        let policy = scalar(&queue["DeletionPolicy"]);
+        assert!(
+            matches!(policy.as_deref(), Some("Retain" | "Delete")),
+            "{name} has an explicit DeletionPolicy"
+        );
+    }
+    assert_eq!(
+        scalar(&template::resource(&tpl, "AccountSyncDeadLetterQueue")["DeletionPolicy"])
+            .as_deref(),
+        Some("Retain"),
+        "the failed sync requests outlive the stack"
+    );
+}
+
+/// The metric names a dashboard body shows from the project's namespace: the second
+/// element of each metric row (`"."` repeats the row above), and `MetricName="…"` in
+/// SEARCH expressions.
+fn dashboard_metrics(body: &str) -> BTreeSet<String> {
+    let json: serde_json::Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let mut names = BTreeSet::new();
+    for widget in json["widgets"].as_array().expect("widgets") {
+        let mut previous: Vec<String> = Vec::new();
+        for row in widget["properties"]["metrics"].as_array().expect("metrics") {
+            let cells: Vec<String> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect();
+            if let Some(expr) = row[0]["expression"].as_str() {
+                let name = expr
+                    .split("MetricName=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next());
+                names.insert(name.expect("SEARCH names its metric").to_owned());
+                continue;
+            }
+            let resolved: Vec<String> = if cells.first().map(String::as_str) == Some("...") {
+                previous.clone()
+            } else {
+                cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if c == "." {
+                            previous[i].clone()
+                        } else {
+                            c.clone()
+                        }
+                    })
+                    .collect()
+            };
+            if resolved[0] == "TelnyxBillingSync" {
+                names.insert(resolved[1].clone());
+            }
+            previous = resolved;
+        }
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_shows_only_metrics_the_functions_emit() {
+    let tpl = template::load();
+    let dashboard = template::resource(&tpl, "Dashboard");
+    let body = tagged_text(&dashboard["Properties"]["DashboardBody"]);
+    let shown = dashboard_metrics(&body);
+    let emitted = std::fs::read_to_string(root().join("shared/reconciliation/src/metrics/mod.rs"))
+        .expect("metrics module");
+    for name in &shown {
+        assert!(
+            emitted.contains(&format!("\"{name}\"")),
+            "the dashboard shows {name}, which no EMF line carries"
+        );
+    }
+    for wanted in [
+        "Runs",
+        "RecordsRead",
+        "CustomersCreated",
+        "ImportLogEntries",
+        "TelnyxThrottled",
+        "DurationMs",
+    ] {
+        assert!(
+            shown.contains(wanted),
+            "the dashboard lacks {wanted}: {shown:?}"
+        );
+    }
+}
