@@ -1,12 +1,13 @@
 //! The scheduler's invocation handler: one EventBridge Scheduler tick in, a
-//! [`ScheduleReport`] out. The payload is ignored (a schedule carries no input the
+//! [`ScheduleReport`] out (and the tick's run log stored, under the request id). The payload is ignored (a schedule carries no input the
 //! job needs); the ports are built once at cold start and passed in.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use reconciliation::domain::RunId;
 use reconciliation::error_chain;
 use reconciliation::metrics;
 use reconciliation::ports::Ports;
-use reconciliation::schedule::{ScheduleError, ScheduleReport, ScheduleSettings, run_schedule};
+use reconciliation::schedule::{ScheduleError, ScheduleReport, ScheduleSettings, run_tick};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -20,7 +21,9 @@ pub async fn handle(
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("schedule", request_id = %request_id);
     let started = Instant::now();
-    let result = run_schedule(ports, settings).instrument(span.clone()).await;
+    let result = run_tick(ports, settings, RunId::new(request_id.clone()))
+        .instrument(span.clone())
+        .await;
     let _in_span = span.enter(); // no await below: the summary line carries the span's fields
     let key_problem = result
         .as_ref()

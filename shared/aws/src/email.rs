@@ -58,6 +58,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "key_problem.txt",
         include_str!("../templates/key_problem.txt"),
     ),
+    (
+        "manager_key_problem.subject.txt",
+        include_str!("../templates/manager_key_problem.subject.txt"),
+    ),
+    (
+        "manager_key_problem.html",
+        include_str!("../templates/manager_key_problem.html"),
+    ),
+    (
+        "manager_key_problem.txt",
+        include_str!("../templates/manager_key_problem.txt"),
+    ),
 ];
 
 /// The message id recorded for an email SES accepted without returning an id (never
@@ -113,6 +125,7 @@ impl EmailRenderer {
             Notification::NewCustomer { .. } => "new_customer",
             Notification::UnknownManagedAccount { .. } => "unknown_account",
             Notification::KeyProblem { .. } => "key_problem",
+            Notification::ManagerKeyProblem { .. } => "manager_key_problem",
         };
         let context = Value::from(minijinja::value::Serde(notification));
         let render = |suffix: &str| {
@@ -392,6 +405,40 @@ stays unusable.";
             assert!(email.text.contains(&wanted), "{}", email.text);
             assert!(email.html.contains(&wanted), "{}", email.html);
         }
+    }
+
+    #[test]
+    fn the_manager_key_alert_says_nothing_is_synced_and_escapes_the_problem_in_html() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let problem = Notification::ManagerKeyProblem {
+            to: vec!["ops@operator.example".into()],
+            problem: "reading the master key failed: secret <prefix>master not found".into(),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
+        };
+        let Ok(email) = renderer.render(&problem) else {
+            panic!("renders")
+        };
+        assert_eq!(
+            email.subject,
+            "Telnyx manager key problem: no account is being synced"
+        );
+        assert!(
+            email.text.contains(
+                "Problem: reading the master key failed: secret <prefix>master not found"
+            ),
+            "{}",
+            email.text
+        );
+        assert!(email.text.contains("at most once every 3 days"));
+        assert!(
+            email.html.contains("secret &lt;prefix&gt;master not found"),
+            "{}",
+            email.html
+        );
+        assert!(email.html.contains("no account is being synced"));
     }
 
     #[test]

@@ -113,6 +113,19 @@ pub enum Notification {
         #[serde(default)]
         repeat_every: RepeatEvery,
     },
+    /// The manager key is missing, unreadable or refused: no account is listed or
+    /// queued until it is fixed; goes to the operator.
+    ManagerKeyProblem {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        /// What failed, e.g. "reading the master key failed: secret … not found".
+        problem: String,
+        /// When the alert was admitted by the throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
 }
 
 impl Notification {
@@ -128,6 +141,9 @@ impl Notification {
             Notification::KeyProblem {
                 account, raised_at, ..
             } => format!("key-problem#{account}#{}", raised_at.timestamp()),
+            Notification::ManagerKeyProblem { raised_at, .. } => {
+                format!("manager-key-problem#{}", raised_at.timestamp())
+            }
         }
     }
 
@@ -136,7 +152,8 @@ impl Notification {
         match self {
             Notification::NewCustomer { to, .. }
             | Notification::UnknownManagedAccount { to, .. }
-            | Notification::KeyProblem { to, .. } => to,
+            | Notification::KeyProblem { to, .. }
+            | Notification::ManagerKeyProblem { to, .. } => to,
         }
     }
 }

@@ -170,6 +170,9 @@ pub enum AlertKind {
     UnknownAccount,
     /// Telnyx refused an account's key (account-sync).
     KeyProblem,
+    /// The manager key is missing or refused (the scheduler; its slot is kept under
+    /// [`crate::schedule::scheduler_account`]).
+    ManagerKey,
 }
 
 impl AlertKind {

@@ -13,6 +13,12 @@
 //! are one conditional write, the outbox dedupes by key, and a duplicate sync request
 //! only causes a no-op sync.
 
+mod tick;
+#[cfg(test)]
+mod tick_tests;
+
+pub use tick::{run_tick, scheduler_account};
+
 use crate::domain::{ManagedAccount, ManagedAccountId, Onboarding, RecordType};
 use crate::error::PortError;
 use crate::invocation::{SyncRequest, UsageHint};
@@ -28,7 +34,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct ScheduleSettings {
     /// The operator's alert address(es).
     pub alert_to: Vec<String>,
-    /// At most one unknown-account alert per account per this interval.
+    /// At most one unknown-account alert per account, and one manager-key alert, per
+    /// this interval.
     pub alert_interval: Duration,
     /// How far back the usage report is read for the syncs' hints (`None`: no hints).
     pub usage_lookback: Option<Duration>,
