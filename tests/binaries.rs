@@ -12,28 +12,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The environment `template.yaml` gives both functions, on the harness's resources.
 fn env(h: &Harness) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("AWS_"))
-        .collect();
-    let lookback_hours = (chrono::Utc::now() - sample_records_start()).num_hours() + 1;
-    env.extend(
-        [
-            ("TABLE_NAME", h.names.table.clone()),
-            ("QUEUE_URL", h.queue_url.clone()),
-            ("SECRET_PREFIX", h.names.secret_prefix.clone()),
-            ("SES_SENDER", h.stack.ses_sender.clone()),
-            ("ALERT_EMAIL", h.names.alert_to.clone()),
-            (
-                "PORTAL_URL_TEMPLATE",
-                "https://billing.example/c/{customer_id}".to_owned(),
-            ),
-            ("TELNYX_BASE_URL", h.sim.base_url()),
-            ("INITIAL_LOOKBACK_HOURS", lookback_hours.to_string()),
-            ("RUST_LOG", "info".to_owned()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    );
-    env
+    h.function_env()
 }
 
 /// The EMF lines a function printed (JSON objects with `_aws`).

@@ -304,6 +304,34 @@ impl Harness {
         out
     }
 
+    /// The environment `template.yaml` gives both functions (and an operator exports
+    /// for `billing-admin`), on this harness's resources: the `AWS_*` variables of the
+    /// test process (`.local/stack.env`) and the functions' own.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .collect();
+        let lookback_hours = (Utc::now() - sample_records_start()).num_hours() + 1;
+        env.extend(
+            [
+                ("TABLE_NAME", self.names.table.clone()),
+                ("QUEUE_URL", self.queue_url.clone()),
+                ("SECRET_PREFIX", self.names.secret_prefix.clone()),
+                ("SES_SENDER", self.stack.ses_sender.clone()),
+                ("ALERT_EMAIL", self.names.alert_to.clone()),
+                (
+                    "PORTAL_URL_TEMPLATE",
+                    "https://billing.example/c/{customer_id}".to_owned(),
+                ),
+                ("TELNYX_BASE_URL", self.sim.base_url()),
+                ("INITIAL_LOOKBACK_HOURS", lookback_hours.to_string()),
+                ("RUST_LOG", "info".to_owned()),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
+        env
+    }
+
     /// How many detail records are stored for an account (a Query per record type).
     pub async fn stored_records(&self, account: &str) -> usize {
         let ddb = aws_sdk_dynamodb::Client::new(&self.stack.sdk);

@@ -17,8 +17,8 @@ pub enum KeyError {
     Write { name: String, code: String },
 }
 
-/// Creates the secret, or puts a new version if it exists. Returns whether it was created.
-pub async fn put_key(client: &Client, name: &str, key: &ApiKey) -> Result<bool, KeyError> {
+/// Refuses a key that cannot be one (empty, whitespace or control characters inside).
+pub fn validate(key: &ApiKey) -> Result<(), KeyError> {
     let value = key.expose();
     if value.is_empty() {
         return Err(KeyError::Empty);
@@ -26,6 +26,13 @@ pub async fn put_key(client: &Client, name: &str, key: &ApiKey) -> Result<bool, 
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(KeyError::Malformed);
     }
+    Ok(())
+}
+
+/// Creates the secret, or puts a new version if it exists. Returns whether it was created.
+pub async fn put_key(client: &Client, name: &str, key: &ApiKey) -> Result<bool, KeyError> {
+    validate(key)?;
+    let value = key.expose();
     let write_error = |code: Option<&str>| KeyError::Write {
         name: name.to_owned(),
         code: code.unwrap_or("unknown error").to_owned(),

@@ -1,20 +1,18 @@
-//! `billing-admin`: the operator's CLI for onboarding (see README "Onboarding").
-//! Reads `TABLE_NAME` and `SECRET_PREFIX` like the functions; AWS endpoints and
-//! credentials come from the standard AWS variables (`.local/stack.env` locally).
+//! `billing-admin`: the operator's CLI (README "Onboarding" and "Operating it").
+//! Reads `TABLE_NAME`, `SECRET_PREFIX` and `TELNYX_BASE_URL` like the functions (and,
+//! for `sync`, every variable account-sync reads); AWS endpoints and credentials come
+//! from the standard AWS variables (`.local/stack.env` locally).
 
-use aws_adapters::{config::load_sdk_config, secrets, store::DynamoStore};
-use billing_admin::{keys, onboard};
+mod commands;
+
+use aws_adapters::secrets;
 use clap::{Parser, Subcommand, ValueEnum};
-use reconciliation::domain::{Department, DepartmentId, ManagedAccountId, MappingPreference};
-use reconciliation::error_chain;
-use reconciliation::ports::{ApiKey, OnboardingStore, StateStore};
-use std::io::Read;
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
     name = "billing-admin",
-    about = "Onboard Telnyx accounts into Telnyx Billing Sync"
+    about = "Onboard, check and operate Telnyx accounts in Telnyx Billing Sync"
 )]
 struct Cli {
     /// The DynamoDB table (the stack's BillingTableName output).
@@ -23,11 +21,44 @@ struct Cli {
     /// Secrets Manager prefix of the keys.
     #[arg(long, env = "SECRET_PREFIX", default_value = secrets::DEFAULT_PREFIX)]
     secret_prefix: String,
+    /// Telnyx API base URL, including /v2.
+    #[arg(
+        long,
+        env = "TELNYX_BASE_URL",
+        default_value = "https://api.telnyx.com/v2"
+    )]
+    telnyx_base_url: String,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
+/// How an account is to be billed (`onboard` and `plan`).
+#[derive(clap::Args, Clone)]
+struct OnboardArgs {
+    #[arg(long)]
+    account: String,
+    /// The managed account's organization name.
+    #[arg(long)]
+    organization: String,
+    #[arg(long, value_enum)]
+    mode: ModeArg,
+    /// Wholesale: the operator's department (CDR and twins land here).
+    #[arg(long, required_if_eq("mode", "wholesale"))]
+    parent_department: Option<String>,
+    /// Wholesale: the reseller's child department (end customers are created here).
+    #[arg(long, required_if_eq("mode", "wholesale"))]
+    child_department: Option<String>,
+    /// Wholesale: the reseller customer's name (default: the organization name).
+    #[arg(long)]
+    reseller_name: Option<String>,
+    /// Direct: the one department everything lives in.
+    #[arg(long, required_if_eq("mode", "direct"))]
+    department: Option<String>,
+    #[arg(long, value_enum, default_value = "per-billing-group")]
+    mapping: MappingArg,
+}
+
+#[derive(Subcommand, Clone)]
 enum Command {
     /// Create or replace a department.
     Department {
@@ -43,30 +74,17 @@ enum Command {
         parent: Option<String>,
     },
     /// Onboard a managed account (idempotent).
-    Onboard {
-        #[arg(long)]
-        account: String,
-        /// The managed account's organization name.
-        #[arg(long)]
-        organization: String,
-        #[arg(long, value_enum)]
-        mode: ModeArg,
-        /// Wholesale: the operator's department (CDR and twins land here).
-        #[arg(long, required_if_eq("mode", "wholesale"))]
-        parent_department: Option<String>,
-        /// Wholesale: the reseller's child department (end customers are created here).
-        #[arg(long, required_if_eq("mode", "wholesale"))]
-        child_department: Option<String>,
-        /// Wholesale: the reseller customer's name (default: the organization name).
-        #[arg(long)]
-        reseller_name: Option<String>,
-        /// Direct: the one department everything lives in.
-        #[arg(long, required_if_eq("mode", "direct"))]
-        department: Option<String>,
-        #[arg(long, value_enum, default_value = "per-billing-group")]
-        mapping: MappingArg,
+    Onboard(OnboardArgs),
+    /// Show what the first sync of an account would create and warn, before it is
+    /// onboarded (its key must be stored). Writes nothing.
+    Plan {
+        #[command(flatten)]
+        onboarding: OnboardArgs,
+        /// Link in new-customer emails ({customer_id} is replaced).
+        #[arg(long, env = "PORTAL_URL_TEMPLATE", default_value = "")]
+        portal_url_template: String,
     },
-    /// Store a Telnyx API key read from standard input.
+    /// Store a Telnyx API key read from standard input, after trying it against Telnyx.
     PutKey {
         /// The manager (master) key.
         #[arg(long, conflicts_with = "account", required_unless_present = "account")]
@@ -74,11 +92,41 @@ enum Command {
         /// A managed account's key.
         #[arg(long)]
         account: Option<String>,
+        /// Store the key even if Telnyx refuses part of what it is needed for.
+        #[arg(long)]
+        force: bool,
+        /// Refused: a key on the command line stays in the shell's history.
+        #[arg(hide = true)]
+        key_on_command_line: Option<String>,
     },
     /// Print an account's onboarding and what is stored for it.
     Show {
         #[arg(long)]
         account: String,
+    },
+    /// Every managed account: onboarding, key, last run, last alert.
+    Accounts,
+    /// Sync one account now, through account-sync's code (reads account-sync's
+    /// environment: SES_SENDER, ALERT_EMAIL, PORTAL_URL_TEMPLATE, QUEUE_URL…).
+    Sync {
+        #[arg(long)]
+        account: String,
+        /// Backfill from this instant (RFC 3339) instead of the regular window.
+        #[arg(long)]
+        from: Option<String>,
+        /// Backfill up to this instant (RFC 3339; default now).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Only these record types (comma-separated, e.g. sip-trunking,messaging).
+        #[arg(long, value_delimiter = ',')]
+        record_types: Vec<String>,
+    },
+    /// An account's recent run logs, newest first (`--account scheduler`: the ticks).
+    Runs {
+        #[arg(long)]
+        account: String,
+        #[arg(long, default_value_t = 10)]
+        last: usize,
     },
 }
 
@@ -97,143 +145,11 @@ enum MappingArg {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("billing-admin: {message}");
             ExitCode::FAILURE
         }
     }
-}
-
-async fn run(cli: Cli) -> Result<(), String> {
-    let sdk = load_sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), cli.table.clone());
-    match cli.command {
-        Command::Department {
-            id,
-            name,
-            billing_email,
-            parent,
-        } => {
-            let department = Department {
-                id: DepartmentId::new(id),
-                name,
-                billing_email,
-                parent: parent.map(DepartmentId::new),
-            };
-            onboard::put_department(&store, department.clone())
-                .await
-                .map_err(|e| error_chain(&e))?;
-            println!("department {} ({}) stored", department.id, department.name);
-        }
-        command @ Command::Onboard { .. } => onboard_account(&store, command).await?,
-        Command::PutKey { master, account } => {
-            let name = match (master, account) {
-                (true, _) => secrets::master_secret_name(&cli.secret_prefix),
-                (false, Some(account)) => secrets::account_secret_name(
-                    &cli.secret_prefix,
-                    &ManagedAccountId::new(account),
-                ),
-                (false, None) => return Err("give --master or --account".into()),
-            };
-            put_key(&aws_sdk_secretsmanager::Client::new(&sdk), &name).await?;
-        }
-        Command::Show { account } => show(&store, ManagedAccountId::new(account)).await?,
-    }
-    Ok(())
-}
-
-async fn onboard_account(store: &DynamoStore, command: Command) -> Result<(), String> {
-    let Command::Onboard {
-        account,
-        organization,
-        mode,
-        parent_department,
-        child_department,
-        reseller_name,
-        department,
-        mapping,
-    } = command
-    else {
-        return Ok(());
-    };
-    let mode = match mode {
-        ModeArg::Wholesale => onboard::Mode::Wholesale {
-            parent_department: DepartmentId::new(parent_department.unwrap_or_default()),
-            child_department: DepartmentId::new(child_department.unwrap_or_default()),
-            reseller_name: reseller_name.unwrap_or_else(|| organization.clone()),
-        },
-        ModeArg::Direct => onboard::Mode::Direct {
-            department: DepartmentId::new(department.unwrap_or_default()),
-        },
-    };
-    let request = onboard::OnboardRequest {
-        account: ManagedAccountId::new(account),
-        organization_name: organization,
-        mode,
-        mapping: match mapping {
-            MappingArg::PerBillingGroup => MappingPreference::PerBillingGroup,
-            MappingArg::OneCustomer => MappingPreference::OneCustomer,
-        },
-    };
-    let onboarding = onboard::onboard(store, request)
-        .await
-        .map_err(|e| error_chain(&e))?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
-    );
-    println!(
-        "onboarded. Store its key next: billing-admin put-key --account {} < key.txt",
-        onboarding.account
-    );
-    Ok(())
-}
-
-/// Stores the key read from standard input under `name`.
-async fn put_key(client: &aws_sdk_secretsmanager::Client, name: &str) -> Result<(), String> {
-    let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .map_err(|e| format!("reading the key from stdin: {e}"))?;
-    let key = ApiKey::new(raw.trim().to_owned());
-    let created = keys::put_key(client, name, &key)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "secret {name} {}",
-        if created {
-            "created"
-        } else {
-            "updated (new version)"
-        }
-    );
-    Ok(())
-}
-
-async fn show(store: &DynamoStore, account: ManagedAccountId) -> Result<(), String> {
-    let onboarding = store
-        .onboarding(&account)
-        .await
-        .map_err(|e| e.chain())?
-        .ok_or_else(|| format!("account {account} is not onboarded"))?;
-    let state = store.load_state(&onboarding).await.map_err(|e| e.chain())?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&onboarding).map_err(|e| e.to_string())?
-    );
-    println!(
-        "departments: {}, customers: {}, service types: {}, services: {} ({} ceased)",
-        state.departments.len(),
-        state.customers.len(),
-        state.service_types.len(),
-        state.services.len(),
-        state
-            .services
-            .iter()
-            .filter(|s| !matches!(s.status, reconciliation::domain::ServiceStatus::Active))
-            .count()
-    );
-    Ok(())
 }

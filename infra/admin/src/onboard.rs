@@ -185,3 +185,49 @@ pub fn reseller_customer_id(
 ) -> CustomerId {
     identity::customer_for_account(parent_department, account)
 }
+
+/// The plan the first sync of `request` would apply, as its readable diff, before
+/// anything is onboarded: the departments are checked as [`onboard`] checks them, the
+/// reseller customer is assumed created, the snapshot is read with the key stored for
+/// the account. Writes nothing.
+pub async fn preview(
+    ports: &reconciliation::ports::Ports,
+    request: &OnboardRequest,
+    portal_url_template: &str,
+) -> Result<String, AdminError> {
+    let (onboarding, reseller) = onboarding_of(request);
+    let mut state = ports
+        .store
+        .load_state(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    check_departments(&request.mode, &state.departments)?;
+    if let Some(reseller) = reseller {
+        if !state.customers.iter().any(|c| c.id == reseller.id) {
+            state.customers.push(reseller);
+        }
+    }
+    let key = ports.secrets.account_key(&request.account).await.map_err(|e| {
+        AdminError::Invalid(format!(
+            "no usable key for account {}: {} (store it first: billing-admin put-key --account {} < key.txt)",
+            request.account,
+            e.chain(),
+            request.account
+        ))
+    })?;
+    let snapshot = ports.telnyx.snapshot(&key).await.map_err(|e| {
+        AdminError::Invalid(format!(
+            "reading account {} from Telnyx: {}",
+            request.account,
+            e.chain()
+        ))
+    })?;
+    let settings = reconciliation::plan::PlanSettings::at(portal_url_template, ports.clock.now());
+    let plan = reconciliation::plan::plan(&reconciliation::plan::PlanInput::new(
+        &onboarding,
+        &snapshot,
+        &state,
+        settings,
+    ));
+    Ok(plan.render_diff())
+}

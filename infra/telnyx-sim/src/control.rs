@@ -122,6 +122,8 @@ pub(crate) struct RateState {
 pub(crate) struct Mutable {
     faults: Vec<FaultRule>,
     revoked: HashSet<String>,
+    /// (key, path): the key lacks the permission to read that endpoint (403).
+    denied: HashSet<(String, String)>,
     revoke_countdown: HashMap<String, u32>,
     rate_limit: Option<u32>,
     /// (key, endpoint) → (window number since the epoch, requests counted in it)
@@ -187,6 +189,19 @@ impl SimControl {
     /// From now on the key gets 401 code 10009.
     pub fn revoke_key(&self, key: &str) {
         self.lock().revoked.insert(key.to_owned());
+    }
+
+    /// From now on the key gets 403 on `path` (e.g. `/v2/phone_numbers`), as a key
+    /// created without that permission does; other endpoints still answer it.
+    pub fn deny_endpoint(&self, key: &str, path: &str) {
+        self.lock().denied.insert((key.to_owned(), path.to_owned()));
+    }
+
+    /// Whether the key was denied `path`.
+    pub(crate) fn is_denied(&self, key: &str, path: &str) -> bool {
+        self.lock()
+            .denied
+            .contains(&(key.to_owned(), path.to_owned()))
     }
 
     /// Requests per key per UTC minute on `/v2/detail_records`; `None` switches rate

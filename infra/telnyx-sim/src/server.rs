@@ -56,14 +56,18 @@ async fn method_not_allowed(request: Request) -> Response {
     .into_response()
 }
 
-/// Applies the first matching fault, then logs the request with the status it got.
+/// Refuses an endpoint the key was denied (403), else applies the first matching
+/// fault; then logs the request with the status it got.
 async fn faults_and_log(State(ctl): State<SimControl>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query = Query::<Vec<(String, String)>>::try_from_uri(request.uri())
         .map(|q| q.0)
         .unwrap_or_default();
-    let response = match ctl.take_fault(&path) {
+    let denied = bearer(request.headers()).is_some_and(|key| ctl.is_denied(key, &path));
+    let fault = if denied { None } else { ctl.take_fault(&path) };
+    let response = match fault {
+        _ if denied => ApiError::forbidden().into_response(),
         Some(Fault::Status(code)) => ApiError::server(
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         )

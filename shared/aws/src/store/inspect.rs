@@ -1,6 +1,6 @@
 //! Reads beyond the port, for operations (`billing-admin`) and tests: an account's
 //! stored records, what a department bills a customer in a month, watermarks, one
-//! outbox entry, customer or service. Queries and gets only, never a scan.
+//! outbox entry, customer or service, when an alert was last sent. Queries and gets only, never a scan.
 
 use super::items::from_item;
 use super::{DynamoStore, SortKey, keys, record_item};
@@ -9,7 +9,7 @@ use reconciliation::domain::{
     Customer, CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, Service,
     ServiceId, StoredDetailRecord,
 };
-use reconciliation::ports::{OutboxEntry, PortResult};
+use reconciliation::ports::{AlertKind, OutboxEntry, PortResult};
 
 impl DynamoStore {
     /// Every stored detail record of one account and type (Query on its partition).
@@ -61,6 +61,24 @@ impl DynamoStore {
             .await
             .and_then(|item| item.map(from_item).transpose())
             .map_err(|e| e.into_port(format!("reading outbox entry {key}")))
+    }
+
+    /// When the throttle last admitted an alert of `kind` for `account` (`None`: never,
+    /// or so long ago that the slot expired).
+    pub async fn last_alerted(
+        &self,
+        kind: AlertKind,
+        account: &ManagedAccountId,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        let item = self
+            .get(&keys::alert(kind.as_str(), account))
+            .await
+            .map_err(|e| {
+                e.into_port(format!("reading the {} alert of {account}", kind.as_str()))
+            })?;
+        Ok(item
+            .and_then(|i| i.get("last_sent_at")?.as_n().ok()?.parse::<i64>().ok())
+            .and_then(|secs| DateTime::from_timestamp(secs, 0)))
     }
 
     /// One stored customer.

@@ -1,0 +1,333 @@
+//! `billing-admin`, the binary, against the local stack and the simulator: each
+//! subcommand does its job, and each bad input (a refused key, a key on the command
+//! line, an unknown department or account, a bad date, a missing argument) is one
+//! clear message, a non-zero exit, and nothing written.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use integration_tests::e2e::*;
+use lambda_local::function::binary;
+use reconciliation::domain::ManagedAccountId;
+use reconciliation::ports::{OnboardingStore, RunLogStore};
+use std::process::Stdio;
+use tokio::io::AsyncWriteExt;
+
+/// What one command line printed, and how it exited.
+struct Ran {
+    ok: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// The environment an operator exports (`.local/stack.env` plus account-sync's
+/// variables, which only `sync` reads).
+fn env(h: &Harness) -> Vec<(String, String)> {
+    h.function_env()
+}
+
+async fn admin(h: &Harness, args: &[&str], stdin: &str) -> Ran {
+    let path = binary("billing-admin");
+    assert!(
+        path.exists(),
+        "{} is built by `cargo test --workspace` (or `cargo build -p billing-admin`)",
+        path.display()
+    );
+    let mut child = tokio::process::Command::new(path)
+        .args(args)
+        .env_clear()
+        .envs(env(h))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("billing-admin starts");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.as_bytes())
+        .await
+        .expect("stdin written");
+    drop(input);
+    let out = child.wait_with_output().await.expect("billing-admin exits");
+    Ran {
+        ok: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn secret_exists(h: &Harness, name: &str) -> bool {
+    aws_sdk_secretsmanager::Client::new(&h.stack.sdk)
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .is_ok()
+}
+
+/// The departments of the sample reseller, created with the CLI.
+async fn departments(h: &Harness) {
+    let operator = [
+        "department",
+        "--id",
+        OPERATOR_DEPT,
+        "--name",
+        "Operator Billing",
+    ];
+    assert!(admin(h, &operator, "").await.ok);
+    let child = [
+        "department",
+        "--id",
+        ACME_CHILD_DEPT,
+        "--name",
+        "Acme customers",
+        "--billing-email",
+        "billing@acme.example",
+        "--parent",
+        OPERATOR_DEPT,
+    ];
+    assert!(admin(h, &child, "").await.ok);
+}
+
+#[tokio::test]
+async fn put_key_tries_the_key_first_names_what_telnyx_refused_and_stores_nothing_unless_forced() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    let name = format!("{}accounts/{ACME}", h.names.secret_prefix);
+    h.sim.control().deny_endpoint(ACME_KEY, "/v2/phone_numbers");
+
+    let refused = admin(&h, &["put-key", "--account", ACME], ACME_KEY).await;
+    assert!(!refused.ok, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("/phone_numbers"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("nothing stored"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !secret_exists(&h, &name).await,
+        "a refused key is not stored"
+    );
+
+    let forced = admin(&h, &["put-key", "--account", ACME, "--force"], ACME_KEY).await;
+    assert!(forced.ok, "{}", forced.stderr);
+    assert!(forced.stderr.contains("warning"), "{}", forced.stderr);
+    assert!(secret_exists(&h, &name).await);
+
+    let good = admin(&h, &["put-key", "--account", BETA], BETA_KEY).await;
+    assert!(good.ok, "{}", good.stderr);
+    assert!(
+        good.stderr.contains("ok: the key reads detail records"),
+        "{}",
+        good.stderr
+    );
+
+    let master = admin(&h, &["put-key", "--master"], MASTER_KEY).await;
+    assert!(master.ok, "{}", master.stderr);
+    let not_a_manager = admin(&h, &["put-key", "--master"], BETA_KEY).await;
+    assert!(!not_a_manager.ok);
+    assert!(
+        not_a_manager.stderr.contains("managed accounts"),
+        "{}",
+        not_a_manager.stderr
+    );
+
+    h.sim.control().revoke_key(BETA_KEY);
+    let revoked = admin(&h, &["put-key", "--account", BETA], BETA_KEY).await;
+    assert!(!revoked.ok);
+    assert!(revoked.stderr.contains("401"), "{}", revoked.stderr);
+
+    let on_command_line = admin(&h, &["put-key", "--account", GAMMA, "KEYsecret123"], "").await;
+    assert!(!on_command_line.ok);
+    assert!(
+        on_command_line.stderr.contains("standard input"),
+        "{}",
+        on_command_line.stderr
+    );
+    assert!(
+        !on_command_line.stderr.contains("KEYsecret123"),
+        "the key is not echoed"
+    );
+    assert!(!secret_exists(&h, &format!("{}accounts/{GAMMA}", h.names.secret_prefix)).await);
+
+    for ran in [&refused, &forced, &good, &master, &not_a_manager, &revoked] {
+        for key in [ACME_KEY, BETA_KEY, MASTER_KEY] {
+            assert!(
+                !ran.stdout.contains(key) && !ran.stderr.contains(key),
+                "a key was printed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn plan_previews_the_first_sync_before_onboarding_and_writes_nothing() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    departments(&h).await;
+    assert!(
+        admin(&h, &["put-key", "--account", ACME], ACME_KEY)
+            .await
+            .ok
+    );
+    let plan = [
+        "plan",
+        "--account",
+        ACME,
+        "--organization",
+        "Acme Reseller",
+        "--mode",
+        "wholesale",
+        "--parent-department",
+        OPERATOR_DEPT,
+        "--child-department",
+        ACME_CHILD_DEPT,
+    ];
+    let ran = admin(&h, &plan, "").await;
+    assert!(ran.ok, "{}", ran.stderr);
+    assert!(
+        ran.stdout
+            .contains("+ customer \"Acme Wholesale Customers\""),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("+ service \"acme-sip-trunk\""),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("nothing written"), "{}", ran.stdout);
+    let account = ManagedAccountId::new(ACME);
+    assert_eq!(h.store.onboarding(&account).await.expect("read"), None);
+    assert!(
+        h.store
+            .run_logs(&account, 1)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+
+    let mut unknown_dept = plan.to_vec();
+    unknown_dept[10] = "dept-nope";
+    let ran = admin(&h, &unknown_dept, "").await;
+    assert!(!ran.ok);
+    assert!(
+        ran.stderr.contains("department dept-nope does not exist"),
+        "{}",
+        ran.stderr
+    );
+
+    let mut no_key = plan.to_vec();
+    no_key[2] = GAMMA;
+    let ran = admin(&h, &no_key, "").await;
+    assert!(!ran.ok);
+    assert!(ran.stderr.contains("put-key --account"), "{}", ran.stderr);
+
+    let missing = admin(
+        &h,
+        &[
+            "plan",
+            "--account",
+            ACME,
+            "--organization",
+            "A",
+            "--mode",
+            "wholesale",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(missing.code, Some(2), "a usage error");
+    assert!(
+        missing.stderr.contains("--parent-department"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[tokio::test]
+async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    h.onboard_sample_reseller().await;
+
+    let ran = admin(&h, &["sync", "--account", ACME], "").await;
+    assert!(ran.ok, "{}", ran.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(&ran.stdout).expect("the summary is JSON");
+    let expected = sample_record_count(ACME);
+    assert_eq!(
+        summary["records"]["written"],
+        serde_json::json!(expected),
+        "{summary}"
+    );
+    assert_eq!(h.stored_records(ACME).await, expected);
+
+    let runs = admin(&h, &["runs", "--account", ACME, "--last", "1"], "").await;
+    assert!(runs.ok, "{}", runs.stderr);
+    assert!(runs.stdout.contains("complete"), "{}", runs.stdout);
+    assert!(
+        runs.stdout.contains(&format!("records_written={expected}")),
+        "{}",
+        runs.stdout
+    );
+
+    let accounts = admin(&h, &["accounts"], "").await;
+    assert!(accounts.ok, "{}", accounts.stderr);
+    let line = |id: &str| {
+        accounts
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} listed:\n{}", accounts.stdout))
+            .to_owned()
+    };
+    let acme = line(ACME);
+    assert!(
+        acme.contains("wholesale") && acme.contains("stored") && acme.contains("complete"),
+        "{acme}"
+    );
+    assert!(acme.contains(&expected.to_string()), "{acme}");
+    let gamma = line(GAMMA);
+    assert!(
+        gamma.contains("not onboarded") && gamma.contains("missing"),
+        "{gamma}"
+    );
+    assert!(line(BETA).contains("direct"));
+
+    let bad_date = admin(&h, &["sync", "--account", ACME, "--from", "yesterday"], "").await;
+    assert!(!bad_date.ok);
+    assert!(bad_date.stderr.contains("--from:"), "{}", bad_date.stderr);
+    let bad_type = admin(
+        &h,
+        &["sync", "--account", ACME, "--record-types", "sip"],
+        "",
+    )
+    .await;
+    assert!(!bad_type.ok);
+    assert!(
+        bad_type.stderr.contains("--record-types"),
+        "{}",
+        bad_type.stderr
+    );
+    let unknown = admin(&h, &["sync", "--account", GAMMA], "").await;
+    assert!(!unknown.ok);
+    assert!(
+        unknown.stderr.contains(GAMMA) && unknown.stderr.contains("onboard"),
+        "{}",
+        unknown.stderr
+    );
+    let no_runs = admin(&h, &["runs", "--account", GAMMA], "").await;
+    assert!(!no_runs.ok);
+    assert!(no_runs.stderr.contains("no run log"), "{}", no_runs.stderr);
+    let missing = admin(&h, &["runs"], "").await;
+    assert_eq!(missing.code, Some(2));
+    assert!(missing.stderr.contains("--account"), "{}", missing.stderr);
+    assert_eq!(
+        h.stored_records(ACME).await,
+        expected,
+        "nothing more written"
+    );
+}
