@@ -69,6 +69,7 @@ sam-validate: tools ## Validate template.yaml (sam validate --lint, and cfn-lint
 	$(VENV)/bin/cfn-lint --include-checks I --non-zero-exit-code informational -- template.yaml
 
 sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig; samconfig.toml opts into the Rust build)
+	infra/local/check-sam-build.sh
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
 
 clean: stack-down ## Stop the stack and remove build output

@@ -246,3 +246,18 @@ fn every_stop_of_billing_data_has_an_alarm_on_the_topic() {
         Some("TelnyxBillingSync")
     );
 }
+
+#[test]
+fn the_sam_build_check_names_every_missing_prerequisite_and_fails() {
+    let script = template::path().with_file_name("infra/local/check-sam-build.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .env("VENV", "/nonexistent-venv")
+        .output()
+        .expect("the check runs");
+    assert!(!out.status.success(), "missing tools must fail the check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for named in ["sam (AWS SAM CLI)", "cargo-lambda", "zig", "make tools"] {
+        assert!(stderr.contains(named), "{named} not named:\n{stderr}");
+    }
+}

@@ -50,7 +50,10 @@ pub async fn run(records: u64) -> Vec<(String, String)> {
     }
     let secs = started.elapsed().as_secs_f64();
     let imported = imported(&function);
-    assert_eq!(imported, records, "the runs' RecordsImported add up to every record once");
+    assert_eq!(
+        imported, records,
+        "the runs' RecordsImported add up to every record once"
+    );
     // DynamoDB Local pages a Query COUNT of a partition this large slower than it took to
     // import it; the table is counted up to the size the other benches use.
     if records <= COUNTED_UP_TO {
