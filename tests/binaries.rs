@@ -3,6 +3,8 @@
 //! runtime loop included. A good event, a malformed one, a missing variable; the one
 //! summary line and the EMF metric lines they print.
 
+#![allow(clippy::expect_used)]
+
 use integration_tests::e2e::*;
 use lambda_local::{Function, FunctionError, InvokeError, function::binary};
 use serde_json::{Value, json};
@@ -15,13 +17,34 @@ fn env(h: &Harness) -> Vec<(String, String)> {
     h.function_env()
 }
 
-/// The EMF lines a function printed (JSON objects with `_aws`).
+/// The EMF lines a function printed (JSON objects with `_aws`), each checked against
+/// the rules CloudWatch applies: namespace and timestamp, every declared metric a number
+/// at the root, every dimension a string at the root.
 fn metric_lines(f: &Function) -> Vec<Value> {
-    f.lines()
+    let lines: Vec<Value> = f
+        .lines()
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v.get("_aws").is_some())
-        .collect()
+        .collect();
+    for line in &lines {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "TelnyxBillingSync", "{line}");
+        assert!(line["_aws"]["Timestamp"].is_i64(), "{line}");
+        let metrics = directive["Metrics"].as_array().expect("Metrics");
+        assert!(!metrics.is_empty(), "{line}");
+        for m in metrics {
+            let name = m["Name"].as_str().expect("a metric name");
+            assert!(line[name].is_number(), "{name} is not a number in {line}");
+        }
+        for set in directive["Dimensions"].as_array().expect("Dimensions") {
+            for d in set.as_array().expect("a dimension set") {
+                let d = d.as_str().expect("a dimension name");
+                assert!(line[d].is_string(), "dimension {d} missing in {line}");
+            }
+        }
+    }
+    lines
 }
 
 fn count_lines(f: &Function, message: &str) -> usize {
@@ -73,6 +96,17 @@ async fn account_sync_imports_on_a_good_invoke_prints_one_summary_and_its_metric
     assert_eq!(run["RecordsImported"], json!(expected as f64));
     assert_eq!(run["AccountId"], ACME);
     assert_eq!(run["Outcome"], "complete");
+    assert_eq!(
+        run["CustomersCreated"],
+        json!(2.0),
+        "Acme's two billing groups"
+    );
+    let read: f64 = metrics
+        .iter()
+        .filter(|m| m.get("RecordType").is_some())
+        .filter_map(|m| m["RecordsRead"].as_f64())
+        .sum();
+    assert_eq!(read, expected as f64, "a first run reads each record once");
 
     let refused = f
         .invoke(json!({"managed_account_id": ACME, "dryrun": true}), TIMEOUT)
