@@ -2,8 +2,9 @@
 //!
 //! - an SQS event (what the queue delivers, batch size 1): each message body is a
 //!   [`SyncRequest`] (fields this version does not know are logged and ignored); the
-//!   response lists the messages to redeliver (`ReportBatchItemFailures`): malformed
-//!   bodies and transient failures. A permanent failure (unknown account, revoked key)
+//!   response lists the messages to redeliver (`ReportBatchItemFailures`): malformed or
+//!   invalid bodies (a reversed window, an empty type list: only a broken sender writes
+//!   one, so it goes to the DLQ where an operator sees it) and transient failures. A permanent failure (unknown account, revoked key)
 //!   is recorded (run log, alert) and acked: redelivering it cannot help, and the next
 //!   schedule tries again anyway.
 //! - a manual invoke: a bare [`SyncRequest`] (`{"managed_account_id": "...",
@@ -118,6 +119,10 @@ async fn handle_message(
         }
         Some(Ok(parsed)) => parsed,
     };
+    if let Err(e) = parsed.request.validate(ports.clock.now()) {
+        tracing::error!(message_id, error = %e, "SQS message is not a valid sync request; it goes back to the queue (and to the DLQ after maxReceiveCount)");
+        return Err(());
+    }
     if !parsed.ignored_fields.is_empty() {
         tracing::info!(message_id, ignored_fields = ?parsed.ignored_fields, "SQS message carries fields this version does not know; ignored");
     }
