@@ -117,9 +117,18 @@ impl Harness {
     /// Starts the simulator with the sample scenario and builds both functions' real
     /// wiring against it and the local stack.
     pub async fn start(names: Names, sim_options: telnyx_sim::SimOptions) -> Self {
-        let stack = Stack::from_env().await;
         let scenario = telnyx_sim::Scenario::from_file(sample_scenario_path())
             .expect("sample scenario parses");
+        Self::start_with(names, scenario, sim_options).await
+    }
+
+    /// As [`Harness::start`], with the simulator serving `scenario`.
+    pub async fn start_with(
+        names: Names,
+        scenario: telnyx_sim::Scenario,
+        sim_options: telnyx_sim::SimOptions,
+    ) -> Self {
+        let stack = Stack::from_env().await;
         let sim = telnyx_sim::start(scenario, sim_options)
             .await
             .expect("simulator starts");

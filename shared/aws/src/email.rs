@@ -150,9 +150,9 @@ impl EmailRenderer {
             });
         }
         Ok(RenderedEmail {
-            subject: header_value(&render("subject.txt")?),
-            html: render("html")?,
-            text: render("txt")?,
+            subject: header_value(&without_bidi_controls(&render("subject.txt")?)),
+            html: body_text(&render("html")?),
+            text: body_text(&render("txt")?),
             to,
         })
     }
@@ -166,6 +166,26 @@ pub fn header_value(value: &str) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Unicode's bidirectional embedding, override and isolate controls: text that
+/// reorders what follows it on screen (a name could display as another).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn without_bidi_controls(value: &str) -> String {
+    value.chars().filter(|c| !is_bidi_control(*c)).collect()
+}
+
+/// An email body as sent: Telnyx's text keeps its line breaks and tabs, but NUL and the
+/// other control characters (which mail relays and HTML parsers reject or misread)
+/// and bidirectional controls are dropped.
+fn body_text(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| matches!(c, '\n' | '\r' | '\t') || !(c.is_control() || is_bidi_control(*c)))
+        .collect()
 }
 
 /// Sends notifications through SES v2 from a verified sender.
@@ -439,6 +459,34 @@ stays unusable.";
             email.html
         );
         assert!(email.html.contains("no account is being synced"));
+    }
+
+    #[test]
+    fn control_and_bidi_characters_never_reach_an_email_but_line_breaks_do() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let problem = Notification::KeyProblem {
+            to: vec!["ops@operator.example".into()],
+            account: ManagedAccountId::new("acc\u{0}-9\u{202e}"),
+            problem: "bad\u{0}\u{7}key\u{2066}".into(),
+            raised_at: chrono::DateTime::UNIX_EPOCH,
+            repeat_every: RepeatEvery::DEFAULT,
+        };
+        let Ok(email) = renderer.render(&problem) else {
+            panic!("renders")
+        };
+        for text in [&email.subject, &email.html, &email.text] {
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                        || is_bidi_control(c)),
+                "{text:?}"
+            );
+        }
+        assert!(email.text.contains("Problem: badkey\n"), "{}", email.text);
+        assert!(email.text.lines().count() > 3, "line breaks kept");
     }
 
     #[test]
