@@ -191,6 +191,14 @@ impl SimControl {
         self.lock().revoked.insert(key.to_owned());
     }
 
+    /// The key works again (an operator replaced a revoked key with the same value, for
+    /// tests that need the account to recover).
+    pub fn restore_key(&self, key: &str) {
+        let mut state = self.lock();
+        state.revoked.remove(key);
+        state.revoke_countdown.remove(key);
+    }
+
     /// From now on the key gets 403 on `path` (e.g. `/v2/phone_numbers`), as a key
     /// created without that permission does; other endpoints still answer it.
     pub fn deny_endpoint(&self, key: &str, path: &str) {
