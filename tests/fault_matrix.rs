@@ -8,12 +8,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use billing_admin::{keys::put_key, onboard};
 use chrono::{Duration, Utc};
 use integration_tests::e2e::*;
 use lambda_runtime::{Context, LambdaEvent};
-use reconciliation::domain::{Department, DepartmentId, ManagedAccountId, MappingPreference};
-use reconciliation::ports::{ApiKey, OnboardingStore, RunLogStore, RunOutcome, StateStore};
+use reconciliation::ports::{OnboardingStore, RunLogStore, RunOutcome, StateStore};
 use serde_json::json;
 use telnyx_sim::{Fault, FaultRule};
 
@@ -132,37 +130,6 @@ fn cases(seed: u64) -> Vec<Case> {
     all
 }
 
-async fn onboard_account(h: &Harness) {
-    onboard::put_department(
-        &h.store,
-        Department {
-            id: DepartmentId::new(DEPT),
-            name: "Fault customers".into(),
-            billing_email: Some(h.names.operator_billing.clone()),
-            parent: None,
-        },
-    )
-    .await
-    .expect("department");
-    onboard::onboard(
-        &h.store,
-        onboard::OnboardRequest {
-            account: ManagedAccountId::new(ACCOUNT),
-            organization_name: "Fault Telecom".into(),
-            mode: onboard::Mode::Direct {
-                department: DepartmentId::new(DEPT),
-            },
-            mapping: MappingPreference::PerBillingGroup,
-        },
-    )
-    .await
-    .expect("onboarded");
-    let sm = aws_sdk_secretsmanager::Client::new(&h.stack.sdk);
-    let secret =
-        aws_adapters::secrets::account_secret_name(&h.names.secret_prefix, &ACCOUNT.into());
-    put_key(&sm, &secret, &ApiKey::new(KEY)).await.expect("key");
-}
-
 /// Runs the account until a run completes; the failures' errors.
 async fn sync_until_complete(h: &Harness, case: &Case) -> Vec<String> {
     let mut failures = Vec::new();
@@ -194,7 +161,7 @@ async fn sync_until_complete(h: &Harness, case: &Case) -> Vec<String> {
 async fn run_case(case: &Case, seed: u64) {
     let count = 110 + seed * 37;
     let h = Harness::start_with(Names::isolated(), scenario(count, seed), Default::default()).await;
-    onboard_account(&h).await;
+    h.onboard_direct(ACCOUNT, KEY, DEPT).await;
     let control = h.sim.control();
     for rule in &case.rules {
         control.add_fault(rule.clone());

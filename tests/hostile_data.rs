@@ -6,11 +6,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use billing_admin::{keys::put_key, onboard};
 use integration_tests::e2e::*;
-use reconciliation::domain::{Department, DepartmentId, ManagedAccountId, MappingPreference};
 use reconciliation::invocation::SyncRequest;
-use reconciliation::ports::{ApiKey, OnboardingStore, StateStore};
+use reconciliation::ports::{OnboardingStore, StateStore};
 use reconciliation::sync::{RunContext, sync_account};
 
 const ACCOUNT: &str = "0d5e6f70-8192-4a3b-9c4d-5e6f708192a3";
@@ -60,34 +58,7 @@ async fn hostile_names_are_stored_as_sent_escaped_in_emails_and_never_break_a_ru
     let names = Names::isolated();
     let h = Harness::start_with(names, scenario(&long), Default::default()).await;
     let billing = h.names.operator_billing.clone();
-    onboard::put_department(
-        &h.store,
-        Department {
-            id: DepartmentId::new(DEPT),
-            name: "Hostile customers".into(),
-            billing_email: Some(billing.clone()),
-            parent: None,
-        },
-    )
-    .await
-    .expect("department");
-    onboard::onboard(
-        &h.store,
-        onboard::OnboardRequest {
-            account: ManagedAccountId::new(ACCOUNT),
-            organization_name: "Hostile Org".into(),
-            mode: onboard::Mode::Direct {
-                department: DepartmentId::new(DEPT),
-            },
-            mapping: MappingPreference::PerBillingGroup,
-        },
-    )
-    .await
-    .expect("onboarded");
-    let sm = aws_sdk_secretsmanager::Client::new(&h.stack.sdk);
-    let secret =
-        aws_adapters::secrets::account_secret_name(&h.names.secret_prefix, &ACCOUNT.into());
-    put_key(&sm, &secret, &ApiKey::new(KEY)).await.expect("key");
+    h.onboard_direct(ACCOUNT, KEY, DEPT).await;
 
     let request = SyncRequest::for_account(ACCOUNT)
         .with_backfill("2026-11-01T00:00:00Z".parse().unwrap(), None);

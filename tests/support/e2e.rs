@@ -251,6 +251,39 @@ impl Harness {
         .expect("Beta key");
     }
 
+    /// Onboards one direct-mode account in its own department (new-customer emails to
+    /// `operator_billing`) and stores its key, as an operator would.
+    pub async fn onboard_direct(&self, account: &str, key: &str, department: &str) {
+        let store: &dyn Store = &self.store;
+        onboard::put_department(
+            store,
+            Department {
+                id: DepartmentId::new(department),
+                name: format!("{department} customers"),
+                billing_email: Some(self.names.operator_billing.clone()),
+                parent: None,
+            },
+        )
+        .await
+        .expect("department");
+        onboard::onboard(
+            store,
+            onboard::OnboardRequest {
+                account: ManagedAccountId::new(account),
+                organization_name: format!("Account {account}"),
+                mode: onboard::Mode::Direct {
+                    department: DepartmentId::new(department),
+                },
+                mapping: MappingPreference::PerBillingGroup,
+            },
+        )
+        .await
+        .expect("onboarded");
+        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk);
+        let secret = account_secret_name(&self.names.secret_prefix, &account.into());
+        put_key(&sm, &secret, &ApiKey::new(key)).await.expect("key");
+    }
+
     /// One scheduler tick through its handler.
     pub async fn tick(&self) -> Result<ScheduleReport, Diagnostic> {
         scheduler::handler::handle(
