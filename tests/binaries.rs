@@ -101,6 +101,8 @@ async fn account_sync_imports_on_a_good_invoke_prints_one_summary_and_its_metric
         json!(2.0),
         "Acme's two billing groups"
     );
+    assert_eq!(run["ServicesCreated"], json!(10.0), "{run}");
+    assert_eq!(run["TwinsCreated"], json!(10.0), "one twin per service");
     let read: f64 = metrics
         .iter()
         .filter(|m| m.get("RecordType").is_some())

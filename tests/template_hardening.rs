@@ -331,6 +331,8 @@ fn the_dashboard_shows_only_metrics_the_functions_emit() {
         "Runs",
         "RecordsRead",
         "CustomersCreated",
+        "ServicesCreated",
+        "TwinsCreated",
         "ImportLogEntries",
         "TelnyxThrottled",
         "DurationMs",

@@ -200,7 +200,14 @@ impl DynamoStore {
                 report.notifications_queued += u64::from(queued);
             }
             Action::CreateService(service) | Action::CreateWholesaleTwin(service) => {
-                created(report, self.put_new(service_item(service)?).await?);
+                let outcome = self.put_new(service_item(service)?).await?;
+                created(report, outcome);
+                let done = u64::from(outcome == Outcome::Done);
+                if matches!(action, Action::CreateService(_)) {
+                    report.services_created += done;
+                } else {
+                    report.twins_created += done;
+                }
             }
             Action::CeaseService { service, on } => {
                 let to = ServiceStatus::Ceased { on: *on };

@@ -300,11 +300,15 @@ async fn apply_twice(store: &dyn Store, ns: &Ns) -> Check {
             r.already_existed,
             r.notifications_queued,
             r.customers_created,
+            r.services_created,
         )
     };
-    ensure!(counts(&first) == (4, 1, 0, 1, 1), "first apply: {first:?}");
     ensure!(
-        counts(&second) == (0, 0, 5, 0, 0),
+        counts(&first) == (4, 1, 0, 1, 1, 1),
+        "first apply: {first:?}"
+    );
+    ensure!(
+        counts(&second) == (0, 0, 5, 0, 0, 0),
         "second apply: {second:?}"
     );
     let key = new_customer_email(&c).dedupe_key();

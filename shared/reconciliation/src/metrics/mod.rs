@@ -150,6 +150,8 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         ("AttributionRate", attribution_rate(summary), Unit::Percent),
         ("EntitiesCreated", count(a.created), Unit::Count),
         ("CustomersCreated", count(a.customers_created), Unit::Count),
+        ("ServicesCreated", count(a.services_created), Unit::Count),
+        ("TwinsCreated", count(a.twins_created), Unit::Count),
         (
             "CustomerEmailsQueued",
             count(a.notifications_queued),

@@ -27,6 +27,8 @@ fn summary() -> RunSummary {
         updated: 0,
         notifications_queued: 1,
         customers_created: 2,
+        services_created: 2,
+        twins_created: 1,
     };
     s.log = vec![
         LogEntry::new(LogCode::UnmatchedDetailRecords, "one".into()),
@@ -73,6 +75,8 @@ fn a_runs_line_is_valid_emf_and_carries_its_figures() {
     assert_eq!(run["AttributionRate"], 75.0);
     assert_eq!(run["EntitiesCreated"], 5.0);
     assert_eq!(run["CustomersCreated"], 2.0);
+    assert_eq!(run["ServicesCreated"], 2.0);
+    assert_eq!(run["TwinsCreated"], 1.0);
     assert_eq!(run["Warnings"], 1.0);
     assert_eq!(run["Errors"], 2.0);
     assert_eq!(run["TelnyxRequests"], 9.0);

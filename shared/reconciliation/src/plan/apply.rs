@@ -53,6 +53,11 @@ pub fn apply_to_state(state: &mut StoredState, actions: &[Action]) -> ApplyRepor
                 } else {
                     state.services.push(s.clone());
                     report.created += 1;
+                    if matches!(action, Action::CreateService(_)) {
+                        report.services_created += 1;
+                    } else {
+                        report.twins_created += 1;
+                    }
                 }
             }
             Action::CeaseService { service, on } => {

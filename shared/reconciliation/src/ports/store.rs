@@ -31,6 +31,10 @@ pub struct ApplyReport {
     pub notifications_queued: u64,
     /// Of `created`, customers (the `CustomersCreated` metric).
     pub customers_created: u64,
+    /// Of `created`, services in a customer's department (`ServicesCreated`).
+    pub services_created: u64,
+    /// Of `created`, wholesale twins under the reseller (`TwinsCreated`).
+    pub twins_created: u64,
 }
 
 /// What writing detail records did.

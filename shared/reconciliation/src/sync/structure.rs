@@ -109,6 +109,8 @@ impl<'o> Structure<'o> {
             self.report.updated += applied.updated;
             self.report.notifications_queued += applied.notifications_queued;
             self.report.customers_created += applied.customers_created;
+            self.report.services_created += applied.services_created;
+            self.report.twins_created += applied.twins_created;
             apply_to_state(&mut self.state, &plan.actions);
             self.applied.extend(plan.actions.iter().cloned());
             self.context.services.extend(plan.context.services.clone());

@@ -92,6 +92,8 @@ impl StateStore for InMemoryStore {
             total.updated += r.updated;
             total.notifications_queued += r.notifications_queued;
             total.customers_created += r.customers_created;
+            total.services_created += r.services_created;
+            total.twins_created += r.twins_created;
         }
         Ok(total)
     }
