@@ -9,7 +9,8 @@
 //!   SES v2 (through the core's outbox, `reconciliation::outbox::flush_outbox`).
 //! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
 //! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.
-//! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s.
+//! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s;
+//!   `inject` (same feature): failures injected into a real SDK client's responses.
 
 pub mod config;
 pub mod email;
@@ -18,6 +19,8 @@ pub mod queue;
 pub mod secrets;
 pub mod store;
 
+#[cfg(feature = "test-util")]
+pub mod inject;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 

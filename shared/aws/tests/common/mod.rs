@@ -3,8 +3,27 @@
 //! fixture builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod inject;
 pub mod writers;
+
+/// The SDK fault injector (`aws_adapters::inject`), with clients on the local stack.
+pub mod inject {
+    pub use aws_adapters::inject::*;
+
+    /// A DynamoDB client on the local stack with `inject` installed.
+    pub async fn dynamodb_with(inject: Inject) -> aws_sdk_dynamodb::Client {
+        dynamodb_client(&super::sdk().await, inject)
+    }
+
+    /// A Secrets Manager client on the local stack with `inject` installed.
+    pub async fn secrets_manager_with(inject: Inject) -> aws_sdk_secretsmanager::Client {
+        secrets_manager_client(&super::sdk().await, inject)
+    }
+
+    /// An SES v2 client on the local stack with `inject` installed.
+    pub async fn sesv2_with(inject: Inject) -> aws_sdk_sesv2::Client {
+        sesv2_client(&super::sdk().await, inject)
+    }
+}
 
 use aws_adapters::store::DynamoStore;
 use aws_adapters::test_util::{create_table_like_template, unique_name};

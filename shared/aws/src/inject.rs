@@ -182,25 +182,28 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> (u16, String) {
     )
 }
 
-/// A DynamoDB client on the local stack with `inject` installed.
-pub async fn dynamodb_with(inject: Inject) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(&super::sdk().await)
+/// A DynamoDB client on `sdk` with `inject` installed.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig, inject: Inject) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk)
         .interceptor(inject)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// A Secrets Manager client on the local stack with `inject` installed.
-pub async fn secrets_manager_with(inject: Inject) -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::config::Builder::from(&super::sdk().await)
+/// A Secrets Manager client on `sdk` with `inject` installed.
+pub fn secrets_manager_client(
+    sdk: &aws_config::SdkConfig,
+    inject: Inject,
+) -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
         .interceptor(inject)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
-/// An SES v2 client on the local stack with `inject` installed.
-pub async fn sesv2_with(inject: Inject) -> aws_sdk_sesv2::Client {
-    let config = aws_sdk_sesv2::config::Builder::from(&super::sdk().await)
+/// An SES v2 client on `sdk` with `inject` installed.
+pub fn sesv2_client(sdk: &aws_config::SdkConfig, inject: Inject) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk)
         .interceptor(inject)
         .build();
     aws_sdk_sesv2::Client::from_conf(config)
