@@ -1,4 +1,5 @@
-//! The fault matrix: each simulator fault × three seeds (one test per seed, run side
+//! The fault matrix: each simulator fault, and DynamoDB throttling, `UnprocessedItems`
+//! (injected into the real SDK client) and an unreachable SES, × three seeds (one test per seed, run side
 //! by side) (the seed sizes the account's
 //! records and how often the fault strikes). An account is synced through the real
 //! account-sync handler until a run completes (a permanent failure is retried the way
@@ -8,11 +9,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use aws_adapters::email::SesMailer;
+use aws_adapters::store::DynamoStore;
 use chrono::{Duration, Utc};
 use integration_tests::e2e::*;
 use lambda_runtime::{Context, LambdaEvent};
-use reconciliation::ports::{OnboardingStore, RunLogStore, RunOutcome, StateStore};
+use reconciliation::ports::{Clock, OnboardingStore, RunLogStore, RunOutcome, StateStore};
 use serde_json::json;
+use std::sync::Arc;
 use telnyx_sim::{Fault, FaultRule};
 
 const ACCOUNT: &str = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
@@ -57,10 +61,23 @@ accounts:
     telnyx_sim::Scenario::from_yaml_str(&yaml).expect("fault scenario")
 }
 
+/// A failure injected into the real SDK client's responses (what DynamoDB Local and
+/// moto never do by themselves).
+#[derive(Clone, Copy)]
+enum Sdk {
+    /// BatchWriteItem answers ProvisionedThroughputExceededException this many times.
+    DynamoThrottling(usize),
+    /// BatchWriteItem answers with every item unprocessed this many times.
+    UnprocessedItems(usize),
+    /// SES cannot be reached (connection refused) during the first complete run.
+    SesUnreachable,
+}
+
 /// A fault to inject, and what a run it fails must say.
 struct Case {
     name: &'static str,
     rules: Vec<FaultRule>,
+    sdk: Option<Sdk>,
     /// A key revoked after this many requests (fixed after the first failure).
     revoke_after: Option<u32>,
     /// A record arriving late, after the first complete run.
@@ -82,6 +99,7 @@ fn cases(seed: u64) -> Vec<Case> {
     let case = |name, rules, named_by| Case {
         name,
         rules,
+        sdk: None,
         revoke_after: None,
         late: false,
         named_by,
@@ -117,6 +135,18 @@ fn cases(seed: u64) -> Vec<Case> {
         Case {
             late: true,
             ..case("late record", vec![], &[])
+        },
+        Case {
+            sdk: Some(Sdk::DynamoThrottling(2 + seed as usize)),
+            ..case("DynamoDB throttling", vec![], &["Throughput", "throttl"])
+        },
+        Case {
+            sdk: Some(Sdk::UnprocessedItems(1 + seed as usize)),
+            ..case("UnprocessedItems", vec![], &["unprocessed", "Unprocessed"])
+        },
+        Case {
+            sdk: Some(Sdk::SesUnreachable),
+            ..case("SES unreachable", vec![], &[])
         },
     ];
     if seed == 1 {
@@ -158,9 +188,67 @@ async fn sync_until_complete(h: &Harness, case: &Case) -> Vec<String> {
     panic!("{}: no run completed; failures {failures:?}", case.name)
 }
 
+/// The system clock shifted forward: the next tick, past the outbox claim.
+struct Later(Duration);
+
+impl Clock for Later {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}
+
+/// Replaces the harness's store or mailer with one whose SDK client fails as `sdk` says.
+/// Returns the injector's counters (none for an unreachable SES).
+fn inject(h: &mut Harness, sdk: Sdk) -> Option<aws_adapters::inject::Calls> {
+    use aws_adapters::inject::{Inject, aws_error, dynamodb_client};
+    match sdk {
+        Sdk::DynamoThrottling(times) => {
+            let inject = Inject::new("BatchWriteItem", times, |_| {
+                aws_error(
+                    400,
+                    "ProvisionedThroughputExceededException",
+                    "The level of configured provisioned throughput for the table was exceeded",
+                )
+            })
+            .neutralized();
+            let calls = inject.calls();
+            let client = dynamodb_client(&h.stack.sdk, inject);
+            h.ports.store = Arc::new(DynamoStore::new(client, h.names.table.clone()));
+            Some(calls)
+        }
+        Sdk::UnprocessedItems(times) => {
+            let inject = Inject::new("BatchWriteItem", times, |body| {
+                let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                (
+                    200,
+                    json!({ "UnprocessedItems": request["RequestItems"] }).to_string(),
+                )
+            })
+            .neutralized();
+            let calls = inject.calls();
+            let client = dynamodb_client(&h.stack.sdk, inject);
+            h.ports.store = Arc::new(DynamoStore::new(client, h.names.table.clone()));
+            Some(calls)
+        }
+        Sdk::SesUnreachable => {
+            // An injected 5xx would not do: moto has already sent the email by then (as
+            // SES may have), so a retry sends it twice. A refused connection sends nothing.
+            let config = aws_sdk_sesv2::config::Builder::from(&h.stack.sdk)
+                .endpoint_url("http://127.0.0.1:9")
+                .build();
+            let client = aws_sdk_sesv2::Client::from_conf(config);
+            h.ports.mailer =
+                Arc::new(SesMailer::new(client, &h.stack.ses_sender).expect("templates load"));
+            None
+        }
+    }
+}
+
 async fn run_case(case: &Case, seed: u64) {
     let count = 110 + seed * 37;
-    let h = Harness::start_with(Names::isolated(), scenario(count, seed), Default::default()).await;
+    let mut h =
+        Harness::start_with(Names::isolated(), scenario(count, seed), Default::default()).await;
+    let injected = case.sdk.and_then(|sdk| inject(&mut h, sdk));
     h.onboard_direct(ACCOUNT, KEY, DEPT).await;
     let control = h.sim.control();
     for rule in &case.rules {
@@ -186,7 +274,31 @@ async fn run_case(case: &Case, seed: u64) {
         expected += 1;
         failures.extend(sync_until_complete(&h, case).await);
     }
+    if matches!(case.sdk, Some(Sdk::SesUnreachable)) {
+        assert!(
+            h.emails_to(&h.names.operator_billing).await.is_empty(),
+            "nothing could be sent"
+        );
+        // SES is back: the emails stayed in the outbox, claimed by the failed send for
+        // five minutes (a send that failed ambiguously must not be repeated at once);
+        // the next tick after that sends them. The clock moves on past the claim.
+        let working = lambda_shell::build_ports(&lambda_shell::AdapterConfig {
+            table_name: h.names.table.clone(),
+            secret_prefix: h.names.secret_prefix.clone(),
+            telnyx_base_url: h.sim.base_url(),
+            ses_sender: h.stack.ses_sender.clone(),
+            queue_url: h.queue_url.clone(),
+        })
+        .await
+        .expect("ports");
+        h.ports.mailer = working.mailer;
+        h.ports.clock = Arc::new(Later(Duration::minutes(6)));
+        failures.extend(sync_until_complete(&h, case).await);
+    }
     let label = format!("{} (seed {seed})", case.name);
+    if let Some(calls) = &injected {
+        assert!(calls.replaced() > 0, "{label}: the SDK failure struck");
+    }
 
     assert_eq!(
         h.stored_records(ACCOUNT).await,
@@ -234,7 +346,7 @@ async fn every_fault_ends_with_exactly_the_simulators_records(seed: u64) {
         run_case(case, seed).await;
     }
     println!("fault matrix, seed {seed}: {} faults", all.len());
-    assert!(all.len() >= 8);
+    assert!(all.len() >= 11);
 }
 
 #[tokio::test]
