@@ -4,9 +4,9 @@
 //!   [`SyncRequest`] (fields this version does not know are logged and ignored); the
 //!   response lists the messages to redeliver (`ReportBatchItemFailures`): malformed or
 //!   invalid bodies (a reversed window, an empty type list: only a broken sender writes
-//!   one, so it goes to the DLQ where an operator sees it) and transient failures. A permanent failure (unknown account, revoked key)
-//!   is recorded (run log, alert) and acked: redelivering it cannot help, and the next
-//!   schedule tries again anyway.
+//!   one, so it goes to the DLQ where an operator sees it) and transient failures. A
+//!   permanent failure (unknown account, revoked key) is recorded (run log, alert) and
+//!   acked: redelivering it cannot help, and the next schedule tries again anyway.
 //! - a manual invoke: a bare [`SyncRequest`] (`{"managed_account_id": "...",
 //!   "dry_run": true}`); the response is the run summary, with the plan as a diff.
 //!   Unknown fields are rejected by name, and nothing is done.

@@ -1,6 +1,7 @@
 //! The scheduler's invocation handler: one EventBridge Scheduler tick in, a
-//! [`ScheduleReport`] out (and the tick's run log stored, under the request id). The payload is ignored (a schedule carries no input the
-//! job needs); the ports are built once at cold start and passed in.
+//! [`ScheduleReport`] out (and the tick's run log stored, under the request id). The
+//! payload is ignored (a schedule carries no input the job needs); the ports are built
+//! once at cold start and passed in.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use reconciliation::domain::RunId;
