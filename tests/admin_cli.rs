@@ -252,6 +252,8 @@ async fn plan_previews_the_first_sync_before_onboarding_and_writes_nothing() {
 async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
     let h = Harness::start(Names::isolated(), Default::default()).await;
     h.onboard_sample_reseller().await;
+    // A tick first: it alerts on Gamma, which nobody onboarded.
+    h.tick().await.expect("tick");
 
     let ran = admin(&h, &["sync", "--account", ACME], "").await;
     assert!(ran.ok, "{}", ran.stderr);
@@ -294,6 +296,12 @@ async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
     assert!(
         gamma.contains("not onboarded") && gamma.contains("missing"),
         "{gamma}"
+    );
+    let last_alerted = gamma.rsplit("  ").next().unwrap_or_default();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(
+        last_alerted.starts_with(&today),
+        "the tick's unknown-account alert is the last column: {gamma}"
     );
     assert!(line(BETA).contains("direct"));
 

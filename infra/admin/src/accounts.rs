@@ -2,6 +2,7 @@
 //! onboarded one it does not), with onboarding, key, last run and last alert.
 
 use crate::table::Table;
+use aws_adapters::AwsError;
 use aws_adapters::store::DynamoStore;
 use chrono::{DateTime, Utc};
 use reconciliation::domain::{BillingMode, ManagedAccountId, Onboarding};
@@ -89,7 +90,7 @@ async fn row(
 ) -> Result<AccountRow, String> {
     let key = match ports.secrets.account_key(id).await {
         Ok(_) => "stored".to_owned(),
-        Err(e) if e.chain().contains("does not exist") => "missing".to_owned(),
+        Err(e) if is_missing_secret(&e) => "missing".to_owned(),
         Err(e) => format!("unreadable: {}", e.chain()),
     };
     let last_run = ports
@@ -114,6 +115,22 @@ async fn row(
         created_at: None,
         last_alerted,
     })
+}
+
+/// The secret does not exist (Secrets Manager's `ResourceNotFoundException`, as the
+/// adapter classified it), as opposed to one that could not be read.
+fn is_missing_secret(error: &reconciliation::PortError) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if matches!(
+            e.downcast_ref::<AwsError>(),
+            Some(AwsError::SecretNotFound { .. })
+        ) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 fn outcome(log: &RunLog) -> String {
