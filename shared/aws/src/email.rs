@@ -70,6 +70,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "manager_key_problem.txt",
         include_str!("../templates/manager_key_problem.txt"),
     ),
+    (
+        "audit_mismatch.subject.txt",
+        include_str!("../templates/audit_mismatch.subject.txt"),
+    ),
+    (
+        "audit_mismatch.html",
+        include_str!("../templates/audit_mismatch.html"),
+    ),
+    (
+        "audit_mismatch.txt",
+        include_str!("../templates/audit_mismatch.txt"),
+    ),
 ];
 
 /// The message id recorded for an email SES accepted without returning an id (never
@@ -126,6 +138,7 @@ impl EmailRenderer {
             Notification::UnknownManagedAccount { .. } => "unknown_account",
             Notification::KeyProblem { .. } => "key_problem",
             Notification::ManagerKeyProblem { .. } => "manager_key_problem",
+            Notification::AuditMismatch { .. } => "audit_mismatch",
         };
         let context = Value::from(minijinja::value::Serde(notification));
         let render = |suffix: &str| {

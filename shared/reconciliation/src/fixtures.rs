@@ -398,6 +398,7 @@ pub fn record(record_type: RecordType, id: &str) -> RecordBuilder {
         rate: None,
         currency: Some("USD".into()),
         billed_quantity: Some(Decimal::new(60, 0)),
+        sessions: Vec::new(),
         raw: RawRecord::from_value(&serde_json::json!({ "id": id })),
     })
 }
@@ -432,6 +433,22 @@ impl RecordBuilder {
         self.0.direction = None;
         self.0.cli = Some(cli.into());
         self.0.cld = Some(cld.into());
+        self
+    }
+    /// A call session or leg id the record names.
+    pub fn session(mut self, id: &str) -> Self {
+        self.0.sessions.push(id.into());
+        self
+    }
+    /// No cost: pricing hidden from the managed account.
+    pub fn hidden_pricing(mut self) -> Self {
+        self.0.cost = None;
+        self.0.rate = None;
+        self
+    }
+    /// The record's cost.
+    pub fn cost(mut self, cost: &str) -> Self {
+        self.0.cost = cost.parse().ok();
         self
     }
     /// The record's time field.

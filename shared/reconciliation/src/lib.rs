@@ -16,11 +16,14 @@
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
 //! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
+//! - [`billing`]: billing you can prove — the completeness audit against Telnyx's usage
+//!   report and the two invoices (reseller and end customer) of a month.
 //! - [`metrics`]: the runs' CloudWatch metrics as Embedded Metric Format lines.
 //! - [`outbox`]: sending queued notifications exactly once (claim, send, mark sent).
 //! - `fakes`, `fixtures`, `contract` (feature `test-util`): in-memory ports, scenario
 //!   builders, and the store contract suite every store implementation passes.
 
+pub mod billing;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -15,7 +15,7 @@
 use crate::config::ClientConfig;
 use crate::error::TelnyxError;
 use crate::rate_limit::{Announcement, KeyFingerprint, Permit, RateLimiter};
-use crate::records::PageMeta;
+use crate::records::{DETAIL_RECORDS, PageMeta, parse_raw_rows};
 use crate::usage::{USAGE_REPORTS, UsageReportQuery, UsageReportRow, parse_usage_page};
 use crate::walk::DetailRecordPages;
 use crate::wire::{
@@ -24,8 +24,8 @@ use crate::wire::{
 };
 use rand::Rng;
 use reconciliation::domain::{
-    BillingGroup, Connection, ManagedAccount, OutboundVoiceProfile, PhoneNumber, RecordType,
-    TelnyxSnapshot,
+    BillingGroup, Connection, ManagedAccount, OutboundVoiceProfile, PhoneNumber, RawRecord,
+    RecordType, TelnyxSnapshot,
 };
 use reconciliation::ports::{ApiKey, TimeWindow};
 use std::fmt;
@@ -201,6 +201,28 @@ impl TelnyxClient {
         window: TimeWindow,
     ) -> DetailRecordPages {
         DetailRecordPages::new(self.clone(), key.clone(), record_type, window)
+    }
+
+    /// The newest page of `record_type`'s rows with no time filter, unparsed: which
+    /// fields the type's records actually carry.
+    pub async fn newest_rows(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+    ) -> Result<Vec<RawRecord>, TelnyxError> {
+        let params = [(
+            "filter[record_type]".to_owned(),
+            record_type.filter_name().to_owned(),
+        )];
+        let request = PageRequest {
+            endpoint: DETAIL_RECORDS,
+            page: 1,
+            page_size: self.inner.config.detail_page_size,
+            params: &params,
+            record_type: Some(record_type),
+        };
+        self.get(key, &request, |body| parse_raw_rows(body, 1))
+            .await
     }
 
     /// Aggregated usage (`GET /usage_reports`), every page.

@@ -10,10 +10,12 @@ use crate::error::TelnyxError;
 use crate::usage::{UsageReportQuery, UsageReportRow};
 use crate::walk::DetailRecordPages;
 use async_trait::async_trait;
-use reconciliation::domain::{ManagedAccount, ManagedAccountId, TelnyxSnapshot};
+use reconciliation::domain::{
+    ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
+};
 use reconciliation::ports::{
-    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi,
-    UsageCounts, UsageQuery,
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
+    UsageCounts, UsageQuery, UsageTotals,
 };
 use reconciliation::{KeyRefusal, PortError, Transience};
 use std::collections::BTreeMap;
@@ -70,6 +72,7 @@ impl TelnyxApi for TelnyxClient {
     ) -> PortResult<Box<dyn RecordPages>> {
         let pages = self
             .detail_record_pages(key, query.record_type, query.window)
+            .time_field(query.time_field)
             .from_page(query.first_page)
             .not_after(query.not_after);
         Ok(Box::new(pages))
@@ -98,6 +101,70 @@ impl TelnyxApi for TelnyxClient {
             .map_err(|e| to_port_error(format!("reading Telnyx's usage report of {t}"), e))?;
         Ok(usage_counts(rows, query.across_accounts))
     }
+
+    async fn usage_totals(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+        window: TimeWindow,
+    ) -> PortResult<UsageTotals> {
+        let t = record_type;
+        let product = t.usage_product().ok_or_else(|| {
+            PortError::message(
+                format!("Telnyx's usage report does not cover {t} records"),
+                Transience::Permanent,
+            )
+        })?;
+        let mut metrics = vec!["count".to_owned(), "cost".to_owned()];
+        metrics.extend(t.audit_metrics().iter().map(|m| (*m).to_owned()));
+        let report = UsageReportQuery {
+            product: product.to_owned(),
+            dimensions: vec!["currency".to_owned()],
+            metrics,
+            start_date: Some(window.from),
+            end_date: Some(window.to),
+            managed_accounts: false,
+        };
+        let rows = self
+            .usage_report(key, &report)
+            .await
+            .map_err(|e| to_port_error(format!("reading Telnyx's usage totals of {t}"), e))?;
+        Ok(usage_totals(&rows, t))
+    }
+
+    async fn newest_rows(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+    ) -> PortResult<Vec<RawRecord>> {
+        TelnyxClient::newest_rows(self, key, record_type)
+            .await
+            .map_err(|e| to_port_error(format!("reading the newest {record_type} rows"), e))
+    }
+}
+
+/// Sums report rows' `count`, the type's usage metrics and `cost`.
+fn usage_totals(rows: &[UsageReportRow], record_type: RecordType) -> UsageTotals {
+    let mut totals = UsageTotals::default();
+    for row in rows {
+        totals.count += row
+            .metrics
+            .get("count")
+            .and_then(rust_decimal::prelude::ToPrimitive::to_u64)
+            .unwrap_or_default();
+        for m in record_type.audit_metrics() {
+            if let Some(v) = row.metrics.get(*m) {
+                *totals.quantity.get_or_insert_default() += *v;
+            }
+        }
+        if let Some(v) = row.metrics.get("cost") {
+            *totals.cost.get_or_insert_default() += *v;
+        }
+    }
+    if !record_type.audit_metrics().is_empty() && totals.count > 0 {
+        totals.quantity.get_or_insert_default();
+    }
+    totals
 }
 
 /// Sums the `count` metric of report rows, per `user_id` (the managed account) when the

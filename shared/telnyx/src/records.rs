@@ -12,7 +12,7 @@
 //! | `DetailRecord` field | read from |
 //! |---|---|
 //! | `id` | `id`, `uuid`, `conversation_id`, `telnyx_leg_id`; then `call_leg_id`, `telnyx_session_id`, `call_session_id`, each suffixed with `@<occurred_at>` |
-//! | `occurred_at` | the queried type's [`RecordType::time_field`] (required) |
+//! | `occurred_at` | the queried type's [`RecordType::time_field`], or the field found at run time (required) |
 //! | `connection_id` | `connection_id` (string or number) |
 //! | `billing_group_id` | `billing_group_id`, verbatim (a uuid or a number like `60`) |
 //! | `cli` / `cld` | `cli`, `originating_number` / `cld`, `destination_number`, `destination_phone_number` |
@@ -20,6 +20,7 @@
 //! | `cost` | `cost`, `data_cost` (wireless), `verify_usage_fee` (verify) |
 //! | `rate` | `rate`, `data_rate` (wireless) |
 //! | `billed_quantity` | `billed_sec`, `parts`, `number_of_characters`, `duration_sec`, `call_sec`, else `uplink_data + downlink_data` |
+//! | `sessions` | `telnyx_session_id`, `call_session_id`, `telnyx_leg_id`, `call_leg_id` (each present one, once) |
 //! | `raw` | the whole row, byte for byte |
 //!
 //! Fallback ids: an AI assistant conversation and a call leg carry one record each per
@@ -79,6 +80,18 @@ pub fn parse_detail_page(
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailPage, TelnyxError> {
+    parse_detail_page_by(body, record_type, record_type.time_field(), page)
+}
+
+/// The rows of one `/detail_records` page as they came, unparsed (to see which fields a
+/// type's rows carry).
+pub fn parse_raw_rows(body: &[u8], page: u32) -> Result<Vec<RawRecord>, TelnyxError> {
+    let (rows, _) = wire_rows(body, page)?;
+    Ok(rows.into_iter().map(RawRecord::from_raw).collect())
+}
+
+/// A page's rows, borrowed from the body, and its `meta`.
+fn wire_rows(body: &[u8], page: u32) -> Result<(Vec<&RawValue>, Option<PageMeta>), TelnyxError> {
     let text =
         std::str::from_utf8(body).map_err(|e| TelnyxError::from_utf8(DETAIL_RECORDS, page, e))?;
     let wire: WirePage<'_> =
@@ -86,14 +99,23 @@ pub fn parse_detail_page(
     let rows = wire
         .data
         .ok_or_else(|| TelnyxError::no_data(DETAIL_RECORDS, page))?;
+    Ok((rows, wire.meta))
+}
+
+/// [`parse_detail_page`] with the records' time read from `time_field` (a field found
+/// at run time when the type's own one returned nothing).
+pub fn parse_detail_page_by(
+    body: &[u8],
+    record_type: RecordType,
+    time_field: &'static str,
+    page: u32,
+) -> Result<DetailPage, TelnyxError> {
+    let (rows, meta) = wire_rows(body, page)?;
     let records = rows
         .into_iter()
-        .map(|row| parse_detail_record(row, record_type, page))
+        .map(|row| parse_detail_record_by(row, record_type, time_field, page))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(DetailPage {
-        records,
-        meta: wire.meta,
-    })
+    Ok(DetailPage { records, meta })
 }
 
 /// Parses one detail-record row (a JSON object) of the queried `record_type`; the
@@ -103,7 +125,16 @@ pub fn parse_detail_record(
     record_type: RecordType,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
-    let time_field = record_type.time_field();
+    parse_detail_record_by(row, record_type, record_type.time_field(), page)
+}
+
+/// [`parse_detail_record`] with the time read from `time_field`.
+pub fn parse_detail_record_by(
+    row: &RawValue,
+    record_type: RecordType,
+    time_field: &'static str,
+    page: u32,
+) -> Result<DetailRecord, TelnyxError> {
     let mut de = serde_json::Deserializer::from_str(row.get());
     let fields = RowSeed { time_field }
         .deserialize(&mut de)
@@ -116,13 +147,20 @@ pub fn parse_detail_record(
             detail: "not a JSON object".to_owned(),
             source: Some(e),
         })?;
-    build_record(&fields, RawRecord::from_raw(row), record_type, page)
+    build_record(
+        &fields,
+        RawRecord::from_raw(row),
+        record_type,
+        time_field,
+        page,
+    )
 }
 
 /// Reads the fields of one row, naming the field in any error.
 struct FieldReader {
     page: u32,
     record_type: RecordType,
+    time_field: &'static str,
 }
 
 impl FieldReader {
@@ -186,7 +224,7 @@ impl FieldReader {
         &self,
         fields: &RowFields<'_>,
     ) -> Result<chrono::DateTime<chrono::Utc>, TelnyxError> {
-        let time_field = self.record_type.time_field();
+        let time_field = self.time_field;
         let time_text = flex::text(fields.time)
             .map_err(|e| self.bad(time_field, e))?
             .ok_or_else(|| self.bad(time_field, "missing or empty".to_owned()))?;
@@ -220,9 +258,27 @@ fn build_record(
     fields: &RowFields<'_>,
     raw: RawRecord,
     record_type: RecordType,
+    time_field: &'static str,
     page: u32,
 ) -> Result<DetailRecord, TelnyxError> {
-    let r = FieldReader { page, record_type };
+    let r = FieldReader {
+        page,
+        record_type,
+        time_field,
+    };
+    let mut sessions = Vec::new();
+    for (field, raw) in [
+        ("telnyx_session_id", fields.telnyx_session_id),
+        ("call_session_id", fields.call_session_id),
+        ("telnyx_leg_id", fields.telnyx_leg_id),
+        ("call_leg_id", fields.call_leg_id),
+    ] {
+        if let Some(id) = r.text(field, raw)? {
+            if !sessions.contains(&id) {
+                sessions.push(id);
+            }
+        }
+    }
     let occurred_at = r.occurred_at(fields)?;
     let id = record_id(fields, occurred_at).map_err(|e| r.bad("id", e))?;
     let direction = r
@@ -257,6 +313,7 @@ fn build_record(
         rate: r.first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
         currency: r.text("currency", fields.currency)?,
         billed_quantity: r.billed_quantity(fields)?,
+        sessions,
         raw,
     })
 }

@@ -3,7 +3,7 @@
 
 use crate::client::{PageRequest, TelnyxClient, is_last_page};
 use crate::error::TelnyxError;
-use crate::records::{DETAIL_RECORDS, parse_detail_page};
+use crate::records::{DETAIL_RECORDS, parse_detail_page_by};
 use reconciliation::domain::{DetailRecord, DetailRecordId, RecordType};
 use reconciliation::ports::{ApiKey, TimeWindow};
 use std::collections::{HashSet, VecDeque};
@@ -29,6 +29,8 @@ pub struct DetailRecordPages {
     client: TelnyxClient,
     key: ApiKey,
     record_type: RecordType,
+    /// The field the window filters on and the records' time is read from.
+    time_field: &'static str,
     window: TimeWindow,
     next_page: u32,
     done: bool,
@@ -64,6 +66,7 @@ impl DetailRecordPages {
             client,
             key,
             record_type,
+            time_field: record_type.time_field(),
             window,
             next_page: 1,
             done: false,
@@ -74,6 +77,13 @@ impl DetailRecordPages {
             last_page: 0,
             not_after: None,
         }
+    }
+
+    /// Filters on (and reads each record's time from) `field` instead of the type's own
+    /// [`RecordType::time_field`].
+    pub fn time_field(mut self, field: &'static str) -> Self {
+        self.time_field = field;
+        self
     }
 
     /// Starts the walk at `page` (a resumed walk).
@@ -122,7 +132,7 @@ impl DetailRecordPages {
                     cap: self.client.inner.config.page_cap,
                 });
             }
-            let field = self.record_type.time_field();
+            let field = self.time_field;
             let at = |t: &chrono::DateTime<chrono::Utc>| {
                 t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
             };
@@ -142,11 +152,11 @@ impl DetailRecordPages {
                 params: &params,
                 record_type: Some(self.record_type),
             };
-            let record_type = self.record_type;
+            let (record_type, time_field) = (self.record_type, self.time_field);
             let parsed = self
                 .client
                 .get(&self.key, &request, |body| {
-                    parse_detail_page(body, record_type, page)
+                    parse_detail_page_by(body, record_type, time_field, page)
                 })
                 .await?;
             self.pages_fetched += 1;

@@ -264,6 +264,52 @@ pub fn outbox_pending_index(dedupe_key: &str, queued_at: DateTime<Utc>) -> Index
     }
 }
 
+// ---- billing truth -----------------------------------------------------------------
+
+/// Prefix of call-session links in an account partition.
+pub const SESSION_PREFIX: &str = "SESSION#";
+
+/// A call's session or leg id linked to its connection: `ACCOUNT#{a}` / `SESSION#{id}`.
+pub fn session_link(account: &ManagedAccountId, session: &str) -> Key {
+    key(
+        account_partition(account),
+        &format!("{SESSION_PREFIX}{session}"),
+    )
+}
+
+/// Prefix of records waiting for their call in an account partition.
+pub const ORPHAN_PREFIX: &str = "ORPHAN#";
+
+/// A stored record waiting for its call: `ACCOUNT#{a}` / `ORPHAN#{type}#{telnyx id}`.
+pub fn orphan(account: &ManagedAccountId, record_type: RecordType, id: &DetailRecordId) -> Key {
+    key(
+        account_partition(account),
+        &format!("{ORPHAN_PREFIX}{}#{id}", record_type.filter_name()),
+    )
+}
+
+/// Prefix of audit verdicts in an account partition.
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+
+/// An audit verdict: `ACCOUNT#{a}` / `AUDIT#{yyyy-mm-dd}#{type}` (by day).
+pub fn audit_day(account: &ManagedAccountId, day: chrono::NaiveDate, t: RecordType) -> Key {
+    key(
+        account_partition(account),
+        &format!("{AUDIT_PREFIX}{day}#{}", t.filter_name()),
+    )
+}
+
+/// Prefix of found time fields in an account partition.
+pub const TIME_FIELD_PREFIX: &str = "TIMEFIELD#";
+
+/// A time field found at run time: `ACCOUNT#{a}` / `TIMEFIELD#{type}`.
+pub fn time_field(account: &ManagedAccountId, t: RecordType) -> Key {
+    key(
+        account_partition(account),
+        &format!("{TIME_FIELD_PREFIX}{}", t.filter_name()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

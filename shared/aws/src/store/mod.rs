@@ -31,6 +31,7 @@
 //! `update` (conditional updates), [`transact`] (transactions and their retries),
 //! [`retry`] (the backoff policy).
 
+pub mod billing;
 pub mod inspect;
 pub mod items;
 pub mod keys;
@@ -123,6 +124,8 @@ enum SortKey {
     Any,
     BeginsWith(String),
     Below(String),
+    /// Between two bounds, both included.
+    Between(String, String),
 }
 
 impl DynamoStore {
@@ -273,6 +276,11 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk AND #sk < :sk")
                 .expression_attribute_names("#sk", sk_name)
                 .expression_attribute_values(":sk", s(bound)),
+            SortKey::Between(low, high) => request
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":low", s(low))
+                .expression_attribute_values(":high", s(high)),
         };
         let stream = request.into_paginator().items().send();
         let items: Vec<Item> = match limit {

@@ -35,6 +35,12 @@ impl ConditionalUpdate {
         }
     }
 
+    /// Replaces the update expression (built after the names and values).
+    pub(crate) fn with_update(mut self, update: impl Into<String>) -> Self {
+        self.update = update.into();
+        self
+    }
+
     /// Binds the name placeholder `#x` to attribute `attribute`.
     pub(crate) fn name(mut self, placeholder: &str, attribute: &str) -> Self {
         self.names

@@ -263,6 +263,7 @@ pub fn records(account: &ManagedAccountId, n: usize) -> Vec<StoredDetailRecord> 
                 rate: Some(Decimal::from_str("0.0040").unwrap()),
                 currency: Some("USD".into()),
                 billed_quantity: Some(Decimal::from(2)),
+                sessions: Vec::new(),
                 // As Telnyx sends it: its own key order and number spellings.
                 raw: RawRecord::from_json(format!(
                     r#"{{"record_type":"message_detail_record","uuid":"msg-{i:04}","cost":"1.666E-4","carrier_fee":0.0030,"parts":2,"text":"{}"}}"#,

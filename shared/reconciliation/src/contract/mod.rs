@@ -7,6 +7,7 @@
 //!
 //! - [`store`]: the `Store` contract (every concern).
 
+mod billing;
 pub mod store;
 
 #[cfg(test)]

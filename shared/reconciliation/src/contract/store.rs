@@ -33,6 +33,9 @@ pub const CHECKS: &[&str] = &[
     CLAIMS,
     CURSORS,
     LEASES,
+    BILLED_PAGES,
+    SESSIONS_AND_ORPHANS,
+    AUDITS_AND_TIME_FIELDS,
 ];
 
 pub const ONBOARDINGS: &str = "an onboarding is read back and listed among all onboardings";
@@ -53,6 +56,10 @@ pub const CURSORS: &str =
     "a cursor is saved, replaced, listed and cleared per account, stream and record type";
 pub const LEASES: &str = "a lease is exclusive until it expires, renewed by its holder, released only by it, listed while held";
 
+pub const BILLED_PAGES: &str = "a billing partition reads back by time, oldest first, in pages, each record once, without raw JSON";
+pub const SESSIONS_AND_ORPHANS: &str = "session links read back per account; an orphan is reattributed once (conditionally) and forgotten";
+pub const AUDITS_AND_TIME_FIELDS: &str = "audit verdicts are replaced per type and day and read back by day range; a found time field is replaced per type";
+
 /// Runs every check against `store`.
 pub async fn check_store(store: &dyn Store) -> ContractReport {
     let mut report = ContractReport::default();
@@ -68,6 +75,20 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
     report.record(CLAIMS, claims(store, &Ns::new()).await);
     report.record(CURSORS, cursors(store, &Ns::new()).await);
     report.record(LEASES, leases(store, &Ns::new()).await);
+    let ns = Ns::new();
+    report.record(
+        BILLED_PAGES,
+        super::billing::billed_pages(store, &ns.account(1), &ns.dept("bill")).await,
+    );
+    let ns = Ns::new();
+    report.record(
+        SESSIONS_AND_ORPHANS,
+        super::billing::sessions_and_orphans(store, &ns.account(1), &ns.dept("bill")).await,
+    );
+    report.record(
+        AUDITS_AND_TIME_FIELDS,
+        super::billing::audits_and_time_fields(store, &Ns::new().account(1)).await,
+    );
     report
 }
 
@@ -447,6 +468,7 @@ fn detail(account: &ManagedAccountId, record_type: RecordType, id: &str) -> Stor
             rate: None,
             currency: Some("USD".into()),
             billed_quantity: Some(Decimal::from(60)),
+            sessions: vec!["session-1".into()],
             raw: RawRecord::from_value(&serde_json::json!({ "id": id, "cost": "0.0042" })),
         },
     }

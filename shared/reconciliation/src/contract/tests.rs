@@ -282,3 +282,67 @@ async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
         );
     }
 }
+
+#[async_trait]
+impl crate::ports::BillingStore for Defective {
+    async fn billed_page(
+        &self,
+        partition: &crate::ports::BillingPartition,
+        window: crate::ports::TimeWindow,
+        after: Option<&str>,
+    ) -> PortResult<crate::ports::BilledPage> {
+        self.inner.billed_page(partition, window, after).await
+    }
+    async fn put_session_links(
+        &self,
+        account: &ManagedAccountId,
+        links: &[crate::ports::SessionLink],
+    ) -> PortResult<()> {
+        self.inner.put_session_links(account, links).await
+    }
+    async fn session_links(
+        &self,
+        account: &ManagedAccountId,
+        sessions: &[String],
+    ) -> PortResult<Vec<crate::ports::SessionLink>> {
+        self.inner.session_links(account, sessions).await
+    }
+    async fn put_orphans(&self, records: &[crate::domain::StoredDetailRecord]) -> PortResult<()> {
+        self.inner.put_orphans(records).await
+    }
+    async fn orphans(
+        &self,
+        account: &ManagedAccountId,
+        limit: usize,
+    ) -> PortResult<Vec<crate::domain::StoredDetailRecord>> {
+        self.inner.orphans(account, limit).await
+    }
+    async fn reattribute(&self, record: &crate::domain::StoredDetailRecord) -> PortResult<bool> {
+        self.inner.reattribute(record).await
+    }
+    async fn put_audit_days(&self, days: &[crate::ports::AuditDay]) -> PortResult<()> {
+        self.inner.put_audit_days(days).await
+    }
+    async fn audit_days(
+        &self,
+        account: &ManagedAccountId,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> PortResult<Vec<crate::ports::AuditDay>> {
+        self.inner.audit_days(account, from, to).await
+    }
+    async fn time_fields(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, String>> {
+        self.inner.time_fields(account).await
+    }
+    async fn put_time_field(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        field: &str,
+    ) -> PortResult<()> {
+        self.inner.put_time_field(account, record_type, field).await
+    }
+}

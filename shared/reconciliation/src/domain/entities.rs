@@ -129,6 +129,9 @@ pub enum MatchedBy {
     CallingNumber,
     /// `cld` of an inbound record (tried second on a record without direction).
     CalledNumber,
+    /// Linked through a call record of the same account that carries one of its
+    /// session or leg ids: that call's connection, customer and service.
+    Session,
     /// Stored under the reseller, flagged, counted in the import log.
     Unmatched,
 }

@@ -121,6 +121,49 @@ impl RecordType {
         }
     }
 
+    /// The usage-report metrics whose sum equals the sum of this type's
+    /// [`crate::domain::DetailRecord::billed_quantity`] (the audit compares them); empty
+    /// for a type audited on its count (and cost) only. One row per type: the audit
+    /// table of DESIGN §1, tested against the client's quantity rules.
+    pub fn audit_metrics(self) -> &'static [&'static str] {
+        match self {
+            RecordType::SipTrunking
+            | RecordType::CallControl
+            | RecordType::ConferenceParticipant
+            | RecordType::Fax
+            | RecordType::Webrtc
+            | RecordType::SiprecClient
+            | RecordType::MediaStreaming
+            | RecordType::AiVoiceAssistant
+            | RecordType::InferenceSpeechToText
+            | RecordType::NoiseSuppression => &["billed_sec"],
+            RecordType::Conference => &["call_sec"],
+            RecordType::Messaging => &["parts"],
+            RecordType::Tts | RecordType::Embedding | RecordType::Inference => {
+                &["number_of_characters"]
+            }
+            RecordType::Stt => &["duration_sec"],
+            RecordType::Wireless => &["uplink_data", "downlink_data"],
+            RecordType::Recording
+            | RecordType::MediaStorage
+            | RecordType::Amd
+            | RecordType::Verify => &[],
+        }
+    }
+
+    /// What one unit of [`RecordType::audit_metrics`] (and of a record's billed
+    /// quantity) is, for invoices: `seconds`, `parts`, `characters`, `bytes`, or
+    /// `records` for a type billed per record.
+    pub fn quantity_unit(self) -> &'static str {
+        match self.audit_metrics() {
+            ["parts"] => "parts",
+            ["number_of_characters"] => "characters",
+            ["uplink_data", "downlink_data"] => "bytes",
+            [] => "records",
+            _ => "seconds",
+        }
+    }
+
     /// The service type usage of this record type bills as.
     pub fn service_type(self) -> ServiceTypeName {
         match self {
@@ -149,6 +192,26 @@ impl RecordType {
         }
     }
 }
+
+/// Time fields a detail record may carry, most likely first: where a run looks when a
+/// type's own field ([`RecordType::time_field`]) returns nothing while Telnyx reports
+/// usage.
+pub const TIME_FIELD_CANDIDATES: &[&str] = &[
+    "started_at",
+    "created_at",
+    "start_time",
+    "joined_at",
+    "invoked_at",
+    "sent_at",
+    "answered_at",
+    "finished_at",
+    "ended_at",
+    "end_time",
+    "completed_at",
+    "left_at",
+    "closed_at",
+    "updated_at",
+];
 
 impl fmt::Display for RecordType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

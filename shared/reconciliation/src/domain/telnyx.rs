@@ -134,6 +134,11 @@ pub struct DetailRecord {
     pub currency: Option<String>,
     /// Billed quantity where the type has one (`billed_sec`, `parts`, characters…).
     pub billed_quantity: Option<Decimal>,
+    /// The call session and leg ids the record names (`telnyx_session_id`,
+    /// `call_session_id`, `telnyx_leg_id`, `call_leg_id`): how an AI or media record
+    /// without a connection is linked to the call it belongs to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions: Vec<String>,
     /// The record exactly as Telnyx returned it: the row's JSON text, byte for byte
     /// (key order, number spelling such as `0.0125` or `1.666E-4`, unknown fields).
     /// Left out of serialized forms when it is `null` (unknown).
@@ -278,6 +283,7 @@ mod tests {
             rate: None,
             currency: None,
             billed_quantity: None,
+            sessions: Vec::new(),
             raw: raw.clone(),
         };
         let json = serde_json::to_string(&record).unwrap();

@@ -3,10 +3,13 @@
 //! now or after a number of calls.
 
 use super::lock;
-use crate::domain::{DetailRecord, ManagedAccount, ManagedAccountId, RecordType, TelnyxSnapshot};
+use crate::domain::{
+    DetailRecord, ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
+};
 use crate::error::{KeyRefusal, PortError, Transience};
 use crate::ports::{
-    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, UsageCounts, UsageQuery,
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, TimeWindow, UsageCounts,
+    UsageQuery, UsageTotals,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +32,11 @@ struct TelnyxData {
     /// Records that arrive when a page of this number is asked for (a late record
     /// landing mid-walk).
     arriving: BTreeMap<u32, Vec<(ManagedAccountId, DetailRecord)>>,
+    /// Types whose records carry another time field than the product's table says
+    /// (a filter on the table's field then returns nothing, as on Telnyx).
+    time_fields: BTreeMap<RecordType, &'static str>,
+    /// Records counted by the usage report that no walk is served (a dropped page).
+    unserved: BTreeSet<String>,
 }
 
 /// An in-memory [`TelnyxApi`]: accounts, per-account keys, snapshots and detail records
@@ -138,8 +146,47 @@ impl InMemoryTelnyx {
         authorize(&self.data, key, call)
     }
 
-    /// Records of one type in `window`, newest first (ties by id, newest last).
+    /// Makes the records of `record_type` carry their time in `field`: a walk filtering
+    /// on another field finds none of them.
+    pub fn set_time_field(&self, record_type: RecordType, field: &'static str) {
+        lock(&self.data).time_fields.insert(record_type, field);
+    }
+
+    /// Counts `record` in the usage report without ever serving it to a walk: the page
+    /// that held it was dropped.
+    pub fn add_unserved(&self, account: &ManagedAccountId, record: DetailRecord) {
+        let mut d = lock(&self.data);
+        d.unserved.insert(record.id.as_str().to_owned());
+        d.records.entry(account.clone()).or_default().push(record);
+    }
+
+    /// The field records of `t` carry their time in.
+    fn time_field(data: &TelnyxData, t: RecordType) -> &'static str {
+        data.time_fields
+            .get(&t)
+            .copied()
+            .unwrap_or_else(|| t.time_field())
+    }
+
+    /// Records of one type in `window`, newest first (ties by id, newest last); none
+    /// when the query filters on a field the type's records do not carry.
     fn rows(data: &TelnyxData, account: &ManagedAccountId, q: &RecordQuery) -> Vec<DetailRecord> {
+        if Self::time_field(data, q.record_type) != q.time_field {
+            return Vec::new();
+        }
+        let mut rows = Self::all_rows(data, account, q.record_type, q.window);
+        rows.retain(|r| !data.unserved.contains(r.id.as_str()));
+        rows
+    }
+
+    /// Records of one type in `window` by their time, whatever field it is in.
+    fn all_rows(
+        data: &TelnyxData,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        window: TimeWindow,
+    ) -> Vec<DetailRecord> {
+        let q = RecordQuery::new(record_type, window);
         let mut rows: Vec<DetailRecord> = data
             .records
             .get(account)
@@ -290,13 +337,63 @@ impl TelnyxApi for InMemoryTelnyx {
                 Transience::Transient,
             ));
         }
-        let q = RecordQuery::new(query.record_type, query.window);
         let counts = d_accounts
             .iter()
-            .map(|a| (a, Self::rows(&d, a, &q).len() as u64))
+            .map(|a| {
+                let rows = Self::all_rows(&d, a, query.record_type, query.window);
+                (a, rows.len() as u64)
+            })
             .filter(|(_, n)| *n > 0)
             .map(|(a, n)| (query.across_accounts.then(|| a.clone()), n))
             .collect();
         Ok(UsageCounts(counts))
+    }
+
+    async fn usage_totals(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+        window: TimeWindow,
+    ) -> PortResult<UsageTotals> {
+        let account = self.authorize(key, format!("usage_totals {record_type}"))?;
+        let d = lock(&self.data);
+        if d.usage_failing.contains(&record_type) {
+            return Err(PortError::message(
+                "usage report unavailable",
+                Transience::Transient,
+            ));
+        }
+        let rows = Self::all_rows(&d, &account, record_type, window);
+        let metered = !record_type.audit_metrics().is_empty();
+        Ok(UsageTotals {
+            count: rows.len() as u64,
+            quantity: metered.then(|| rows.iter().filter_map(|r| r.billed_quantity).sum()),
+            cost: rows
+                .iter()
+                .any(|r| r.cost.is_some())
+                .then(|| rows.iter().filter_map(|r| r.cost).sum()),
+        })
+    }
+
+    async fn newest_rows(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+    ) -> PortResult<Vec<RawRecord>> {
+        let account = self.authorize(key, format!("newest_rows {record_type}"))?;
+        let d = lock(&self.data);
+        let field = Self::time_field(&d, record_type);
+        let all = TimeWindow {
+            from: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            to: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        };
+        Ok(Self::all_rows(&d, &account, record_type, all)
+            .iter()
+            .take(self.page_size)
+            .map(|r| {
+                let at = r.occurred_at.to_rfc3339();
+                RawRecord::from_value(&serde_json::json!({"id": r.id.as_str(), field: at}))
+            })
+            .collect())
     }
 }

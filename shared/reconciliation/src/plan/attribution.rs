@@ -2,6 +2,9 @@
 //! department and customer, and tagged with the end customer and service it belongs
 //! to — by a known `billing_group_id`, else `connection_id`, else a known number (`cli`
 //! outbound, `cld` inbound). An unmatched record is still stored, flagged and counted.
+//! A record naming none of them but a call's session or leg id is given that call's
+//! connection first (by the walk, from the store's session links), then matched by it
+//! (`MatchedBy::Session`).
 //!
 //! [`Attribution`] is computed once per plan and owns what it needs, so a streaming run
 //! can attribute page after page with it without holding the plan's input.
@@ -152,6 +155,12 @@ impl Attribution {
             (a.record.record_type, &a.record.id).cmp(&(b.record.record_type, &b.record.id))
         });
         out
+    }
+
+    /// True when rule 15 finds the record's end customer (by billing group, connection
+    /// or number).
+    pub fn matches(&self, r: &DetailRecord) -> bool {
+        self.matched(r).is_some()
     }
 
     fn service(

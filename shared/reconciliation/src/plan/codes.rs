@@ -81,6 +81,20 @@ pub enum LogCode {
     /// Detail records too large for one stored item were stored without Telnyx's raw JSON
     /// (normalized fields and money intact); logged by the sync run, not the planner.
     DetailRecordsRawTrimmed,
+    /// Stored records and Telnyx's usage report differ for an account, type and day.
+    AuditMismatch,
+    /// Stored records and Telnyx's usage report agree for these days.
+    AuditClean,
+    /// A record type the usage report does not cover: its completeness is not proven.
+    AuditNotAuditable,
+    /// A type's table time field returned nothing while Telnyx reports usage; its
+    /// records carry another field, which the run used.
+    TimeFieldDiscovered,
+    /// A type's walk returned nothing while Telnyx reports usage, and no other time
+    /// field explains it.
+    RecordTypeSilent,
+    /// Records linked to their customer through their call's session or leg id.
+    RecordsLinkedBySession,
 }
 
 impl LogCode {
@@ -105,7 +119,10 @@ impl LogCode {
             | PhoneNumberWithoutCustomer
             | WholesaleTwinReactivated
             | WholesaleTwinCeased
-            | DetailRecordsRawTrimmed => Severity::Warning,
+            | DetailRecordsRawTrimmed
+            | AuditMismatch
+            | TimeFieldDiscovered
+            | RecordTypeSilent => Severity::Warning,
             BillingGroupRenamed
             | DeletedBillingGroupWithoutCustomer
             | ConnectionBillingGroupMismatch
@@ -115,7 +132,10 @@ impl LogCode {
             | ServiceMoved
             | ServiceRetyped
             | ServiceCeased
-            | ServiceReactivated => Severity::Info,
+            | ServiceReactivated
+            | AuditClean
+            | AuditNotAuditable
+            | RecordsLinkedBySession => Severity::Info,
         }
     }
 }

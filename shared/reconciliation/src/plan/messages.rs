@@ -424,3 +424,95 @@ pub fn detail_records_raw_trimmed(record_type: RecordType, count: u64) -> LogEnt
         ),
     )
 }
+
+// ---- billing truth -----------------------------------------------------------------
+
+/// `12 records, 3600 seconds, cost 1.25` (what one side of the audit counted).
+fn figures(f: &crate::ports::AuditFigures, unit: &str) -> String {
+    let mut out = format!("{} record(s)", f.count);
+    if let Some(q) = f.quantity {
+        out.push_str(&format!(", {} {unit}", q.normalize()));
+    }
+    if let Some(c) = f.cost {
+        out.push_str(&format!(", cost {}", c.normalize()));
+    }
+    out
+}
+
+pub fn audit_mismatch(day: &crate::ports::AuditDay) -> LogEntry {
+    let t = day.record_type;
+    let unit = t.quantity_unit();
+    let state = if day.settled {
+        "settled (past the overlap window: late records have had their chance); the operator is alerted"
+    } else {
+        "not settled yet (late records may still arrive); audited again on the next runs"
+    };
+    entry(
+        LogCode::AuditMismatch,
+        format!(
+            "account {} {} on {}: Telnyx's usage report counts {}, the stored records {}; {state}",
+            day.account,
+            t.usage_product().unwrap_or(t.filter_name()),
+            day.day,
+            figures(&day.telnyx, unit),
+            figures(&day.stored, unit),
+        ),
+    )
+}
+
+pub fn audit_clean(days: u64, types: u64, hidden: bool) -> LogEntry {
+    let cost = if hidden {
+        "; cost not compared where pricing is hidden (count and usage are)"
+    } else {
+        ""
+    };
+    entry(
+        LogCode::AuditClean,
+        format!(
+            "{days} day(s) across {types} record type(s) audited clean against Telnyx's usage report{cost}"
+        ),
+    )
+}
+
+pub fn audit_not_auditable(types: &[crate::domain::RecordType]) -> LogEntry {
+    let names: Vec<&str> = types.iter().map(|t| t.filter_name()).collect();
+    entry(
+        LogCode::AuditNotAuditable,
+        format!(
+            "not auditable (Telnyx's usage report does not cover them, so their completeness is not proven): {}",
+            names.join(", ")
+        ),
+    )
+}
+
+pub fn time_field_discovered(
+    t: crate::domain::RecordType,
+    table: &str,
+    found: &str,
+    expected: u64,
+) -> LogEntry {
+    entry(
+        LogCode::TimeFieldDiscovered,
+        format!(
+            "{t}: filtering on `{table}` returned no record while Telnyx's usage report counts {expected}; its records carry `{found}`, which this and later runs filter on (the type's table entry should be corrected)"
+        ),
+    )
+}
+
+pub fn record_type_silent(t: crate::domain::RecordType, field: &str, expected: u64) -> LogEntry {
+    entry(
+        LogCode::RecordTypeSilent,
+        format!(
+            "{t}: filtering on `{field}` returned no record while Telnyx's usage report counts {expected}, and its newest records carry no other time field; nothing imported for it (the audit reports the gap)"
+        ),
+    )
+}
+
+pub fn records_linked_by_session(linked: u64, relinked: u64) -> LogEntry {
+    entry(
+        LogCode::RecordsLinkedBySession,
+        format!(
+            "{linked} record(s) without a connection were attributed through their call's session or leg id; {relinked} stored earlier were linked now that their call arrived"
+        ),
+    )
+}

@@ -126,6 +126,20 @@ pub enum Notification {
         #[serde(default)]
         repeat_every: RepeatEvery,
     },
+    /// The completeness audit found settled days where the stored records and
+    /// Telnyx's usage report differ; goes to the operator.
+    AuditMismatch {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        account: ManagedAccountId,
+        /// One line per day and type: product, day, Telnyx's figures and ours.
+        findings: Vec<String>,
+        /// When the alert was admitted by the throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
 }
 
 impl Notification {
@@ -144,6 +158,9 @@ impl Notification {
             Notification::ManagerKeyProblem { raised_at, .. } => {
                 format!("manager-key-problem#{}", raised_at.timestamp())
             }
+            Notification::AuditMismatch {
+                account, raised_at, ..
+            } => format!("audit-mismatch#{account}#{}", raised_at.timestamp()),
         }
     }
 
@@ -153,7 +170,8 @@ impl Notification {
             Notification::NewCustomer { to, .. }
             | Notification::UnknownManagedAccount { to, .. }
             | Notification::KeyProblem { to, .. }
-            | Notification::ManagerKeyProblem { to, .. } => to,
+            | Notification::ManagerKeyProblem { to, .. }
+            | Notification::AuditMismatch { to, .. } => to,
         }
     }
 }
@@ -268,6 +286,9 @@ pub struct RecordTally {
     pub connection: u64,
     pub calling_number: u64,
     pub called_number: u64,
+    /// Linked through a call record's session or leg id.
+    #[serde(default)]
+    pub session: u64,
     pub unmatched: u64,
 }
 
@@ -288,6 +309,7 @@ impl RecordTally {
             MatchedBy::Connection => &mut self.connection,
             MatchedBy::CallingNumber => &mut self.calling_number,
             MatchedBy::CalledNumber => &mut self.called_number,
+            MatchedBy::Session => &mut self.session,
             MatchedBy::Unmatched => &mut self.unmatched,
         } += 1;
     }
@@ -298,6 +320,7 @@ impl RecordTally {
         self.connection += other.connection;
         self.calling_number += other.calling_number;
         self.called_number += other.called_number;
+        self.session += other.session;
         self.unmatched += other.unmatched;
     }
 
@@ -307,16 +330,25 @@ impl RecordTally {
             + self.connection
             + self.calling_number
             + self.called_number
+            + self.session
             + self.unmatched
     }
 
+    /// The share of records attributed to an end customer, in percent (`None`: no
+    /// record). For display and metrics only; money never goes through it.
+    pub fn attribution_rate(&self) -> Option<f64> {
+        let total = self.total();
+        (total > 0).then(|| (total - self.unmatched) as f64 * 100.0 / total as f64)
+    }
+
     /// The counts in a fixed order.
-    pub fn counts(&self) -> [(MatchedBy, u64); 5] {
+    pub fn counts(&self) -> [(MatchedBy, u64); 6] {
         [
             (MatchedBy::BillingGroup, self.billing_group),
             (MatchedBy::Connection, self.connection),
             (MatchedBy::CallingNumber, self.calling_number),
             (MatchedBy::CalledNumber, self.called_number),
+            (MatchedBy::Session, self.session),
             (MatchedBy::Unmatched, self.unmatched),
         ]
     }

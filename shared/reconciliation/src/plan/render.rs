@@ -23,6 +23,7 @@ fn matched_name(m: MatchedBy) -> &'static str {
         MatchedBy::Connection => "connection",
         MatchedBy::CallingNumber => "calling number",
         MatchedBy::CalledNumber => "called number",
+        MatchedBy::Session => "call session",
         MatchedBy::Unmatched => "unmatched",
     }
 }

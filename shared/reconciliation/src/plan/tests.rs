@@ -1344,7 +1344,7 @@ fn the_rendered_diff_shows_creations_changes_warnings_and_a_record_summary() {
         "{text}"
     );
     assert!(
-        text.contains("= 2 detail record(s): billing group 0, connection 1, calling number 0, called number 0, unmatched 1"),
+        text.contains("= 2 detail record(s): billing group 0, connection 1, calling number 0, called number 0, call session 0, unmatched 1"),
         "{text}"
     );
 }

@@ -10,15 +10,21 @@
 //! - [`store`]: the operator's records, one trait per concern (`OnboardingStore`,
 //!   `StateStore`, `RecordStore`, `LeaseStore`, `OutboxStore`, `RunLogStore`), together
 //!   `Store`.
+//! - [`billing`]: `BillingStore`, the billing truth beside the records (partitions read
+//!   by time, session links, audit verdicts, found time fields); part of `Store`.
 //! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
 //!
 //! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
 //! it to the core's jobs.
 
+pub mod billing;
 pub mod outside;
 pub mod store;
 pub mod telnyx;
 
+pub use billing::{
+    AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, SessionLink,
+};
 pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
 pub use store::{
     AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
@@ -27,7 +33,7 @@ pub use store::{
 };
 pub use telnyx::{
     ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
-    UsageCounts, UsageQuery,
+    UsageCounts, UsageQuery, UsageTotals,
 };
 
 use crate::error::PortError;

@@ -9,6 +9,7 @@
 //! | [`LeaseStore`] | one worker per account at a time |
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
+//! | [`super::billing::BillingStore`] | partitions read by time, session links, audit verdicts |
 
 use super::PortResult;
 use super::telnyx::TimeWindow;
@@ -177,6 +178,9 @@ pub enum AlertKind {
     /// The manager key is missing or refused (the scheduler; its slot is kept under
     /// [`crate::schedule::scheduler_account`]).
     ManagerKey,
+    /// The completeness audit found a settled day where Telnyx's totals and the stored
+    /// records differ (account-sync).
+    AuditMismatch,
 }
 
 impl AlertKind {
@@ -351,11 +355,23 @@ pub trait RunLogStore: Send + Sync {
 
 /// The whole store: every concern. Implemented for anything that implements them all.
 pub trait Store:
-    OnboardingStore + StateStore + RecordStore + LeaseStore + OutboxStore + RunLogStore
+    OnboardingStore
+    + StateStore
+    + RecordStore
+    + LeaseStore
+    + OutboxStore
+    + RunLogStore
+    + super::billing::BillingStore
 {
 }
 
 impl<T> Store for T where
-    T: OnboardingStore + StateStore + RecordStore + LeaseStore + OutboxStore + RunLogStore
+    T: OnboardingStore
+        + StateStore
+        + RecordStore
+        + LeaseStore
+        + OutboxStore
+        + RunLogStore
+        + super::billing::BillingStore
 {
 }

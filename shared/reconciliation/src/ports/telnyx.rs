@@ -1,7 +1,9 @@
 //! The Telnyx API, as the product reads it.
 
 use super::PortResult;
-use crate::domain::{DetailRecord, ManagedAccount, ManagedAccountId, RecordType, TelnyxSnapshot};
+use crate::domain::{
+    DetailRecord, ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -53,6 +55,9 @@ impl TimeWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordQuery {
     pub record_type: RecordType,
+    /// The field the window filters on (and each record's time is read from): the
+    /// type's [`RecordType::time_field`] unless a run found its records carry another.
+    pub time_field: &'static str,
     pub window: TimeWindow,
     /// The page to start at (1 = from the start; a resumed walk starts further in).
     pub first_page: u32,
@@ -66,6 +71,7 @@ impl RecordQuery {
     pub fn new(record_type: RecordType, window: TimeWindow) -> Self {
         Self {
             record_type,
+            time_field: record_type.time_field(),
             window,
             first_page: 1,
             not_after: None,
@@ -118,6 +124,19 @@ impl UsageCounts {
     }
 }
 
+/// Telnyx's own totals of one record type in a window for the key's own account
+/// (`GET /usage_reports`): what the completeness audit compares the stored records with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageTotals {
+    /// Records counted.
+    pub count: u64,
+    /// The sum of the type's usage metrics ([`RecordType::audit_metrics`]); `None` when
+    /// the type has none or the report gave none.
+    pub quantity: Option<rust_decimal::Decimal>,
+    /// The summed cost, when the report gave one.
+    pub cost: Option<rust_decimal::Decimal>,
+}
+
 /// HTTP requests a Telnyx client has sent since it was built, and how many were
 /// answered 429 (for the run's metrics: subtract two readings).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -165,4 +184,21 @@ pub trait TelnyxApi: Send + Sync {
     /// How many records of a type Telnyx's usage report counts in a window (only for
     /// types the report covers, [`RecordType::usage_product`]).
     async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts>;
+
+    /// Telnyx's totals of one type in `window` (at most 31 days) for the key's own
+    /// account: count, usage metrics and cost (only for types the report covers).
+    async fn usage_totals(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+        window: TimeWindow,
+    ) -> PortResult<UsageTotals>;
+
+    /// The newest page of a type's rows without any time filter, as Telnyx sent them:
+    /// which fields its records actually carry (to find a time field).
+    async fn newest_rows(
+        &self,
+        key: &ApiKey,
+        record_type: RecordType,
+    ) -> PortResult<Vec<RawRecord>>;
 }

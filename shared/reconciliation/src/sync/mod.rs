@@ -36,6 +36,7 @@
 
 mod error;
 mod finish;
+mod relink;
 mod structure;
 mod summary;
 mod walk;
@@ -196,9 +197,16 @@ async fn run(
         Ok(remaining) => remaining,
         Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
     };
+    let mut relinked = 0;
+    let mut audit = None;
     if remaining.is_empty() {
+        relinked = relink::relink(ports, &mut structure, account, request.dry_run).await?;
         // Every window is walked: a connection still without usage gets its kind's type.
         structure.settle(ports, request.dry_run, true).await?;
+        audit = run_audit(
+            ports, settings, request, ctx, &key, &structure, &walker, now,
+        )
+        .await;
     }
     let emails = if request.dry_run {
         FlushReport::default()
@@ -214,7 +222,7 @@ async fn run(
         }
     };
     let remaining_types = remaining.iter().map(|c| c.record_type).collect();
-    Ok(RunSummary::of(
+    let mut summary = RunSummary::of(
         request,
         ctx,
         &structure,
@@ -222,7 +230,113 @@ async fn run(
         emails,
         outcome,
         remaining_types,
-    ))
+    );
+    summary.add_billing(relinked, audit.as_ref());
+    Ok(summary)
+}
+
+/// The completeness audit of a complete run (never of a dry run). Best effort: an audit
+/// that cannot be read is logged and retried by the next run; the records stand.
+#[allow(clippy::too_many_arguments)]
+async fn run_audit(
+    ports: &Ports,
+    settings: &SyncSettings,
+    request: &SyncRequest,
+    ctx: &RunContext,
+    key: &crate::ports::ApiKey,
+    structure: &Structure<'_>,
+    walker: &Walker<'_>,
+    now: DateTime<Utc>,
+) -> Option<crate::billing::audit::AuditReport> {
+    if request.dry_run {
+        return None;
+    }
+    let account = &request.managed_account_id;
+    let partitions = crate::billing::partitions(structure.onboarding(), structure.state());
+    let types: Vec<_> = walker.walked_from.keys().copied().collect();
+    let input = crate::billing::audit::AuditInput {
+        account,
+        key,
+        partitions: &partitions,
+        types: &types,
+        watermarks: walker.watermarks(),
+        walked_from: &walker.walked_from,
+        overlap: settings.overlap,
+        now,
+        not_after: ctx.deadline.map(|d| d - settings.deadline_margin),
+        writes: true,
+    };
+    match crate::billing::audit::audit(ports, &input).await {
+        Ok(report) => {
+            if !report.newly_settled.is_empty() {
+                alert_audit_mismatch(ports, settings, account, &report, now).await;
+            }
+            Some(report)
+        }
+        Err(e) => {
+            tracing::warn!(account_id = %account, error = %e.chain(), "completeness audit not done; the next run retries it");
+            None
+        }
+    }
+}
+
+/// A settled audit mismatch is reported to the operator, at most once per account per
+/// alert interval.
+async fn alert_audit_mismatch(
+    ports: &Ports,
+    settings: &SyncSettings,
+    account: &ManagedAccountId,
+    report: &crate::billing::audit::AuditReport,
+    now: DateTime<Utc>,
+) {
+    if settings.alert_to.is_empty() {
+        return;
+    }
+    let alert = Notification::AuditMismatch {
+        to: settings.alert_to.clone(),
+        account: account.clone(),
+        findings: report
+            .newly_settled
+            .iter()
+            .map(|d| crate::plan::messages::audit_mismatch(d).message)
+            .collect(),
+        raised_at: now,
+        repeat_every: RepeatEvery::of(settings.alert_interval),
+    };
+    admit_alert(
+        ports,
+        settings,
+        AlertKind::AuditMismatch,
+        account,
+        &alert,
+        now,
+    )
+    .await;
+}
+
+/// Admits and queues one throttled alert in one atomic write, and sends it when
+/// admitted. Best effort: a failure is logged, the run's result stands.
+async fn admit_alert(
+    ports: &Ports,
+    settings: &SyncSettings,
+    kind: AlertKind,
+    account: &ManagedAccountId,
+    alert: &Notification,
+    now: DateTime<Utc>,
+) {
+    let admitted = ports
+        .store
+        .admit_and_queue_alert(kind, account, alert, now, settings.alert_interval)
+        .await;
+    match admitted {
+        Ok(true) => {
+            flush(ports, account).await;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(account_id = %account, kind = kind.as_str(), error = %e.chain(), "alert not admitted (nothing queued)")
+        }
+    }
 }
 
 /// Sends what the outbox holds; a failed send stays queued for the next run.
@@ -274,27 +388,11 @@ async fn alert_key_problem(
         repeat_every: RepeatEvery::of(settings.alert_interval),
     };
     // One atomic write: the interval's slot is taken only together with its email.
-    let admitted = ports
-        .store
-        .admit_and_queue_alert(
-            AlertKind::KeyProblem,
-            account,
-            &alert,
-            now,
-            settings.alert_interval,
-        )
-        .await;
-    match admitted {
-        Ok(true) => {
-            flush(ports, account).await;
-        }
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(account_id = %account, error = %e.chain(), "key-problem alert not admitted (nothing queued)")
-        }
-    }
+    admit_alert(ports, settings, AlertKind::KeyProblem, account, &alert, now).await;
 }
 
+#[cfg(test)]
+mod billing_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]

@@ -53,6 +53,16 @@ impl<'o> Structure<'o> {
         }
     }
 
+    /// The account's onboarding.
+    pub fn onboarding(&self) -> &'o Onboarding {
+        self.onboarding
+    }
+
+    /// The stored state as this run left it (its applied actions included).
+    pub fn state(&self) -> &StoredState {
+        &self.state
+    }
+
     /// What records are attributed with now.
     pub fn attribution(&self) -> &Attribution {
         &self.attribution

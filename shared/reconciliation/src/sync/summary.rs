@@ -36,6 +36,19 @@ pub struct RunSummary {
     pub remaining_types: Vec<RecordType>,
     pub emails: FlushReport,
     pub log: Vec<LogEntry>,
+    /// How this run's records were matched (rule 15, with call sessions).
+    #[serde(default)]
+    pub tally: crate::plan::RecordTally,
+    /// Records stored by earlier runs linked to their call by this one.
+    #[serde(default)]
+    pub records_relinked: u64,
+    /// Days audited clean / mismatched by this run, and the verdict in words.
+    #[serde(default)]
+    pub audit_clean_days: u64,
+    #[serde(default)]
+    pub audit_mismatched_days: u64,
+    #[serde(default)]
+    pub audit: String,
 }
 
 impl RunSummary {
@@ -59,6 +72,62 @@ impl RunSummary {
             remaining_types: Vec::new(),
             emails: FlushReport::default(),
             log: Vec::new(),
+            tally: crate::plan::RecordTally::default(),
+            records_relinked: 0,
+            audit_clean_days: 0,
+            audit_mismatched_days: 0,
+            audit: "not audited".to_owned(),
+        }
+    }
+
+    /// The share of this run's records attributed to an end customer, in percent.
+    pub fn attribution_rate(&self) -> Option<f64> {
+        self.tally.attribution_rate()
+    }
+
+    /// Adds what the billing checks of a complete run did.
+    pub(super) fn add_billing(
+        &mut self,
+        relinked: u64,
+        audit: Option<&crate::billing::audit::AuditReport>,
+    ) {
+        self.records_relinked = relinked;
+        if relinked > 0 || self.tally.session > 0 {
+            self.log.push(messages::records_linked_by_session(
+                self.tally.session,
+                relinked,
+            ));
+        }
+        let Some(audit) = audit else {
+            return;
+        };
+        self.audit_clean_days = audit.clean();
+        self.audit_mismatched_days = audit.mismatched();
+        self.audit = audit.verdict();
+        for day in audit
+            .days
+            .iter()
+            .filter(|d| d.verdict == crate::ports::AuditVerdict::Mismatch)
+        {
+            self.log.push(messages::audit_mismatch(day));
+        }
+        if audit.clean() > 0 {
+            let types: std::collections::BTreeSet<_> = audit
+                .days
+                .iter()
+                .filter(|d| d.verdict == crate::ports::AuditVerdict::Clean)
+                .map(|d| d.record_type)
+                .collect();
+            let hidden = audit.days.iter().any(|d| d.stored.hidden_pricing > 0);
+            self.log.push(messages::audit_clean(
+                audit.clean(),
+                types.len() as u64,
+                hidden,
+            ));
+        }
+        if !audit.days.is_empty() && !audit.not_auditable.is_empty() {
+            self.log
+                .push(messages::audit_not_auditable(&audit.not_auditable));
         }
     }
 
@@ -75,6 +144,7 @@ impl RunSummary {
         diff.tally = walker.tally;
         let mut log = diff.log.clone();
         log.extend(record_entries(walker));
+        log.extend(walker.entries.iter().cloned());
         diff.log.clone_from(&log);
         Self {
             account: request.managed_account_id.clone(),
@@ -96,6 +166,11 @@ impl RunSummary {
             remaining_types,
             emails,
             log,
+            tally: walker.tally,
+            records_relinked: 0,
+            audit_clean_days: 0,
+            audit_mismatched_days: 0,
+            audit: "not audited".to_owned(),
         }
     }
 
@@ -111,6 +186,14 @@ impl RunSummary {
         c.insert("records_duplicate".into(), self.records.duplicates);
         c.insert("records_raw_trimmed".into(), self.records.raw_trimmed);
         c.insert("records_unmatched".into(), self.unmatched_records);
+        c.insert(
+            "records_attributed".into(),
+            self.tally.total() - self.tally.unmatched,
+        );
+        c.insert("records_linked_by_session".into(), self.tally.session);
+        c.insert("records_relinked".into(), self.records_relinked);
+        c.insert("audit_days_clean".into(), self.audit_clean_days);
+        c.insert("audit_days_mismatched".into(), self.audit_mismatched_days);
         c.insert("detail_record_pages".into(), self.pages);
         c.insert(
             "record_types_skipped".into(),

@@ -19,7 +19,7 @@
 use super::structure::Structure;
 use super::windows::{self, Pending, Progress};
 use super::{RunContext, SyncError, SyncSettings};
-use crate::domain::{DetailRecordId, ManagedAccountId, RecordType, StoredDetailRecord};
+use crate::domain::{DetailRecordId, ManagedAccountId, MatchedBy, RecordType, StoredDetailRecord};
 use crate::invocation::SyncRequest;
 use crate::plan::RecordTally;
 use crate::ports::{
@@ -27,12 +27,18 @@ use crate::ports::{
     TimeWindow, UsageQuery,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
+
+mod sessions;
+mod time_fields;
 use std::collections::{BTreeMap, HashSet};
 
 /// What became of one walk.
 enum Step {
     /// Its window is stored whole.
     Done,
+    /// The window's first page was empty while Telnyx reports usage in it: nothing
+    /// was written and no watermark moved (the caller looks for the type's time field).
+    Empty,
     /// Stopped for the deadline; the cursor says where to go on.
     Stopped(Cursor),
 }
@@ -66,6 +72,16 @@ pub(super) struct Walker<'r> {
     pub pages: u64,
     /// Types the usage report showed no record for: not requested.
     pub skipped: Vec<RecordType>,
+    /// Records the usage report counts in the window being walked, per type (when read).
+    expected: BTreeMap<RecordType, u64>,
+    /// The time field each type is filtered on (the table's unless one was found).
+    time_fields: BTreeMap<RecordType, &'static str>,
+    /// Records attributed through their call's session or leg id.
+    pub linked_by_session: u64,
+    /// Import-log entries of the walk (time fields found, silent types).
+    pub entries: Vec<crate::plan::LogEntry>,
+    /// Where each type's walk of this run began (the audit's first day).
+    pub walked_from: BTreeMap<RecordType, DateTime<Utc>>,
 }
 
 impl<'r> Walker<'r> {
@@ -95,7 +111,25 @@ impl<'r> Walker<'r> {
             duplicates_in_pages: 0,
             pages: 0,
             skipped: Vec::new(),
+            expected: BTreeMap::new(),
+            time_fields: BTreeMap::new(),
+            linked_by_session: 0,
+            entries: Vec::new(),
+            walked_from: BTreeMap::new(),
         }
+    }
+
+    /// Each type's watermark as this run left it.
+    pub fn watermarks(&self) -> &BTreeMap<RecordType, DateTime<Utc>> {
+        &self.watermarks
+    }
+
+    /// The field `t` is filtered on.
+    fn time_field(&self, t: RecordType) -> &'static str {
+        self.time_fields
+            .get(&t)
+            .copied()
+            .unwrap_or_else(|| t.time_field())
     }
 
     fn account(&self) -> &'r ManagedAccountId {
@@ -113,11 +147,17 @@ impl<'r> Walker<'r> {
         structure: &mut Structure<'_>,
     ) -> Result<Vec<Cursor>, SyncError> {
         let progress = self.progress().await?;
+        self.time_fields = self.found_time_fields().await?;
         self.watermarks = progress.watermarks.clone();
         self.fences = fences(&progress, self.started);
         let walks = windows::pending(self.request, self.settings, &progress, self.started);
         let mut walks = walks.into_iter();
         while let Some(Pending { cursor, fresh }) = walks.next() {
+            let from = self
+                .walked_from
+                .entry(cursor.record_type)
+                .or_insert(cursor.window.from);
+            *from = (*from).min(cursor.window.from);
             if fresh && self.shows_no_usage(cursor.record_type, cursor.window).await {
                 self.skipped.push(cursor.record_type);
                 continue;
@@ -125,7 +165,12 @@ impl<'r> Walker<'r> {
             if fresh {
                 self.open(&cursor).await?;
             }
-            if let Step::Stopped(left) = self.walk(structure, cursor).await? {
+            let mut step = self.walk(structure, cursor.clone(), fresh).await?;
+            if matches!(step, Step::Empty) {
+                self.discover_time_field(cursor.record_type).await?;
+                step = self.walk(structure, cursor, false).await?;
+            }
+            if let Step::Stopped(left) = step {
                 let mut remaining = vec![left];
                 remaining.extend(walks.map(|p| p.cursor));
                 return Ok(remaining);
@@ -177,10 +222,15 @@ impl<'r> Walker<'r> {
     /// True when a usage report proves the type has no record in `window`: the
     /// scheduler's hint, else the account's own report (31 days at a time). A report
     /// that cannot be read proves nothing: the type is walked.
-    async fn shows_no_usage(&self, record_type: RecordType, window: TimeWindow) -> bool {
+    async fn shows_no_usage(&mut self, record_type: RecordType, window: TimeWindow) -> bool {
+        self.expected.remove(&record_type);
         if let Some(hint) = &self.request.usage {
             if hint.checked.contains(&record_type) && hint.window.from <= window.from {
-                return hint.shows_nothing(record_type, &window);
+                let nothing = hint.shows_nothing(record_type, &window);
+                if !nothing {
+                    self.expected.insert(record_type, 1);
+                }
+                return nothing;
             }
         }
         if record_type.usage_product().is_none() {
@@ -194,7 +244,10 @@ impl<'r> Walker<'r> {
             };
             match self.ports.telnyx.usage_counts(self.key, query).await {
                 Ok(counts) if counts.of(None) == 0 => {}
-                Ok(_) => return false,
+                Ok(counts) => {
+                    self.expected.insert(record_type, counts.of(None));
+                    return false;
+                }
                 Err(e) => {
                     tracing::info!(account_id = %self.account(), record_type = %record_type, error = %e.chain(), "usage report unreadable; walking the type");
                     return false;
@@ -224,7 +277,14 @@ impl<'r> Walker<'r> {
         &mut self,
         structure: &mut Structure<'_>,
         mut cursor: Cursor,
+        probe: bool,
     ) -> Result<Step, SyncError> {
+        // Only a fresh window's first slice can tell "the filter field matches nothing".
+        let mut probe = probe
+            && self
+                .expected
+                .get(&cursor.record_type)
+                .is_some_and(|n| *n > 0);
         loop {
             if cursor.is_complete() {
                 self.close(&cursor).await?;
@@ -236,6 +296,7 @@ impl<'r> Walker<'r> {
             let slice_to = *cursor.slice_to.get_or_insert(cursor.window.to);
             let query = RecordQuery {
                 record_type: cursor.record_type,
+                time_field: self.time_field(cursor.record_type),
                 window: TimeWindow {
                     from: cursor.done_until,
                     to: slice_to,
@@ -252,8 +313,12 @@ impl<'r> Walker<'r> {
                     self.account(),
                     format!("{} detail records", cursor.record_type),
                 ))?;
-            if let Step::Stopped(left) = self.walk_slice(structure, &mut cursor, pages).await? {
-                return Ok(Step::Stopped(left));
+            match self
+                .walk_slice(structure, &mut cursor, pages, std::mem::take(&mut probe))
+                .await?
+            {
+                Step::Done => {}
+                other => return Ok(other),
             }
         }
     }
@@ -269,8 +334,10 @@ impl<'r> Walker<'r> {
         structure: &mut Structure<'_>,
         cursor: &mut Cursor,
         mut pages: Box<dyn RecordPages>,
+        probe: bool,
     ) -> Result<Step, SyncError> {
         let mut fresh = cursor.next_page == 1;
+        let mut rows_seen = 0usize;
         // The next page, fetched while the one before it was written.
         let mut ahead = None;
         // The checkpoint of the last page stored, not yet saved.
@@ -292,9 +359,13 @@ impl<'r> Walker<'r> {
                 }
             };
             let Some(page) = page else {
+                if probe && rows_seen == 0 {
+                    return Ok(Step::Empty);
+                }
                 self.slice_done(cursor).await?;
                 return Ok(Step::Done);
             };
+            rows_seen += page.records.len();
             self.pages += 1;
             if std::mem::take(&mut fresh) {
                 if let Some(smaller) = self.smaller_slice(cursor, page.total_results) {
@@ -388,16 +459,24 @@ impl<'r> Walker<'r> {
         check: bool,
     ) -> Result<(), SyncError> {
         *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
-        if structure.learn(&page.records) {
+        let (records, linked) = self.link_sessions(structure, &page.records).await?;
+        if structure.learn(&records) {
             structure
                 .settle(self.ports, self.request.dry_run, false)
                 .await?;
         }
-        let attributed = structure.attribution().attribute(&page.records);
+        let mut attributed = structure.attribution().attribute(&records);
+        for r in &mut attributed.records {
+            if linked.contains(&r.record.id) && r.matched_by == MatchedBy::Connection {
+                r.matched_by = MatchedBy::Session;
+                self.linked_by_session += 1;
+            }
+        }
         self.duplicates_in_pages += attributed.duplicates;
         self.tally.merge(&RecordTally::of(&attributed.records));
         if self.writes() {
             self.write(record_type, &attributed.records, check).await?;
+            self.remember_sessions(&attributed.records).await?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! [`InMemoryStore`]: the in-memory `Store`, one file per concern (onboardings, state,
-//! records, outbox, run logs), like the DynamoDB store's modules.
+//! records, outbox, run logs, billing), like the DynamoDB store's modules.
 
+mod billing;
 mod leases;
 mod onboardings;
 mod outbox;
@@ -10,9 +11,11 @@ mod state;
 
 use super::{injected, lock};
 use crate::domain::{
-    DetailRecordId, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord, StoredState,
+    ConnectionId, DetailRecordId, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord,
+    StoredState,
 };
-use crate::ports::{AlertKind, Cursor, Lease, OutboxEntry, PortResult, RunLog};
+use crate::ports::{AlertKind, AuditDay, Cursor, Lease, OutboxEntry, PortResult, RunLog};
+use chrono::NaiveDate;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -36,6 +39,13 @@ pub struct StoreData {
     pub outbox: BTreeMap<String, OutboxEntry>,
     /// Claim expiry per outbox key.
     pub claims: BTreeMap<String, DateTime<Utc>>,
+    /// Session or leg id → the connection its call record names.
+    pub session_links: BTreeMap<(ManagedAccountId, String), ConnectionId>,
+    /// Stored unmatched records waiting for their call.
+    pub orphans: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
+    pub audits: BTreeMap<(ManagedAccountId, RecordType, NaiveDate), AuditDay>,
+    /// Time fields found at run time.
+    pub time_fields: BTreeMap<(ManagedAccountId, RecordType), String>,
 }
 
 impl StoreData {

@@ -1,0 +1,151 @@
+//! What the store keeps beside the records to prove and present billing (issue
+//! "billing truth"): the records of one billing partition read back by time (for the
+//! audit and the invoices), the call-session links and the records waiting for one
+//! (attribution through the call), the audit's verdict per account × type × day, and
+//! a time field found at run time.
+
+use super::PortResult;
+use super::telnyx::TimeWindow;
+use crate::domain::{
+    ConnectionId, CustomerId, DepartmentId, ManagedAccountId, RecordType, StoredDetailRecord,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where records are billed: a department and the customer billed (`None`: records of
+/// a direct-mode account that matched nobody and have no billing customer).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BillingPartition {
+    pub department: DepartmentId,
+    pub customer: Option<CustomerId>,
+}
+
+/// One page of a partition's records, oldest first, with normalized fields and money
+/// (without Telnyx's raw JSON).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BilledPage {
+    pub records: Vec<StoredDetailRecord>,
+    /// Where the next page starts; `None`: this was the last.
+    pub next: Option<String>,
+}
+
+/// A call's session or leg id and the connection its call record names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionLink {
+    pub session: String,
+    pub connection: ConnectionId,
+}
+
+/// Counts and sums of one record type on one day, from one side of the audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFigures {
+    pub count: u64,
+    /// Summed usage ([`RecordType::audit_metrics`] / billed quantity); `None` for a type
+    /// audited on its count only.
+    pub quantity: Option<Decimal>,
+    /// Summed cost; `None` when none is known (pricing hidden).
+    pub cost: Option<Decimal>,
+    /// Records without a cost (hidden pricing), on our side.
+    #[serde(default)]
+    pub hidden_pricing: u64,
+}
+
+/// What the audit concluded for one account × record type × day.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AuditVerdict {
+    /// Stored and reported agree (count, usage, and cost where both sides have one).
+    Clean,
+    /// They differ.
+    Mismatch,
+}
+
+/// The audit of one account × record type × day, as stored. `settled` once the day is
+/// older than the overlap window behind the type's watermark: late records have had
+/// their chance, so a mismatch then is final (and alerted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditDay {
+    pub account: ManagedAccountId,
+    pub record_type: RecordType,
+    pub day: NaiveDate,
+    pub verdict: AuditVerdict,
+    pub telnyx: AuditFigures,
+    pub stored: AuditFigures,
+    /// Whether cost was compared (false when our records' pricing is hidden).
+    pub cost_compared: bool,
+    pub settled: bool,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The billing truth kept beside the records.
+#[async_trait]
+pub trait BillingStore: Send + Sync {
+    /// One page of the records billed in `partition` whose time lies in `window` (which
+    /// must lie in one calendar month), oldest first, from `after` (a previous page's
+    /// [`BilledPage::next`]).
+    async fn billed_page(
+        &self,
+        partition: &BillingPartition,
+        window: TimeWindow,
+        after: Option<&str>,
+    ) -> PortResult<BilledPage>;
+
+    /// Remembers which connection each session or leg id's call record names (a second
+    /// put of the same link changes nothing).
+    async fn put_session_links(
+        &self,
+        account: &ManagedAccountId,
+        links: &[SessionLink],
+    ) -> PortResult<()>;
+    /// The links known for any of `sessions`.
+    async fn session_links(
+        &self,
+        account: &ManagedAccountId,
+        sessions: &[String],
+    ) -> PortResult<Vec<SessionLink>>;
+
+    /// Remembers stored records that matched nobody but name a session or leg id: a
+    /// later run links them when their call arrives.
+    async fn put_orphans(&self, records: &[StoredDetailRecord]) -> PortResult<()>;
+    /// Up to `limit` of an account's waiting records (normalized, without raw JSON).
+    async fn orphans(
+        &self,
+        account: &ManagedAccountId,
+        limit: usize,
+    ) -> PortResult<Vec<StoredDetailRecord>>;
+    /// Gives a stored record that is still unmatched `record`'s attribution (billing
+    /// customer, end customer, service, how matched, the connection found) in one
+    /// conditional write, and forgets it as an orphan. True when this call changed it;
+    /// false when it was not stored unmatched (already linked: nothing changes, so a
+    /// re-attribution never moves money twice).
+    async fn reattribute(&self, record: &StoredDetailRecord) -> PortResult<bool>;
+
+    /// Stores audit verdicts (a day audited again replaces its verdict).
+    async fn put_audit_days(&self, days: &[AuditDay]) -> PortResult<()>;
+    /// An account's audit verdicts for days in `[from, to]`, by type then day.
+    async fn audit_days(
+        &self,
+        account: &ManagedAccountId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> PortResult<Vec<AuditDay>>;
+
+    /// Time fields found at run time, per type, for types whose records do not carry
+    /// the table's field.
+    async fn time_fields(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<BTreeMap<RecordType, String>>;
+    async fn put_time_field(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+        field: &str,
+    ) -> PortResult<()>;
+}

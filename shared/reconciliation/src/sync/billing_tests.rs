@@ -1,0 +1,405 @@
+//! Billing truth through whole runs on the in-memory fakes: the completeness audit
+//! (clean, a dropped page, a late record past the overlap, a wrong time field, hidden
+//! pricing), attribution through call sessions (also when the call arrives later), and
+//! the invoices against a brute-force sum under reruns and two workers at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::billing::rollup::{Level, brute_total, invoice};
+use crate::domain::{MatchedBy, RecordType};
+use crate::fakes::*;
+use crate::fixtures::*;
+use crate::plan::LogCode;
+use crate::ports::{AuditVerdict, BillingStore};
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+const KEY: &str = "key-billing";
+
+struct World {
+    telnyx: Arc<InMemoryTelnyx>,
+    store: Arc<InMemoryStore>,
+    clock: Arc<ManualClock>,
+    settings: SyncSettings,
+    scenario: Scenario,
+}
+
+impl World {
+    fn new() -> Self {
+        let scenario = Scenario::wholesale()
+            .billing_group("bg-a", "Customer A")
+            .sip_connection("conn-1", "Main trunk", Some("bg-a"));
+        let telnyx = InMemoryTelnyx::new("master").with_account(
+            managed_account(ACCOUNT, "Acme"),
+            KEY,
+            scenario.snapshot.clone(),
+        );
+        Self {
+            telnyx: Arc::new(telnyx),
+            store: Arc::new(
+                InMemoryStore::new()
+                    .with_onboarding(scenario.onboarding.clone())
+                    .with_state(scenario.state.clone()),
+            ),
+            clock: Arc::new(ManualClock::new(fixed_now())),
+            settings: SyncSettings {
+                portal_url_template: PORTAL.into(),
+                initial_lookback: Some(Duration::days(3)),
+                alert_to: vec!["ops@example.com".into()],
+                ..SyncSettings::default()
+            },
+            scenario,
+        }
+    }
+
+    fn ports(&self) -> Ports {
+        Ports {
+            telnyx: self.telnyx.clone(),
+            secrets: Arc::new(
+                InMemorySecrets::new()
+                    .with_master_key("master")
+                    .with_account_key(&ACCOUNT.into(), KEY),
+            ),
+            store: self.store.clone(),
+            mailer: Arc::new(RecordingMailer::new()),
+            dispatcher: Arc::new(RecordingDispatcher::new()),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn add(&self, records: impl IntoIterator<Item = crate::domain::DetailRecord>) {
+        self.telnyx.add_records(&ACCOUNT.into(), records);
+    }
+
+    async fn run(&self, n: usize) -> RunSummary {
+        let request = SyncRequest::for_account(ACCOUNT);
+        let ctx = RunContext::new(RunId::new(format!("run-{n}")));
+        sync_account(&self.ports(), &self.settings, &request, ctx)
+            .await
+            .unwrap()
+    }
+
+    async fn audits(&self) -> Vec<crate::ports::AuditDay> {
+        let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let to = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        self.store
+            .audit_days(&ACCOUNT.into(), from, to)
+            .await
+            .unwrap()
+    }
+}
+
+/// `hours` before the fixed now (12:00 on 2026-11-23).
+fn ago(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    fixed_now() - Duration::hours(hours)
+}
+
+fn calls(prefix: &str, hours: &[i64]) -> Vec<crate::domain::DetailRecord> {
+    hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            record(RecordType::SipTrunking, &format!("{prefix}-{i}"))
+                .connection("conn-1")
+                .at(ago(*h))
+                .build()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
+    let w = World::new();
+    // 2026-11-21 and 2026-11-22 are the whole days of the first run's window.
+    w.add(calls("c", &[20, 30, 40, 50]));
+    let summary = w.run(1).await;
+    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+    let audits = w.audits().await;
+    let sip: Vec<_> = audits
+        .iter()
+        .filter(|d| d.record_type == RecordType::SipTrunking)
+        .collect();
+    assert_eq!(sip.len(), 2, "{sip:?}");
+    assert!(
+        sip.iter()
+            .all(|d| d.verdict == AuditVerdict::Clean && d.settled)
+    );
+    assert_eq!(sip.iter().map(|d| d.stored.count).sum::<u64>(), 4);
+    // A type the report does not cover is never recorded as clean.
+    assert!(
+        !audits
+            .iter()
+            .any(|d| d.record_type == RecordType::MediaStorage)
+    );
+    assert!(summary.log.iter().any(|e| e.code == LogCode::AuditClean));
+    assert!(
+        summary
+            .log
+            .iter()
+            .any(|e| e.code == LogCode::AuditNotAuditable)
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_page_is_a_named_mismatch_and_alerted_once_settled() {
+    let w = World::new();
+    w.add(calls("c", &[20, 30]));
+    w.telnyx.add_unserved(
+        &ACCOUNT.into(),
+        record(RecordType::SipTrunking, "lost")
+            .connection("conn-1")
+            .at(ago(22))
+            .build(),
+    );
+    let summary = w.run(1).await;
+    assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
+    let finding = summary
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::AuditMismatch)
+        .expect("a finding");
+    assert!(
+        finding.message.contains("2026-11-22"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.message.contains("counts 3 record(s)"),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.message.contains("the stored records 2 record(s)"),
+        "{}",
+        finding.message
+    );
+    let alerts: Vec<_> = w
+        .store
+        .data()
+        .outbox
+        .values()
+        .filter(|e| {
+            matches!(
+                e.notification,
+                crate::plan::Notification::AuditMismatch { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    assert_eq!(alerts.len(), 1);
+    // The next run finds it again but does not alert twice.
+    w.clock.advance(Duration::minutes(15));
+    let again = w.run(2).await;
+    assert_eq!(again.audit_mismatched_days, 1);
+    let alerts = w
+        .store
+        .data()
+        .outbox
+        .values()
+        .filter(|e| {
+            matches!(
+                e.notification,
+                crate::plan::Notification::AuditMismatch { .. }
+            )
+        })
+        .count();
+    assert_eq!(alerts, 1);
+}
+
+#[tokio::test]
+async fn a_record_published_after_the_overlap_is_found_by_the_recheck() {
+    let w = World::new();
+    w.add(calls("c", &[20, 30]));
+    assert_eq!(w.run(1).await.audit_mismatched_days, 0);
+    // A record of 2026-11-22 published a day later: no walk re-reads that far back.
+    w.clock.advance(Duration::hours(24));
+    w.add([record(RecordType::SipTrunking, "late")
+        .connection("conn-1")
+        .at(ago(21))
+        .build()]);
+    let summary = w.run(2).await;
+    let stored = w.store.data().records.len();
+    assert_eq!(stored, 2, "the walk cannot reach it");
+    assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
+    let day = w
+        .audits()
+        .await
+        .into_iter()
+        .find(|d| d.verdict == AuditVerdict::Mismatch)
+        .unwrap();
+    assert_eq!(day.day.to_string(), "2026-11-22");
+    assert_eq!((day.telnyx.count, day.stored.count), (3, 2));
+}
+
+#[tokio::test]
+async fn a_type_whose_records_carry_another_time_field_is_found_imported_and_audits_clean() {
+    let w = World::new();
+    w.telnyx.set_time_field(RecordType::Stt, "started_at");
+    w.add((0..3).map(|i| {
+        record(RecordType::Stt, &format!("stt-{i}"))
+            .connection("conn-1")
+            .at(ago(20 + i))
+            .build()
+    }));
+    let summary = w.run(1).await;
+    assert!(
+        summary
+            .log
+            .iter()
+            .any(|e| e.code == LogCode::TimeFieldDiscovered
+                && e.message.contains("`start_time`")
+                && e.message.contains("`started_at`")),
+        "{:?}",
+        summary.log
+    );
+    let stt = w
+        .store
+        .data()
+        .records
+        .keys()
+        .filter(|(_, t, _)| *t == RecordType::Stt)
+        .count();
+    assert_eq!(stt, 3);
+    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+    let found = w.store.time_fields(&ACCOUNT.into()).await.unwrap();
+    assert_eq!(
+        found.get(&RecordType::Stt).map(String::as_str),
+        Some("started_at")
+    );
+}
+
+#[tokio::test]
+async fn hidden_pricing_audits_on_usage_not_cost() {
+    let w = World::new();
+    w.add((0..2).map(|i| {
+        record(RecordType::SipTrunking, &format!("h-{i}"))
+            .connection("conn-1")
+            .hidden_pricing()
+            .at(ago(20 + i))
+            .build()
+    }));
+    let summary = w.run(1).await;
+    assert_eq!(summary.audit_mismatched_days, 0);
+    let day = w
+        .audits()
+        .await
+        .into_iter()
+        .find(|d| d.record_type == RecordType::SipTrunking && d.stored.count > 0)
+        .unwrap();
+    assert!(!day.cost_compared);
+    assert_eq!(day.stored.hidden_pricing, 2);
+    assert_eq!(day.stored.quantity, Some(Decimal::from(120)));
+}
+
+#[tokio::test]
+async fn an_ai_record_is_linked_through_its_call_session_now_or_when_its_call_arrives() {
+    let w = World::new();
+    w.add(calls("call", &[20]).into_iter().map(|mut r| {
+        r.sessions = vec!["sess-1".into()];
+        r
+    }));
+    w.add([
+        record(RecordType::Tts, "tts-1")
+            .session("sess-1")
+            .at(ago(19))
+            .build(),
+        record(RecordType::Tts, "tts-2")
+            .session("sess-2")
+            .at(ago(19))
+            .build(),
+    ]);
+    let first = w.run(1).await;
+    assert_eq!(first.tally.session, 1, "tts-1 is linked through sess-1");
+    assert_eq!(first.tally.unmatched, 1, "tts-2's call has not arrived");
+    let rate = first.attribution_rate().unwrap();
+    assert!((rate - 200.0 / 3.0).abs() < 1e-9, "{rate}");
+    let data = w.store.data();
+    let tts2 = data
+        .records
+        .values()
+        .find(|r| r.record.id.as_str() == "tts-2")
+        .unwrap();
+    assert_eq!(tts2.matched_by, MatchedBy::Unmatched);
+    assert_eq!(data.orphans.len(), 1);
+
+    // Its call arrives (published late, inside the overlap): the next run links it.
+    w.clock.advance(Duration::minutes(15));
+    let mut late = calls("late-call", &[1]);
+    late[0].sessions = vec!["sess-2".into()];
+    w.add(late);
+    let second = w.run(2).await;
+    assert_eq!(second.records_relinked, 1, "{:?}", second.log);
+    let data = w.store.data();
+    let tts2 = data
+        .records
+        .values()
+        .find(|r| r.record.id.as_str() == "tts-2")
+        .unwrap();
+    assert_eq!(tts2.matched_by, MatchedBy::Session);
+    assert!(tts2.end_customer.is_some());
+    assert!(data.orphans.is_empty());
+    // Linking again changes nothing.
+    assert!(!w.store.reattribute(tts2).await.unwrap());
+}
+
+/// A generated month of records: types, costs, hidden pricing, unmatched numbers.
+fn generated(seed: u64, n: usize) -> Vec<crate::domain::DetailRecord> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let types = [
+        RecordType::SipTrunking,
+        RecordType::Messaging,
+        RecordType::Tts,
+        RecordType::Wireless,
+        RecordType::Verify,
+    ];
+    (0..n)
+        .map(|i| {
+            let t = types[(next() % types.len() as u64) as usize];
+            let mut b = record(t, &format!("g{seed}-{i}"))
+                .at(ago(1 + (next() % 60) as i64))
+                .cost(&format!("0.{:04}", next() % 10_000));
+            if next() % 4 != 0 {
+                b = b.connection("conn-1");
+            }
+            if next() % 5 == 0 {
+                b = b.hidden_pricing();
+            }
+            b.build()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn both_invoices_equal_a_brute_force_sum_after_reruns_and_two_workers() {
+    for seed in 1..=3u64 {
+        let w = World::new();
+        w.add(generated(seed, 120));
+        // Two workers at once (one gets the lease), then a rerun.
+        let (a, b) = futures::join!(w.run(1), w.run(2));
+        assert!(
+            matches!(a.outcome, RunOutcome::Complete) || matches!(b.outcome, RunOutcome::Complete)
+        );
+        w.clock.advance(Duration::minutes(20));
+        w.run(3).await;
+        let stored = w.store.data().records;
+        let month = fixed_now();
+        let expected = brute_total(stored.values(), month);
+        assert_eq!(expected.records, stored.len() as u64);
+        for level in [Level::Reseller, Level::Customer] {
+            let inv = invoice(&*w.store, &w.scenario.onboarding, month, level)
+                .await
+                .unwrap();
+            assert_eq!(inv.total, expected, "seed {seed} level {level}");
+            let lines: u64 = inv.lines.iter().map(|l| l.sums.records).sum();
+            assert_eq!(lines, stored.len() as u64);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! A type whose walk finds nothing while Telnyx reports usage: its records may carry
+//! their time in another field than the product's table says (Telnyx answers a filter
+//! on a missing field with 200 and no rows). The walker reads the type's newest rows
+//! unfiltered, finds the field they carry, keeps it for the account, and walks again.
+
+use super::Walker;
+use crate::domain::{RecordType, TIME_FIELD_CANDIDATES};
+use crate::sync::SyncError;
+use std::collections::BTreeMap;
+
+impl Walker<'_> {
+    /// The time fields earlier runs found (only known candidate names are used).
+    pub(super) async fn found_time_fields(
+        &self,
+    ) -> Result<BTreeMap<RecordType, &'static str>, SyncError> {
+        let found =
+            self.ports
+                .store
+                .time_fields(self.account())
+                .await
+                .map_err(SyncError::store(
+                    self.account(),
+                    "reading the found time fields",
+                ))?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(t, f)| {
+                let known = TIME_FIELD_CANDIDATES.iter().find(|c| **c == f)?;
+                Some((t, *known))
+            })
+            .collect())
+    }
+
+    /// A type's walk found nothing while Telnyx reports usage: reads its newest rows
+    /// unfiltered and, when they carry another time field than the one filtered on,
+    /// uses (and keeps) that one. Logged either way.
+    pub(super) async fn discover_time_field(&mut self, t: RecordType) -> Result<(), SyncError> {
+        let current = self.time_field(t);
+        let expected = self.expected.get(&t).copied().unwrap_or_default();
+        let rows = self
+            .ports
+            .telnyx
+            .newest_rows(self.key, t)
+            .await
+            .map_err(SyncError::telnyx(
+                self.account(),
+                format!("the newest {t} rows"),
+            ))?;
+        let found = carried_time_field(&rows, current);
+        match found {
+            Some(field) => {
+                tracing::warn!(account_id = %self.account(), record_type = %t, table_field = current, found_field = field, expected, "time field discovered");
+                if self.writes() {
+                    self.ports
+                        .store
+                        .put_time_field(self.account(), t, field)
+                        .await
+                        .map_err(SyncError::store(
+                            self.account(),
+                            "storing a found time field",
+                        ))?;
+                }
+                self.time_fields.insert(t, field);
+                self.entries
+                    .push(crate::plan::messages::time_field_discovered(
+                        t, current, field, expected,
+                    ));
+            }
+            None => {
+                tracing::warn!(account_id = %self.account(), record_type = %t, field = current, expected, "record type silent");
+                self.entries.push(crate::plan::messages::record_type_silent(
+                    t, current, expected,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first candidate time field (other than `current`) every row carries as a
+/// timestamp; `None` when the rows carry `current` or no candidate.
+fn carried_time_field(rows: &[crate::domain::RawRecord], current: &str) -> Option<&'static str> {
+    if rows.is_empty() {
+        return None;
+    }
+    let values: Vec<serde_json::Value> = rows.iter().filter_map(|r| r.to_value().ok()).collect();
+    let carries = |field: &str| {
+        values.iter().all(|v| {
+            v.get(field)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok())
+        })
+    };
+    if carries(current) {
+        return None;
+    }
+    TIME_FIELD_CANDIDATES
+        .iter()
+        .copied()
+        .find(|f| *f != current && carries(f))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::RawRecord;
+
+    fn row(json: &str) -> RawRecord {
+        RawRecord::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn the_first_candidate_every_row_carries_as_a_timestamp_is_found() {
+        let rows = [
+            row(
+                r#"{"id":"a","started_at":"2026-11-20T10:00:00Z","end_time":"2026-11-20T10:01:00Z"}"#,
+            ),
+            row(r#"{"id":"b","started_at":"2026-11-20T09:00:00Z"}"#),
+        ];
+        assert_eq!(carried_time_field(&rows, "start_time"), Some("started_at"));
+    }
+
+    #[test]
+    fn rows_that_carry_the_filtered_field_or_no_timestamp_find_nothing() {
+        let carrying = [row(r#"{"id":"a","start_time":"2026-11-20T10:00:00Z"}"#)];
+        assert_eq!(carried_time_field(&carrying, "start_time"), None);
+        let none = [row(r#"{"id":"a","started_at":"yesterday"}"#)];
+        assert_eq!(carried_time_field(&none, "start_time"), None);
+        assert_eq!(carried_time_field(&[], "start_time"), None);
+    }
+}
