@@ -101,8 +101,16 @@ async fn account_sync_imports_on_a_good_invoke_prints_one_summary_and_its_metric
         json!(2.0),
         "Acme's two billing groups"
     );
-    assert_eq!(run["ServicesCreated"], json!(10.0), "{run}");
-    assert_eq!(run["TwinsCreated"], json!(10.0), "one twin per service");
+    // 10 from connections and numbers, plus tts and stt on the connections of the calls
+    // their sessions name (linked through the call, not by a connection of their own).
+    assert_eq!(run["ServicesCreated"], json!(12.0), "{run}");
+    assert_eq!(run["TwinsCreated"], json!(12.0), "one twin per service");
+    assert_eq!(run["RecordsLinkedBySession"], json!(3.0), "{run}");
+    assert_eq!(
+        run["AttributionRate"],
+        json!(57.9),
+        "22 of 38 records attributed"
+    );
     let read: f64 = metrics
         .iter()
         .filter(|m| m.get("RecordType").is_some())

@@ -277,7 +277,17 @@ struct DetailQuery {
     matches_nothing: bool,
 }
 
+#[cfg(test)]
 fn parse_detail_query(query: &[(String, String)]) -> Result<DetailQuery, ApiError> {
+    parse_detail_query_on(query, |kind| kind.time_field().to_owned())
+}
+
+/// Parses the filters; `time_field` says which field each type's window filter is
+/// honoured on (the table's, unless the simulator was told the records carry another).
+fn parse_detail_query_on(
+    query: &[(String, String)],
+    time_field: impl Fn(RecordType) -> String,
+) -> Result<DetailQuery, ApiError> {
     let types: Vec<&str> = query
         .iter()
         .filter(|(k, _)| k == "filter[record_type]")
@@ -303,6 +313,7 @@ fn parse_detail_query(query: &[(String, String)]) -> Result<DetailQuery, ApiErro
     };
     let mut window = TimeWindow::default();
     let mut matches_nothing = false;
+    let honoured = time_field(kind);
     for (k, v) in query {
         let Some(inner) = k.strip_prefix("filter[") else {
             continue;
@@ -315,7 +326,7 @@ fn parse_detail_query(query: &[(String, String)]) -> Result<DetailQuery, ApiErro
             Some((field, rest)) => (field, rest.strip_suffix(']').unwrap_or(rest)),
             None => (inner.strip_suffix(']').unwrap_or(inner), ""),
         };
-        if field != kind.time_field() || !matches!(op, "gte" | "gt" | "lte" | "lt") {
+        if field != honoured || !matches!(op, "gte" | "gt" | "lte" | "lt") {
             matches_nothing = true;
             continue;
         }
@@ -417,7 +428,7 @@ fn detail_page(
     index: usize,
     query: &[(String, String)],
 ) -> Result<Response, ApiError> {
-    let q = parse_detail_query(query)?;
+    let q = parse_detail_query_on(query, |kind| ctl.time_field(kind))?;
     let page = Page::parse(query, paging::DETAIL_RECORDS)?;
     let a = account(ctl, index)?;
     if q.matches_nothing {
@@ -442,6 +453,16 @@ fn detail_page(
         )
     };
     let mut rows = merged.rows;
+    let carried = ctl.time_field(q.kind);
+    if carried != q.kind.time_field() {
+        for row in &mut rows {
+            if let Some(obj) = row.as_object_mut() {
+                if let Some(v) = obj.remove(q.kind.time_field()) {
+                    obj.insert(carried.clone(), v);
+                }
+            }
+        }
+    }
     if a.hide_pricing {
         for (i, row) in rows.iter_mut().enumerate() {
             hide_pricing(row, page.offset() + i as u64);

@@ -132,6 +132,8 @@ pub(crate) struct Mutable {
     window_log: HashMap<(String, RateScope, i64), RateWindowCount>,
     requests: Vec<RecordedRequest>,
     pub records: HashMap<(usize, RecordType), RowList>,
+    /// Types whose rows carry their time in another field than the table's.
+    time_fields: HashMap<RecordType, String>,
 }
 
 #[derive(Debug)]
@@ -164,6 +166,26 @@ impl SimControl {
             world: World::new(scenario),
             state: Mutex::new(state),
         }))
+    }
+
+    /// Makes the rows of `record_type` (a `filter[record_type]` spelling) carry their
+    /// time in `field` instead of the type's own field: the window filter is honoured
+    /// on `field` only, so a client filtering on the table's field gets 200 and no rows
+    /// (as the live API answers a filter on a field the type does not have). The usage
+    /// report is unchanged.
+    pub fn set_time_field(&self, record_type: &str, field: &str) -> Result<(), String> {
+        let kind: RecordType = record_type.parse().map_err(|e| format!("{e}"))?;
+        self.lock().time_fields.insert(kind, field.to_owned());
+        Ok(())
+    }
+
+    /// The field `kind`'s rows carry their time in.
+    pub(crate) fn time_field(&self, kind: RecordType) -> String {
+        self.lock()
+            .time_fields
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| kind.time_field().to_owned())
     }
 
     pub(crate) fn world(&self) -> &World {

@@ -151,7 +151,20 @@ impl Generator {
     pub(crate) fn row(&self, kind: RecordType, index: u64, account: &AccountSpec) -> Value {
         let at = DateTime::<Utc>::from_timestamp_millis(self.time_ms(index)).unwrap_or_default();
         let mut rng = SplitMix::new(self.salt ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
-        build_row(kind, at, index, account, &mut rng)
+        let mut row = build_row(kind, at, index, account, &mut rng);
+        // The records of one slot (`index / types`: one of each type, at nearly the same
+        // time) belong to one call: they share its session id, as a call's AI and media
+        // records share the call's `call_session_id` on the live API.
+        let slot = index / self.types.len().max(1) as u64;
+        let session = SplitMix::new(self.salt ^ slot.wrapping_mul(0xA24B_AED4_963E_E407)).uuid();
+        if let Some(obj) = row.as_object_mut() {
+            for field in ["telnyx_session_id", "call_session_id"] {
+                if let Some(v) = obj.get_mut(field) {
+                    *v = serde_json::json!(session);
+                }
+            }
+        }
+        row
     }
 }
 

@@ -724,6 +724,16 @@ async fn a_late_record_becomes_visible_in_its_window() {
 const GEN_KEY: &str = "KEYgen";
 
 async fn start_generated(count: u64, rate_limit: Option<u32>) -> RunningSim {
+    start_generated_with(count, "sip-trunking, messaging", 42, rate_limit).await
+}
+
+/// One generated account of `count` records of `types` (a YAML list's inside).
+async fn start_generated_with(
+    count: u64,
+    types: &str,
+    seed: u64,
+    rate_limit: Option<u32>,
+) -> RunningSim {
     let scenario = Scenario::from_yaml_str(&format!(
         r#"
 manager_account_id: m
@@ -739,10 +749,10 @@ accounts:
       - {{id: "1", phone_number: "+13125550999", connection_id: "1700000000000000001"}}
     generate:
       count: {count}
-      record_types: [sip-trunking, messaging]
+      record_types: [{types}]
       from: "2026-11-01T00:00:00Z"
       to: "2026-11-02T00:00:00Z"
-      seed: 42
+      seed: {seed}
 "#
     ))
     .unwrap();
@@ -1023,4 +1033,133 @@ async fn the_binary_serves_a_scenario_file_and_logs_its_url() {
         .unwrap();
     assert_eq!(reply.status().as_u16(), 200);
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_type_told_to_carry_another_time_field_serves_it_and_filters_only_on_it() {
+    let sim = sim_without_rate_limit().await;
+    sim.control().set_time_field("stt", "started_at").unwrap();
+    let window = |field: &str| {
+        vec![
+            ("filter[record_type]".to_owned(), "stt".to_owned()),
+            (
+                format!("filter[{field}][gte]"),
+                "2026-11-01T00:00:00Z".to_owned(),
+            ),
+            (
+                format!("filter[{field}][lt]"),
+                "2026-12-01T00:00:00Z".to_owned(),
+            ),
+        ]
+    };
+    fn query(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+    let table = get(&sim, ACME, "/detail_records", &query(&window("start_time"))).await;
+    assert_eq!(table.status, 200);
+    assert!(
+        rows(&table).is_empty(),
+        "the table's field matches nothing now"
+    );
+    let carried = get(&sim, ACME, "/detail_records", &query(&window("started_at"))).await;
+    assert_eq!(rows(&carried).len(), 2);
+    assert!(
+        rows(&carried)
+            .iter()
+            .all(|r| r.get("start_time").is_none() && r["started_at"].is_string())
+    );
+    let unfiltered = get(
+        &sim,
+        ACME,
+        "/detail_records",
+        &[("filter[record_type]", "stt")],
+    )
+    .await;
+    assert_eq!(rows(&unfiltered).len(), 2);
+    let usage = get(
+        &sim,
+        ACME,
+        "/usage_reports",
+        &[
+            ("product", "stt"),
+            ("metrics", "count,duration_sec"),
+            ("dimensions", "currency"),
+            ("start_date", "2026-11-01T00:00:00Z"),
+            ("end_date", "2026-12-01T00:00:00Z"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        rows(&usage)[0]["count"],
+        2,
+        "the usage report still counts them"
+    );
+    assert_eq!(rows(&usage)[0]["duration_sec"], 100.0);
+    assert!(sim.control().set_time_field("sms", "started_at").is_err());
+}
+
+#[tokio::test]
+async fn the_usage_report_of_a_day_equals_what_its_walk_serves_including_late_records() {
+    let sim = sim_without_rate_limit().await;
+    sim.control().add_detail_record(
+        ACME_ID,
+        "sip-trunking",
+        json!({"id": "late-sip", "started_at": "2026-11-20T23:59:59.999Z", "billed_sec": 60, "cost": "1.666E-4", "currency": "USD"}),
+    );
+    let day = [
+        ("filter[record_type]", "sip-trunking"),
+        ("filter[started_at][gte]", "2026-11-20T00:00:00Z"),
+        ("filter[started_at][lt]", "2026-11-21T00:00:00Z"),
+        ("page[size]", "50"),
+    ];
+    let served = get(&sim, ACME, "/detail_records", &day).await;
+    let billed: f64 = rows(&served)
+        .iter()
+        .map(|r| r["billed_sec"].as_f64().unwrap())
+        .sum();
+    let usage = get(
+        &sim,
+        ACME,
+        "/usage_reports",
+        &[
+            ("product", "sip-trunking"),
+            ("metrics", "count,billed_sec"),
+            ("dimensions", "currency"),
+            ("start_date", "2026-11-20T00:00:00Z"),
+            ("end_date", "2026-11-21T00:00:00Z"),
+        ],
+    )
+    .await;
+    let total = &rows(&usage)[0];
+    assert_eq!(
+        total["count"].as_u64().unwrap() as usize,
+        rows(&served).len()
+    );
+    assert_eq!(total["billed_sec"].as_f64().unwrap(), billed);
+    assert!(rows(&served).iter().any(|r| r["id"] == "late-sip"));
+}
+
+#[tokio::test]
+async fn generated_records_of_one_slot_share_their_calls_session() {
+    let sim = start_generated_with(10, "sip-trunking, tts", 7, None).await;
+    let page = |t: &'static str| [("filter[record_type]", t), ("page[size]", "50")];
+    let calls = get(&sim, GEN_KEY, "/detail_records", &page("sip-trunking")).await;
+    let tts = get(&sim, GEN_KEY, "/detail_records", &page("tts")).await;
+    let sessions = |r: &Reply, field: &str| -> std::collections::BTreeSet<String> {
+        rows(r)
+            .iter()
+            .filter_map(|row| row[field].as_str().map(str::to_owned))
+            .collect()
+    };
+    let call_sessions = sessions(&calls, "telnyx_session_id");
+    assert_eq!(call_sessions.len(), 5, "one session per call");
+    assert_eq!(
+        sessions(&tts, "call_session_id"),
+        call_sessions,
+        "each tts names its call's session"
+    );
+    assert!(rows(&tts).iter().all(|r| r.get("connection_id").is_none()));
 }

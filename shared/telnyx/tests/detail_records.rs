@@ -477,3 +477,67 @@ async fn pages_without_meta_are_walked_until_a_short_or_empty_page() {
     assert_eq!(numbers.len(), 260);
     assert_eq!(requests_to(&sim, "/v2/phone_numbers").len(), 2);
 }
+
+#[tokio::test]
+async fn a_walk_on_a_found_time_field_reads_it_and_the_port_reports_totals_and_newest_rows() {
+    use reconciliation::ports::{RecordQuery, TelnyxApi};
+    let sim = start(
+        ScenarioBuilder::new()
+            .detail_record(
+                "stt",
+                json!({"call_leg_id": "leg-1", "call_session_id": "sess-1", "start_time": "2026-11-20T10:00:00Z", "duration_sec": 90, "cost": "0.0375", "currency": "USD"}),
+            )
+            .detail_record(
+                "stt",
+                json!({"call_leg_id": "leg-2", "telnyx_session_id": "sess-2", "call_session_id": "sess-2", "start_time": "2026-11-20T11:00:00Z", "duration_sec": 10, "cost": "0.0042", "currency": "USD"}),
+            )
+            .build(),
+    )
+    .await;
+    sim.control().set_time_field("stt", "started_at").unwrap();
+    let client = client(&sim);
+    let key = account_key();
+    let by_table = walk(&client, RecordType::Stt, window(FROM, TO))
+        .await
+        .unwrap();
+    assert!(
+        by_table.1.is_empty(),
+        "the table's start_time matches nothing now"
+    );
+
+    let mut query = RecordQuery::new(RecordType::Stt, window(FROM, TO));
+    query.time_field = "started_at";
+    let mut pages = TelnyxApi::detail_records(&client, &key, query)
+        .await
+        .unwrap();
+    let page = pages.next_page().await.unwrap().unwrap();
+    assert_eq!(page.records.len(), 2);
+    let first = page
+        .records
+        .iter()
+        .find(|r| r.id.as_str().starts_with("leg-2@"))
+        .unwrap();
+    assert_eq!(first.occurred_at, at("2026-11-20T11:00:00Z"));
+    assert_eq!(
+        first.sessions,
+        vec!["sess-2".to_owned(), "leg-2".to_owned()],
+        "each id once"
+    );
+
+    let newest = TelnyxApi::newest_rows(&client, &key, RecordType::Stt)
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 2);
+    assert!(
+        newest
+            .iter()
+            .all(|r| r.field("started_at").is_some() && r.field("start_time").is_none())
+    );
+
+    let totals = TelnyxApi::usage_totals(&client, &key, RecordType::Stt, window(FROM, TO))
+        .await
+        .unwrap();
+    assert_eq!(totals.count, 2);
+    assert_eq!(totals.quantity, Some(Decimal::from(100)));
+    assert_eq!(totals.cost, Some(Decimal::from_str("0.0417").unwrap()));
+}

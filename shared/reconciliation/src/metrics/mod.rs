@@ -96,12 +96,9 @@ fn count(n: u64) -> f64 {
 /// Share of the run's records attributed to a customer, service or billing group, in
 /// percent (100 when there were none).
 pub fn attribution_rate(summary: &RunSummary) -> f64 {
-    let stored: u64 = summary.fetched.values().sum();
-    if stored == 0 {
-        return 100.0;
-    }
-    let matched = stored.saturating_sub(summary.unmatched_records);
-    (matched as f64 * 1000.0 / stored as f64).round() / 10.0
+    summary
+        .attribution_rate()
+        .map_or(100.0, |rate| (rate * 10.0).round() / 10.0)
 }
 
 fn account_sync_line(
@@ -148,6 +145,31 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
             Unit::Count,
         ),
         ("AttributionRate", attribution_rate(summary), Unit::Percent),
+        (
+            "RecordsLinkedBySession",
+            count(summary.tally.session),
+            Unit::Count,
+        ),
+        (
+            "RecordsRelinked",
+            count(summary.records_relinked),
+            Unit::Count,
+        ),
+        (
+            "AuditDaysClean",
+            count(summary.audit_clean_days),
+            Unit::Count,
+        ),
+        (
+            "AuditDaysMismatched",
+            count(summary.audit_mismatched_days),
+            Unit::Count,
+        ),
+        (
+            "AuditMismatchesSettled",
+            count(summary.audit_settled_mismatches),
+            Unit::Count,
+        ),
         ("EntitiesCreated", count(a.created), Unit::Count),
         ("CustomersCreated", count(a.customers_created), Unit::Count),
         ("ServicesCreated", count(a.services_created), Unit::Count),

@@ -21,6 +21,16 @@ fn summary() -> RunSummary {
         raw_trimmed: 0,
     };
     s.unmatched_records = 1;
+    s.tally = crate::plan::RecordTally {
+        connection: 2,
+        session: 1,
+        unmatched: 1,
+        ..Default::default()
+    };
+    s.records_relinked = 2;
+    s.audit_clean_days = 5;
+    s.audit_mismatched_days = 2;
+    s.audit_settled_mismatches = 1;
     s.applied = ApplyReport {
         created: 5,
         already_existed: 0,
@@ -73,6 +83,11 @@ fn a_runs_line_is_valid_emf_and_carries_its_figures() {
     assert_eq!(run["RecordsImported"], 4.0);
     assert_eq!(run["RecordsDuplicate"], 2.0);
     assert_eq!(run["AttributionRate"], 75.0);
+    assert_eq!(run["RecordsLinkedBySession"], 1.0);
+    assert_eq!(run["RecordsRelinked"], 2.0);
+    assert_eq!(run["AuditDaysClean"], 5.0);
+    assert_eq!(run["AuditDaysMismatched"], 2.0);
+    assert_eq!(run["AuditMismatchesSettled"], 1.0);
     assert_eq!(run["EntitiesCreated"], 5.0);
     assert_eq!(run["CustomersCreated"], 2.0);
     assert_eq!(run["ServicesCreated"], 2.0);

@@ -47,6 +47,9 @@ pub struct RunSummary {
     pub audit_clean_days: u64,
     #[serde(default)]
     pub audit_mismatched_days: u64,
+    /// Of those, days past the overlap window (final: the alarm's metric).
+    #[serde(default)]
+    pub audit_settled_mismatches: u64,
     #[serde(default)]
     pub audit: String,
 }
@@ -76,6 +79,7 @@ impl RunSummary {
             records_relinked: 0,
             audit_clean_days: 0,
             audit_mismatched_days: 0,
+            audit_settled_mismatches: 0,
             audit: "not audited".to_owned(),
         }
     }
@@ -103,6 +107,11 @@ impl RunSummary {
         };
         self.audit_clean_days = audit.clean();
         self.audit_mismatched_days = audit.mismatched();
+        self.audit_settled_mismatches = audit
+            .days
+            .iter()
+            .filter(|d| d.settled && d.verdict == crate::ports::AuditVerdict::Mismatch)
+            .count() as u64;
         self.audit = audit.verdict();
         for day in audit
             .days
@@ -170,6 +179,7 @@ impl RunSummary {
             records_relinked: 0,
             audit_clean_days: 0,
             audit_mismatched_days: 0,
+            audit_settled_mismatches: 0,
             audit: "not audited".to_owned(),
         }
     }
