@@ -339,3 +339,130 @@ async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
         "nothing more written"
     );
 }
+
+/// The number after `label` in `text` (e.g. "Telnyx counts 37 record(s)").
+fn number_after(text: &str, label: &str) -> u64 {
+    text.split(label)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok())
+        .unwrap_or_else(|| panic!("no number after {label:?} in:\n{text}"))
+}
+
+#[tokio::test]
+async fn usage_prints_both_invoices_whose_totals_match_the_records_and_the_audit() {
+    let h = Harness::start(Names::isolated(), Default::default()).await;
+    h.onboard_sample_reseller().await;
+    assert!(admin(&h, &["sync", "--account", ACME], "").await.ok);
+    let expected = sample_record_count(ACME) as u64;
+    let month = "2026-11";
+
+    let reseller = admin(&h, &["usage", "--account", ACME, "--month", month], "").await;
+    assert!(reseller.ok, "{}", reseller.stderr);
+    let out = &reseller.stdout;
+    assert!(out.starts_with("reseller invoice, 2026-11"), "{out}");
+    let total = out
+        .lines()
+        .find(|l| l.starts_with("TOTAL"))
+        .expect("a total row");
+    assert!(total.contains(&format!(" {expected} ")), "{total}");
+    // Every line is billed to the reseller, per twin service.
+    assert!(out.contains("Acme Reseller"), "{out}");
+    let line = |prefix: &str| {
+        out.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line:\n{out}"))
+    };
+    let invoice = line("invoice:");
+    assert_eq!(number_after(invoice, "invoice: "), expected, "{invoice}");
+    let uncovered = number_after(invoice, "record(s), ");
+    assert_eq!(uncovered, 1, "Acme's media_storage record: {invoice}");
+    let auditable = number_after(invoice, " (");
+    assert_eq!(auditable, expected - uncovered, "{invoice}");
+    // What the audit counted over the month equals the invoice's auditable records.
+    let audit = line("audit:");
+    assert_eq!(number_after(audit, "Telnyx counts "), auditable, "{audit}");
+    assert_eq!(number_after(audit, "record(s), "), auditable, "{audit}");
+
+    let customer = admin(
+        &h,
+        &[
+            "usage",
+            "--account",
+            ACME,
+            "--month",
+            month,
+            "--level",
+            "customer",
+            "--format",
+            "json",
+        ],
+        "",
+    )
+    .await;
+    assert!(customer.ok, "{}", customer.stderr);
+    let json: serde_json::Value = serde_json::from_str(&customer.stdout).expect("JSON");
+    assert_eq!(json["total"]["records"], serde_json::json!(expected));
+    assert_eq!(json["level"], "customer");
+    let names: Vec<&str> = json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["customer_name"].as_str())
+        .collect();
+    assert!(names.contains(&"Acme Retail Customers"), "{names:?}");
+
+    let csv = admin(
+        &h,
+        &[
+            "usage",
+            "--account",
+            ACME,
+            "--month",
+            month,
+            "--format",
+            "csv",
+        ],
+        "",
+    )
+    .await;
+    assert!(csv.ok, "{}", csv.stderr);
+    let records: u64 = csv
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(7).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(records, expected, "{}", csv.stdout);
+
+    let audit = admin(&h, &["audit", "--account", ACME, "--month", month], "").await;
+    assert!(audit.ok, "{}", audit.stderr);
+    assert!(!audit.stdout.contains("mismatch "), "{}", audit.stdout);
+    assert!(
+        audit.stdout.contains("sip-trunking") && audit.stdout.contains("clean"),
+        "{}",
+        audit.stdout
+    );
+
+    let bad = admin(&h, &["usage", "--account", ACME, "--month", "11/2026"], "").await;
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr.contains("--month") && bad.stderr.contains("YYYY-MM"),
+        "{}",
+        bad.stderr
+    );
+    let unknown = admin(&h, &["usage", "--account", GAMMA, "--month", month], "").await;
+    assert!(!unknown.ok);
+    assert!(
+        unknown.stderr.contains("not onboarded"),
+        "{}",
+        unknown.stderr
+    );
+    let empty = admin(&h, &["audit", "--account", ACME, "--month", "2025-01"], "").await;
+    assert!(!empty.ok);
+    assert!(
+        empty.stderr.contains("no audit verdict"),
+        "{}",
+        empty.stderr
+    );
+}

@@ -300,3 +300,61 @@ async fn a_key_lacking_a_permission_is_alerted_naming_the_endpoint() {
     );
     assert!(!body.contains(ACME_KEY));
 }
+
+#[tokio::test]
+async fn a_type_carrying_another_time_field_is_found_imported_audited_clean_and_remembered() {
+    use reconciliation::plan::LogCode;
+    use reconciliation::ports::{AuditVerdict, BillingStore, RunLogStore};
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().set_time_field("stt", "started_at").unwrap();
+    h.tick().await.expect("tick");
+    let runs = h.deliver_queue().await;
+    assert!(runs.iter().all(|(_, r)| batch_failures(r) == 0));
+    assert_eq!(
+        h.stored_records(ACME).await,
+        sample_record_count(ACME),
+        "the stt records are imported too"
+    );
+    let acme = ManagedAccountId::new(ACME);
+    let log = &h.store.run_logs(&acme, 1).await.unwrap()[0];
+    let found = log
+        .entries
+        .iter()
+        .find(|e| e.code == LogCode::TimeFieldDiscovered)
+        .expect("the discovery is logged");
+    assert!(found.message.contains("`started_at`"), "{}", found.message);
+    let fields = h.store.time_fields(&acme).await.unwrap();
+    assert_eq!(
+        fields
+            .get(&reconciliation::domain::RecordType::Stt)
+            .map(String::as_str),
+        Some("started_at")
+    );
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let audits = h.store.audit_days(&acme, day(1), day(30)).await.unwrap();
+    let stt: Vec<_> = audits
+        .iter()
+        .filter(|d| d.record_type == reconciliation::domain::RecordType::Stt)
+        .collect();
+    assert!(!stt.is_empty());
+    assert!(
+        audits.iter().all(|d| d.verdict == AuditVerdict::Clean),
+        "{:?}",
+        audits
+            .iter()
+            .filter(|d| d.verdict != AuditVerdict::Clean)
+            .collect::<Vec<_>>()
+    );
+    // The next run filters on the found field from the start: no new discovery.
+    h.tick().await.expect("tick");
+    h.deliver_queue().await;
+    let log = &h.store.run_logs(&acme, 1).await.unwrap()[0];
+    assert!(
+        !log.entries
+            .iter()
+            .any(|e| e.code == LogCode::TimeFieldDiscovered),
+        "{:?}",
+        log.entries
+    );
+}

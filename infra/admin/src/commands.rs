@@ -2,10 +2,10 @@
 //! functions build them), call the library, print the result. Every error is one
 //! message (the caller prints it and exits non-zero); nothing is half written.
 
-use super::{Cli, Command, MappingArg, ModeArg, OnboardArgs};
+use super::{Cli, Command, FormatArg, LevelArg, MappingArg, ModeArg, OnboardArgs};
 use aws_adapters::{config::load_sdk_config, secrets, store::DynamoStore};
 use billing_admin::key_check::{self, KeyKind};
-use billing_admin::{accounts, keys, onboard, runs, sync_now};
+use billing_admin::{accounts, keys, onboard, runs, sync_now, usage};
 use lambda_shell::AdapterConfig;
 use reconciliation::domain::{
     Department, DepartmentId, ManagedAccountId, MappingPreference, RunId,
@@ -76,6 +76,42 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             to,
             record_types,
         } => sync(&account, from.as_deref(), to.as_deref(), &record_types).await?,
+        Command::Usage {
+            account,
+            month,
+            level,
+            format,
+        } => {
+            let month = usage::parse_month(&month)?;
+            let account = ManagedAccountId::new(account);
+            let level = match level {
+                LevelArg::Reseller => reconciliation::billing::rollup::Level::Reseller,
+                LevelArg::Customer => reconciliation::billing::rollup::Level::Customer,
+            };
+            let format = match format {
+                FormatArg::Table => usage::Format::Table,
+                FormatArg::Csv => usage::Format::Csv,
+                FormatArg::Json => usage::Format::Json,
+            };
+            let invoice = usage::invoice(&store, &account, month, level).await?;
+            print!("{}", usage::render(&invoice, format)?);
+            if format == usage::Format::Table {
+                let days = usage::audit_days(&store, &account, month).await?;
+                println!("{}", usage::reconcile_line(&invoice, &days));
+            }
+        }
+        Command::Audit { account, month } => {
+            let month = usage::parse_month(&month)?;
+            let account = ManagedAccountId::new(account);
+            let days = usage::audit_days(&store, &account, month).await?;
+            if days.is_empty() {
+                return Err(format!(
+                    "no audit verdict for {account} in {}: has a complete run happened since the month's first day ended?",
+                    month.format("%Y-%m")
+                ));
+            }
+            print!("{}", usage::render_audit(&days));
+        }
         Command::Runs { account, last } => {
             let account = ManagedAccountId::new(account);
             let logs = runs::runs(&store, &account, last).await?;

@@ -8,6 +8,7 @@
 //! - [`accounts`]: every managed account with onboarding, key, last run, last alert.
 //! - [`runs`]: an account's recent run logs.
 //! - [`sync_now`]: one account synced now through account-sync's core, with progress.
+//! - [`usage`]: the two invoices of a month and the audit's verdicts for it.
 //! - [`table`]: plain-text tables.
 
 pub mod accounts;
@@ -17,3 +18,4 @@ pub mod onboard;
 pub mod runs;
 pub mod sync_now;
 pub mod table;
+pub mod usage;

@@ -121,6 +121,29 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         record_types: Vec<String>,
     },
+    /// The invoice of an account's billing month, from the stored records: per
+    /// reseller customer and twin service (`--level reseller`, what the operator bills
+    /// the reseller) or per end customer and service (`--level customer`).
+    Usage {
+        #[arg(long)]
+        account: String,
+        /// The billing month, YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "reseller")]
+        level: LevelArg,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
+    /// The completeness audit's verdicts of an account's billing month: per day and
+    /// record type, Telnyx's figures and ours.
+    Audit {
+        #[arg(long)]
+        account: String,
+        /// The billing month, YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+    },
     /// An account's recent run logs, newest first (`--account scheduler`: the ticks).
     Runs {
         #[arg(long)]
@@ -134,6 +157,19 @@ enum Command {
 enum ModeArg {
     Wholesale,
     Direct,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Reseller,
+    Customer,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

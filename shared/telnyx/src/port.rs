@@ -115,7 +115,7 @@ impl TelnyxApi for TelnyxClient {
                 Transience::Permanent,
             )
         })?;
-        let mut metrics = vec!["count".to_owned(), "cost".to_owned()];
+        let mut metrics = vec!["count".to_owned(), t.audit_cost_metric().to_owned()];
         metrics.extend(t.audit_metrics().iter().map(|m| (*m).to_owned()));
         let report = UsageReportQuery {
             product: product.to_owned(),
@@ -157,7 +157,7 @@ fn usage_totals(rows: &[UsageReportRow], record_type: RecordType) -> UsageTotals
                 *totals.quantity.get_or_insert_default() += *v;
             }
         }
-        if let Some(v) = row.metrics.get("cost") {
+        if let Some(v) = row.metrics.get(record_type.audit_cost_metric()) {
             *totals.cost.get_or_insert_default() += *v;
         }
     }

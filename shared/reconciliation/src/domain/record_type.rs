@@ -151,6 +151,17 @@ impl RecordType {
         }
     }
 
+    /// The usage-report metric holding this type's cost: the field its records carry
+    /// their cost in (`data_cost` for wireless, `verify_usage_fee` for verify, else
+    /// `cost`), the same rule the client reads a record's cost by.
+    pub fn audit_cost_metric(self) -> &'static str {
+        match self {
+            RecordType::Wireless => "data_cost",
+            RecordType::Verify => "verify_usage_fee",
+            _ => "cost",
+        }
+    }
+
     /// What one unit of [`RecordType::audit_metrics`] (and of a record's billed
     /// quantity) is, for invoices: `seconds`, `parts`, `characters`, `bytes`, or
     /// `records` for a type billed per record.
