@@ -12,8 +12,9 @@ export SAM_CLI_TELEMETRY := 0
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
-demo: ## Start the local stack and run the product's main job end to end (stack stays up)
+demo: ## Start the local stack and run the product's main job end to end on the real function binaries (stack stays up; 3-4 minutes)
 	$(STACK) up
+	cargo build --quiet -p account-sync -p scheduler
 	. .local/stack.env && cargo run --quiet -p integration-tests --bin demo
 	@echo "The local stack is still running: 'make stack-down' stops it."
 

@@ -158,3 +158,97 @@ async fn the_scheduler_binary_fans_out_and_counts_its_tick() {
     assert_eq!(tick["AccountsUnknown"], json!(1.0));
     f.stop().await;
 }
+
+/// The SQS hop and continuations on the real binary: a busy account (Acme with a
+/// thousand more records, Telnyx's rate limit at 30 detail-record requests a minute)
+/// cannot finish in one 15-second invocation; each invocation stops at its deadline,
+/// queues its continuation, and the event source delivers it, deletes what was
+/// acknowledged, until the account is done: every record stored once.
+#[tokio::test]
+async fn a_busy_account_continues_through_the_queue_until_every_record_is_stored_once() {
+    use lambda_local::SqsEventSource;
+    use reconciliation::ports::{RunLogStore, RunOutcome};
+    use telnyx_sim::scenario::GenerateSpec;
+    let mut scenario =
+        telnyx_sim::Scenario::from_file(sample_scenario_path()).expect("sample scenario");
+    let per_type = 50;
+    for account in scenario.accounts.iter_mut().filter(|a| a.id == ACME) {
+        account.generate = Some(GenerateSpec {
+            count: per_type * telnyx_sim::RecordType::ALL.len() as u64,
+            record_types: telnyx_sim::RecordType::ALL.to_vec(),
+            from: sample_records_start(),
+            to: sample_records_start() + chrono::Duration::days(3),
+            seed: 5,
+        });
+    }
+    let h = Harness::start_with(
+        Names::isolated(),
+        scenario,
+        telnyx_sim::SimOptions {
+            rate_limit_per_minute: Some(30),
+        },
+    )
+    .await;
+    h.onboard_sample_reseller().await;
+    let mut env = env(&h);
+    env.extend(
+        [
+            ("DEADLINE_MARGIN_SECONDS", "5"),
+            ("CONTINUATION_DELAY_SECONDS", "1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let mut f = Function::start(&binary("account-sync"), &env)
+        .await
+        .expect("account-sync starts");
+    h.tick().await.expect("the tick queues Acme and Beta");
+    let source = SqsEventSource::new(
+        aws_sdk_sqs::Client::new(&h.stack.sdk),
+        h.queue_url.clone(),
+        Duration::from_secs(15),
+    );
+    let deliveries = source
+        .drain(&mut f, Duration::from_secs(5))
+        .await
+        .expect("the queue is read");
+    let acme: Vec<Value> = deliveries
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(&d.body).expect("a JSON body"))
+        .filter(|b| b["managed_account_id"] == ACME)
+        .collect();
+    assert!(acme.len() >= 2, "Acme needed continuations: {acme:?}");
+    assert!(
+        acme.iter().any(|b| b["continuation"].as_u64() >= Some(1)),
+        "{acme:?}"
+    );
+    assert!(
+        deliveries.iter().all(|d| d.deleted),
+        "every invocation was acknowledged"
+    );
+    let expected = sample_record_count(ACME) + (per_type as usize) * 21;
+    assert_eq!(h.stored_records(ACME).await, expected);
+    assert_eq!(h.stored_records(BETA).await, sample_record_count(BETA));
+    let logs = h.store.run_logs(&ACME.into(), 20).await.expect("run logs");
+    assert!(
+        logs.iter().any(|l| matches!(
+            l.outcome,
+            RunOutcome::Partial {
+                continued: true,
+                ..
+            }
+        )),
+        "{:?}",
+        logs.iter().map(|l| &l.outcome).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        logs[0].outcome,
+        RunOutcome::Complete,
+        "the last run finished"
+    );
+    let written: u64 = logs
+        .iter()
+        .filter_map(|l| l.counts.get("records_written"))
+        .sum();
+    assert_eq!(written as usize, expected, "each record written once");
+    f.stop().await;
+}

@@ -133,6 +133,26 @@ fn hidden(s: &Sums) -> String {
     }
 }
 
+/// An invoice's total in one line: records, usage per unit, cost per currency, records
+/// without a price.
+pub fn total_line(invoice: &Invoice) -> String {
+    let t = &invoice.total;
+    let mut out = format!(
+        "{} line(s), {} record(s); {}; cost {}",
+        invoice.lines.len(),
+        t.records,
+        quantities(t),
+        costs(t)
+    );
+    if t.hidden_pricing > 0 {
+        out.push_str(&format!(
+            "; {} record(s) without a price (pricing hidden)",
+            t.hidden_pricing
+        ));
+    }
+    out
+}
+
 /// The invoice in `format`.
 pub fn render(invoice: &Invoice, format: Format) -> Result<String, String> {
     match format {

@@ -43,9 +43,11 @@ pub struct AuditInput<'a> {
     pub types: &'a [RecordType],
     /// Each type's watermark after the run.
     pub watermarks: &'a BTreeMap<RecordType, DateTime<Utc>>,
-    /// Where each type's walk of this run began (the first audit of a type starts at
-    /// the first whole day from there).
+    /// Where each type's walk of this run began.
     pub walked_from: &'a BTreeMap<RecordType, DateTime<Utc>>,
+    /// Where an account's first window starts (the first audit of a type starts at the
+    /// first whole day from the earlier of this and the type's walk).
+    pub origin: DateTime<Utc>,
     pub overlap: Duration,
     pub now: DateTime<Utc>,
     /// No report is requested after this.
@@ -208,10 +210,10 @@ fn plan_days(
                     .min(unsettled.unwrap_or(recheck));
                 from.max(earliest)
             }
-            None => match input.walked_from.get(&t) {
-                Some(from) => first_whole_day(*from),
-                None => continue,
-            },
+            None => {
+                let walked = input.walked_from.get(&t).copied().unwrap_or(input.origin);
+                first_whole_day(walked.min(input.origin))
+            }
         };
         let mut days = Vec::new();
         let mut d = start;

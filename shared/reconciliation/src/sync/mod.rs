@@ -253,7 +253,9 @@ async fn run_audit(
     }
     let account = &request.managed_account_id;
     let partitions = crate::billing::partitions(structure.onboarding(), structure.state());
-    let types: Vec<_> = walker.walked_from.keys().copied().collect();
+    // Every type with a watermark: a continuation walks only what was left, but the
+    // types finished by the runs before it are audited too.
+    let types = crate::domain::RecordType::ALL.to_vec();
     let input = crate::billing::audit::AuditInput {
         account,
         key,
@@ -261,6 +263,7 @@ async fn run_audit(
         types: &types,
         watermarks: walker.watermarks(),
         walked_from: &walker.walked_from,
+        origin: windows::first_window_start(settings, now),
         overlap: settings.overlap,
         now,
         not_after: ctx.deadline.map(|d| d - settings.deadline_margin),

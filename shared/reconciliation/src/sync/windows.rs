@@ -43,6 +43,15 @@ pub(crate) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
+/// Where an account's first window starts: `initial_lookback` before `now`, else the
+/// start of the current billing month.
+pub(super) fn first_window_start(settings: &SyncSettings, now: DateTime<Utc>) -> DateTime<Utc> {
+    match settings.initial_lookback {
+        Some(lookback) => now - lookback,
+        None => month_start(now),
+    }
+}
+
 /// The end of a backfill: as asked, else `now` (fixed from the first run on).
 pub(super) fn backfill_end(request: &SyncRequest, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     request
@@ -68,10 +77,9 @@ fn new_window(
     if let (Some(from), Some(to)) = (request.backfill_from, backfill_end(request, now)) {
         return TimeWindow { from, to };
     }
-    let from = match (watermark, settings.initial_lookback) {
-        (Some(w), _) => w - settings.overlap,
-        (None, Some(lookback)) => now - lookback,
-        (None, None) => month_start(now),
+    let from = match watermark {
+        Some(w) => w - settings.overlap,
+        None => first_window_start(settings, now),
     };
     TimeWindow { from, to: now }
 }
