@@ -31,10 +31,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 billing_email,
                 parent: parent.map(DepartmentId::new),
             };
-            onboard::put_department(&store, department.clone())
-                .await
-                .map_err(|e| error_chain(&e))?;
-            println!("department {} ({}) stored", department.id, department.name);
+            put_department(&store, department).await?;
         }
         Command::Onboard(args) => onboard_account(&store, &args).await?,
         Command::Plan {
@@ -81,37 +78,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             month,
             level,
             format,
-        } => {
-            let month = usage::parse_month(&month)?;
-            let account = ManagedAccountId::new(account);
-            let level = match level {
-                LevelArg::Reseller => reconciliation::billing::rollup::Level::Reseller,
-                LevelArg::Customer => reconciliation::billing::rollup::Level::Customer,
-            };
-            let format = match format {
-                FormatArg::Table => usage::Format::Table,
-                FormatArg::Csv => usage::Format::Csv,
-                FormatArg::Json => usage::Format::Json,
-            };
-            let invoice = usage::invoice(&store, &account, month, level).await?;
-            print!("{}", usage::render(&invoice, format)?);
-            if format == usage::Format::Table {
-                let days = usage::audit_days(&store, &account, month).await?;
-                println!("{}", usage::reconcile_line(&invoice, &days));
-            }
-        }
-        Command::Audit { account, month } => {
-            let month = usage::parse_month(&month)?;
-            let account = ManagedAccountId::new(account);
-            let days = usage::audit_days(&store, &account, month).await?;
-            if days.is_empty() {
-                return Err(format!(
-                    "no audit verdict for {account} in {}: has a complete run happened since the month's first day ended?",
-                    month.format("%Y-%m")
-                ));
-            }
-            print!("{}", usage::render_audit(&days));
-        }
+        } => usage_cmd(&store, &account, &month, level, format).await?,
+        Command::Audit { account, month } => audit_cmd(&store, &account, &month).await?,
         Command::Runs { account, last } => {
             let account = ManagedAccountId::new(account);
             let logs = runs::runs(&store, &account, last).await?;
@@ -123,6 +91,57 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", runs::render(&logs));
         }
     }
+    Ok(())
+}
+
+async fn put_department(store: &DynamoStore, department: Department) -> Result<(), String> {
+    onboard::put_department(store, department.clone())
+        .await
+        .map_err(|e| error_chain(&e))?;
+    println!("department {} ({}) stored", department.id, department.name);
+    Ok(())
+}
+
+/// `usage`: one invoice, and in table form the month's audit beside it.
+async fn usage_cmd(
+    store: &DynamoStore,
+    account: &str,
+    month: &str,
+    level: LevelArg,
+    format: FormatArg,
+) -> Result<(), String> {
+    let month = usage::parse_month(month)?;
+    let account = ManagedAccountId::new(account);
+    let level = match level {
+        LevelArg::Reseller => reconciliation::billing::rollup::Level::Reseller,
+        LevelArg::Customer => reconciliation::billing::rollup::Level::Customer,
+    };
+    let format = match format {
+        FormatArg::Table => usage::Format::Table,
+        FormatArg::Csv => usage::Format::Csv,
+        FormatArg::Json => usage::Format::Json,
+    };
+    let invoice = usage::invoice(store, &account, month, level).await?;
+    print!("{}", usage::render(&invoice, format)?);
+    if format == usage::Format::Table {
+        let days = usage::audit_days(store, &account, month).await?;
+        println!("{}", usage::reconcile_line(&invoice, &days));
+    }
+    Ok(())
+}
+
+/// `audit`: the month's verdicts per day and type.
+async fn audit_cmd(store: &DynamoStore, account: &str, month: &str) -> Result<(), String> {
+    let month = usage::parse_month(month)?;
+    let account = ManagedAccountId::new(account);
+    let days = usage::audit_days(store, &account, month).await?;
+    if days.is_empty() {
+        return Err(format!(
+            "no audit verdict for {account} in {}: has a complete run happened since the month's first day ended?",
+            month.format("%Y-%m")
+        ));
+    }
+    print!("{}", usage::render_audit(&days));
     Ok(())
 }
 

@@ -44,6 +44,71 @@ fn key_of_token(token: &str) -> Result<HashMap<String, AttributeValue>, AwsError
     Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
 }
 
+/// The conditional update that gives a stored record `record`'s attribution, only if it
+/// is still stored unmatched: how matched, its billing partition, the customers and
+/// service (removed when `None`) and the connection found.
+fn reattribution(record: &StoredDetailRecord) -> Result<ConditionalUpdate, AwsError> {
+    let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
+    let index = keys::detail_record_index(
+        &record.department,
+        record.billing_customer.as_ref(),
+        record.record.occurred_at,
+        record.record_type(),
+        &record.record.id,
+    );
+    let mut sets = vec!["#mb = :mb".to_owned(), "#g = :g".to_owned()];
+    let mut removes = Vec::new();
+    let mut update = ConditionalUpdate::new(key, "", "#mb = :unmatched")
+        .name("#mb", "matched_by")
+        .name("#g", keys::GSI1PK)
+        .name("#rec", "record")
+        .value(":mb", items::attribute("matched_by", &record.matched_by)?)
+        .value(
+            ":unmatched",
+            items::attribute("matched_by", &MatchedBy::Unmatched)?,
+        )
+        .value(":g", s(index.gsi1pk));
+    let fields: [(&str, &str, Option<&str>); 4] = [
+        (
+            "bc",
+            "billing_customer",
+            record.billing_customer.as_ref().map(|c| c.as_str()),
+        ),
+        (
+            "ec",
+            "end_customer",
+            record.end_customer.as_ref().map(|c| c.as_str()),
+        ),
+        ("sv", "service", record.service.as_ref().map(|c| c.as_str())),
+        (
+            "cn",
+            "connection_id",
+            record.record.connection_id.as_ref().map(|c| c.as_str()),
+        ),
+    ];
+    for (tag, attribute, value) in fields {
+        update = update.name(&format!("#{tag}"), attribute);
+        // The connection is a field of the nested normalized record.
+        let path = if attribute == "connection_id" {
+            format!("#rec.#{tag}")
+        } else {
+            format!("#{tag}")
+        };
+        match value {
+            Some(v) => {
+                sets.push(format!("{path} = :{tag}"));
+                update = update.value(&format!(":{tag}"), s(v));
+            }
+            None => removes.push(path),
+        }
+    }
+    let mut expression = format!("SET {}", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    Ok(update.with_update(expression))
+}
+
 impl DynamoStore {
     /// Puts every item, [`IN_FLIGHT`] at a time.
     async fn put_all(&self, items: Vec<Item>) -> Result<(), AwsError> {
@@ -214,70 +279,7 @@ impl BillingStore for DynamoStore {
 
     async fn reattribute(&self, record: &StoredDetailRecord) -> PortResult<bool> {
         let run = async {
-            let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
-            let index = keys::detail_record_index(
-                &record.department,
-                record.billing_customer.as_ref(),
-                record.record.occurred_at,
-                record.record_type(),
-                &record.record.id,
-            );
-            let mut sets = vec!["#mb = :mb".to_owned(), "#g = :g".to_owned()];
-            let mut removes = Vec::new();
-            let mut update = ConditionalUpdate::new(key.clone(), "", "#mb = :unmatched")
-                .name("#mb", "matched_by")
-                .name("#g", keys::GSI1PK)
-                .value(":mb", items::attribute("matched_by", &record.matched_by)?)
-                .value(
-                    ":unmatched",
-                    items::attribute("matched_by", &MatchedBy::Unmatched)?,
-                )
-                .value(":g", s(index.gsi1pk));
-            let fields: [(&str, &str, Option<&str>); 4] = [
-                (
-                    "#bc",
-                    "billing_customer",
-                    record.billing_customer.as_ref().map(|c| c.as_str()),
-                ),
-                (
-                    "#ec",
-                    "end_customer",
-                    record.end_customer.as_ref().map(|c| c.as_str()),
-                ),
-                (
-                    "#sv",
-                    "service",
-                    record.service.as_ref().map(|c| c.as_str()),
-                ),
-                (
-                    "#cn",
-                    "connection_id",
-                    record.record.connection_id.as_ref().map(|c| c.as_str()),
-                ),
-            ];
-            for (placeholder, attribute, value) in fields {
-                update = update.name(placeholder, attribute);
-                let path = if attribute == "connection_id" {
-                    update = update.name("#rec", "record");
-                    format!("#rec.{placeholder}")
-                } else {
-                    placeholder.to_owned()
-                };
-                match value {
-                    Some(v) => {
-                        let value_placeholder = format!(":{}", &placeholder[1..]);
-                        sets.push(format!("{path} = {value_placeholder}"));
-                        update = update.value(&value_placeholder, s(v));
-                    }
-                    None => removes.push(path),
-                }
-            }
-            let mut expression = format!("SET {}", sets.join(", "));
-            if !removes.is_empty() {
-                expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
-            }
-            let changed = update
-                .with_update(expression)
+            let changed = reattribution(record)?
                 .send(&self.client, &self.table)
                 .await?;
             self.delete(&keys::orphan(

@@ -23,13 +23,14 @@ use crate::domain::{DetailRecordId, ManagedAccountId, MatchedBy, RecordType, Sto
 use crate::invocation::SyncRequest;
 use crate::plan::RecordTally;
 use crate::ports::{
-    ApiKey, Cursor, LeaseGrant, Ports, RecordPage, RecordPages, RecordQuery, RecordWriteReport,
-    TimeWindow, UsageQuery,
+    ApiKey, Cursor, Ports, RecordPage, RecordPages, RecordQuery, RecordWriteReport, TimeWindow,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
+mod lease;
 mod sessions;
 mod time_fields;
+mod usage;
 use std::collections::{BTreeMap, HashSet};
 
 /// What became of one walk.
@@ -217,44 +218,6 @@ impl<'r> Walker<'r> {
             cursors,
             reaches,
         })
-    }
-
-    /// True when a usage report proves the type has no record in `window`: the
-    /// scheduler's hint, else the account's own report (31 days at a time). A report
-    /// that cannot be read proves nothing: the type is walked.
-    async fn shows_no_usage(&mut self, record_type: RecordType, window: TimeWindow) -> bool {
-        self.expected.remove(&record_type);
-        if let Some(hint) = &self.request.usage {
-            if hint.checked.contains(&record_type) && hint.window.from <= window.from {
-                let nothing = hint.shows_nothing(record_type, &window);
-                if !nothing {
-                    self.expected.insert(record_type, 1);
-                }
-                return nothing;
-            }
-        }
-        if record_type.usage_product().is_none() {
-            return false;
-        }
-        for chunk in windows::report_chunks(window) {
-            let query = UsageQuery {
-                record_type,
-                window: chunk,
-                across_accounts: false,
-            };
-            match self.ports.telnyx.usage_counts(self.key, query).await {
-                Ok(counts) if counts.of(None) == 0 => {}
-                Ok(counts) => {
-                    self.expected.insert(record_type, counts.of(None));
-                    return false;
-                }
-                Err(e) => {
-                    tracing::info!(account_id = %self.account(), record_type = %record_type, error = %e.chain(), "usage report unreadable; walking the type");
-                    return false;
-                }
-            }
-        }
-        true
     }
 
     /// Time is left for another page.
@@ -584,35 +547,6 @@ impl<'r> Walker<'r> {
                 self.account(),
                 format!("clearing the {} cursor", cursor.record_type),
             ))
-    }
-
-    /// A run without a deadline renews its lease before half of it is used; false when
-    /// another run has taken it meanwhile (this one must stop).
-    async fn renew_lease(&mut self) -> Result<bool, SyncError> {
-        if self.ctx.deadline.is_some() || !self.writes() {
-            return Ok(true);
-        }
-        let now = self.ports.clock.now();
-        if now + self.settings.lease_without_deadline / 2 < self.lease_until {
-            return Ok(true);
-        }
-        let until = now + self.settings.lease_without_deadline;
-        let grant = self
-            .ports
-            .store
-            .acquire_lease(self.account(), &self.ctx.run_id, now, until)
-            .await
-            .map_err(SyncError::store(self.account(), "renewing the lease"))?;
-        match grant {
-            LeaseGrant::Granted => {
-                self.lease_until = until;
-                Ok(true)
-            }
-            LeaseGrant::HeldBy(other) => {
-                tracing::warn!(account_id = %self.account(), held_by = %other.holder, "the lease was taken by another run; stopping");
-                Ok(false)
-            }
-        }
     }
 }
 
