@@ -49,13 +49,7 @@ fn key_of_token(token: &str) -> Result<HashMap<String, AttributeValue>, AwsError
 /// service (removed when `None`) and the connection found.
 fn reattribution(record: &StoredDetailRecord) -> Result<ConditionalUpdate, AwsError> {
     let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
-    let index = keys::detail_record_index(
-        &record.department,
-        record.billing_customer.as_ref(),
-        record.record.occurred_at,
-        record.record_type(),
-        &record.record.id,
-    );
+    let index = super::record_item::index_of(record);
     let mut sets = vec!["#mb = :mb".to_owned(), "#g = :g".to_owned()];
     let mut removes = Vec::new();
     let mut update = ConditionalUpdate::new(key, "", "#mb = :unmatched")

@@ -40,16 +40,21 @@ pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
     let mut without_raw = record.clone();
     without_raw.record.raw = RawRecord::null();
     let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
-    let index = keys::detail_record_index(
+    let index = index_of(record);
+    let mut item = items::entity_item("detail_record", &without_raw, &key, Some(&index))?;
+    item.insert(RAW_GZ.to_owned(), AttributeValue::B(Blob::new(compressed)));
+    fit_item(item, raw_json.len(), &record.record.id)
+}
+
+/// Where a stored record sits in `gsi1`: its billing partition, by time.
+pub fn index_of(record: &StoredDetailRecord) -> keys::IndexKey {
+    keys::detail_record_index(
         &record.department,
         record.billing_customer.as_ref(),
         record.record.occurred_at,
         record.record_type(),
         &record.record.id,
-    );
-    let mut item = items::entity_item("detail_record", &without_raw, &key, Some(&index))?;
-    item.insert(RAW_GZ.to_owned(), AttributeValue::B(Blob::new(compressed)));
-    fit_item(item, raw_json.len(), &record.record.id)
+    )
 }
 
 /// Keeps a detail record's item under [`MAX_ITEM_BYTES`]. An item over it would be
