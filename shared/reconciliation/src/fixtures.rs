@@ -446,6 +446,11 @@ impl RecordBuilder {
         self.0.rate = None;
         self
     }
+    /// The record's billed quantity (`0`: an unanswered call).
+    pub fn billed(mut self, quantity: &str) -> Self {
+        self.0.billed_quantity = quantity.parse().ok();
+        self
+    }
     /// The record's cost.
     pub fn cost(mut self, cost: &str) -> Self {
         self.0.cost = cost.parse().ok();
