@@ -485,25 +485,27 @@ pub fn audit_not_auditable(types: &[crate::domain::RecordType]) -> LogEntry {
     )
 }
 
+/// `evidence`: why records were expected, e.g. "Telnyx's usage report counts 3 in the
+/// window".
 pub fn time_field_discovered(
     t: crate::domain::RecordType,
     table: &str,
     found: &str,
-    expected: u64,
+    evidence: &str,
 ) -> LogEntry {
     entry(
         LogCode::TimeFieldDiscovered,
         format!(
-            "{t}: filtering on `{table}` returned no record while Telnyx's usage report counts {expected}; its records carry `{found}`, which this and later runs filter on (the type's table entry should be corrected)"
+            "{t}: filtering on `{table}` returned no record while {evidence}; its records carry `{found}`, which this and later runs filter on (the type's table entry should be corrected)"
         ),
     )
 }
 
-pub fn record_type_silent(t: crate::domain::RecordType, field: &str, expected: u64) -> LogEntry {
+pub fn record_type_silent(t: crate::domain::RecordType, field: &str, evidence: &str) -> LogEntry {
     entry(
         LogCode::RecordTypeSilent,
         format!(
-            "{t}: filtering on `{field}` returned no record while Telnyx's usage report counts {expected}, and its newest records carry no other time field; nothing imported for it (the audit reports the gap)"
+            "{t}: filtering on `{field}` returned no record while {evidence}, and its newest records carry no other time field; nothing imported for it (the audit reports the gap)"
         ),
     )
 }

@@ -295,6 +295,55 @@ async fn a_type_whose_records_carry_another_time_field_is_found_imported_and_aud
 }
 
 #[tokio::test]
+async fn a_type_the_report_does_not_cover_is_checked_against_its_newest_rows_on_its_first_window() {
+    let w = World::new();
+    w.telnyx
+        .set_time_field(RecordType::MediaStorage, "started_at");
+    w.add((0..2).map(|i| {
+        record(RecordType::MediaStorage, &format!("ms-{i}"))
+            .at(ago(20 + i))
+            .build()
+    }));
+    let summary = w.run(1).await;
+    let found = summary
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::TimeFieldDiscovered)
+        .expect("found through its newest rows");
+    assert!(
+        found.message.contains("newest records lie in the window"),
+        "{}",
+        found.message
+    );
+    let stored = w.store.data().records;
+    assert_eq!(
+        stored
+            .keys()
+            .filter(|(_, t, _)| *t == RecordType::MediaStorage)
+            .count(),
+        2
+    );
+    // An uncovered type that is simply empty is not reported, and its next window is
+    // not probed again.
+    let calls = w.telnyx.calls().len();
+    w.clock.advance(Duration::minutes(15));
+    let again = w.run(2).await;
+    assert!(
+        !again
+            .log
+            .iter()
+            .any(|e| e.code == LogCode::TimeFieldDiscovered || e.code == LogCode::RecordTypeSilent),
+        "{:?}",
+        again.log
+    );
+    let newest = w.telnyx.calls()[calls..]
+        .iter()
+        .filter(|c| c.starts_with("newest_rows"))
+        .count();
+    assert_eq!(newest, 0, "no probe once the type has a watermark");
+}
+
+#[tokio::test]
 async fn hidden_pricing_audits_on_usage_not_cost() {
     let w = World::new();
     w.add((0..2).map(|i| {

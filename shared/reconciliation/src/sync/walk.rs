@@ -33,6 +33,10 @@ mod time_fields;
 mod usage;
 use std::collections::{BTreeMap, HashSet};
 
+/// What `Walker::expected` holds for a type the scheduler's usage hint shows records
+/// for, without a count.
+const USAGE_WITHOUT_COUNT: u64 = u64::MAX;
+
 /// What became of one walk.
 enum Step {
     /// Its window is stored whole.
@@ -168,8 +172,15 @@ impl<'r> Walker<'r> {
             }
             let mut step = self.walk(structure, cursor.clone(), fresh).await?;
             if matches!(step, Step::Empty) {
-                self.discover_time_field(cursor.record_type).await?;
-                step = self.walk(structure, cursor, false).await?;
+                let before = self.time_field(cursor.record_type);
+                self.discover_time_field(cursor.record_type, cursor.window)
+                    .await?;
+                step = if self.time_field(cursor.record_type) == before {
+                    // Nothing else to filter on: the window is empty as walked.
+                    self.empty_window_done(cursor).await?
+                } else {
+                    self.walk(structure, cursor, false).await?
+                };
             }
             if let Step::Stopped(left) = step {
                 let mut remaining = vec![left];
@@ -242,12 +253,13 @@ impl<'r> Walker<'r> {
         mut cursor: Cursor,
         probe: bool,
     ) -> Result<Step, SyncError> {
-        // Only a fresh window's first slice can tell "the filter field matches nothing".
+        // Only a fresh window's first slice can tell "the filter field matches nothing":
+        // when Telnyx's usage report counts records in it, or, for a type the report does
+        // not cover, on its first window (its newest rows then tell).
+        let t = cursor.record_type;
         let mut probe = probe
-            && self
-                .expected
-                .get(&cursor.record_type)
-                .is_some_and(|n| *n > 0);
+            && (self.expected.get(&t).is_some_and(|n| *n > 0)
+                || (t.usage_product().is_none() && !self.watermarks.contains_key(&t)));
         loop {
             if cursor.is_complete() {
                 self.close(&cursor).await?;
@@ -474,6 +486,15 @@ impl<'r> Walker<'r> {
         self.written.raw_trimmed += written.raw_trimmed;
         *self.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
         Ok(())
+    }
+
+    /// A window whose first page was empty (and whose type has no other time field):
+    /// done as if walked, without asking for the page again.
+    async fn empty_window_done(&mut self, mut cursor: Cursor) -> Result<Step, SyncError> {
+        cursor.slice_to = Some(cursor.window.to);
+        self.slice_done(&mut cursor).await?;
+        self.close(&cursor).await?;
+        Ok(Step::Done)
     }
 
     /// The slice is stored: the cursor moves to its end, and the watermark follows.

@@ -5,6 +5,7 @@
 
 use super::Walker;
 use crate::domain::{RecordType, TIME_FIELD_CANDIDATES};
+use crate::ports::TimeWindow;
 use crate::sync::SyncError;
 use std::collections::BTreeMap;
 
@@ -31,12 +32,19 @@ impl Walker<'_> {
             .collect())
     }
 
-    /// A type's walk found nothing while Telnyx reports usage: reads its newest rows
-    /// unfiltered and, when they carry another time field than the one filtered on,
-    /// uses (and keeps) that one. Logged either way.
-    pub(super) async fn discover_time_field(&mut self, t: RecordType) -> Result<(), SyncError> {
+    /// A type's walk found nothing while Telnyx reports usage (or, for a type the usage
+    /// report does not cover, on its first window): reads its newest rows unfiltered
+    /// and, when they carry another time field than the one filtered on, uses (and
+    /// keeps) that one. For a type the report covers, logged either way; for one it does
+    /// not, only when its rows' other field puts records in `window` (else the type is
+    /// simply empty there).
+    pub(super) async fn discover_time_field(
+        &mut self,
+        t: RecordType,
+        window: TimeWindow,
+    ) -> Result<(), SyncError> {
         let current = self.time_field(t);
-        let expected = self.expected.get(&t).copied().unwrap_or_default();
+        let expected = self.expected.get(&t).copied();
         let rows = self
             .ports
             .telnyx
@@ -47,9 +55,20 @@ impl Walker<'_> {
                 format!("the newest {t} rows"),
             ))?;
         let found = carried_time_field(&rows, current);
+        let evidence = match (expected, found) {
+            (Some(super::USAGE_WITHOUT_COUNT), _) => {
+                "Telnyx's usage report shows records in the window".to_owned()
+            }
+            (Some(n), _) => format!("Telnyx's usage report counts {n} in the window"),
+            (None, Some(field)) if in_window(&rows, field, window) => {
+                "its newest records lie in the window".to_owned()
+            }
+            // Not in the usage report and nothing in the window: an empty type.
+            (None, _) => return Ok(()),
+        };
         match found {
             Some(field) => {
-                tracing::warn!(account_id = %self.account(), record_type = %t, table_field = current, found_field = field, expected, "time field discovered");
+                tracing::warn!(account_id = %self.account(), record_type = %t, table_field = current, found_field = field, evidence = %evidence, "time field discovered");
                 if self.writes() {
                     self.ports
                         .store
@@ -63,18 +82,31 @@ impl Walker<'_> {
                 self.time_fields.insert(t, field);
                 self.entries
                     .push(crate::plan::messages::time_field_discovered(
-                        t, current, field, expected,
+                        t, current, field, &evidence,
                     ));
             }
             None => {
-                tracing::warn!(account_id = %self.account(), record_type = %t, field = current, expected, "record type silent");
+                tracing::warn!(account_id = %self.account(), record_type = %t, field = current, evidence = %evidence, "record type silent");
                 self.entries.push(crate::plan::messages::record_type_silent(
-                    t, current, expected,
+                    t, current, &evidence,
                 ));
             }
         }
         Ok(())
     }
+}
+
+/// True when some row's `field` is a timestamp inside `window`.
+fn in_window(rows: &[crate::domain::RawRecord], field: &str, window: TimeWindow) -> bool {
+    rows.iter().filter_map(|r| r.to_value().ok()).any(|v| {
+        v.get(field)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| {
+                let t = t.with_timezone(&chrono::Utc);
+                window.from <= t && t < window.to
+            })
+    })
 }
 
 /// The first candidate time field (other than `current`) every row carries as a

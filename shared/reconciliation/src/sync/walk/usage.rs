@@ -21,7 +21,8 @@ impl Walker<'_> {
             if hint.checked.contains(&record_type) && hint.window.from <= window.from {
                 let nothing = hint.shows_nothing(record_type, &window);
                 if !nothing {
-                    self.expected.insert(record_type, 1);
+                    self.expected
+                        .insert(record_type, super::USAGE_WITHOUT_COUNT);
                 }
                 return nothing;
             }
