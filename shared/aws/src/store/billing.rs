@@ -186,7 +186,8 @@ impl BillingStore for DynamoStore {
         account: &ManagedAccountId,
         links: &[SessionLink],
     ) -> PortResult<()> {
-        let mut all = Vec::with_capacity(links.len());
+        // One item per session id (the last link given wins), 25 a BatchWriteItem.
+        let mut by_key: BTreeMap<String, Item> = BTreeMap::new();
         for l in links {
             let mut item = Item::new();
             let key = keys::session_link(account, &l.session);
@@ -194,10 +195,18 @@ impl BillingStore for DynamoStore {
             item.insert(keys::SK.to_owned(), s(&key.sk));
             item.insert(keys::ENTITY.to_owned(), s("session_link"));
             item.insert("connection_id".to_owned(), s(l.connection.as_str()));
-            all.push(item);
+            by_key.insert(key.sk, item);
         }
-        self.put_all(all)
+        let items: Vec<Item> = by_key.into_values().collect();
+        let batches: Vec<_> = items
+            .chunks(super::records::BATCH_SIZE)
+            .map(|batch| {
+                super::records::write_all(&*self.writer, &self.table, batch.to_vec(), &self.retry)
+            })
+            .collect();
+        futures::future::try_join_all(batches)
             .await
+            .map(|_| ())
             .map_err(port("storing call-session links"))
     }
 

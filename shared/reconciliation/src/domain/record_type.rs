@@ -121,6 +121,25 @@ impl RecordType {
         }
     }
 
+    /// True for the types whose records may name only the call they belong to (a call
+    /// session or leg id, no connection): AI, media and conference-participant records.
+    /// While none of them shows usage, a run writes no call-session links.
+    pub fn names_its_call(self) -> bool {
+        matches!(
+            self,
+            RecordType::ConferenceParticipant
+                | RecordType::AiVoiceAssistant
+                | RecordType::Recording
+                | RecordType::MediaStreaming
+                | RecordType::Embedding
+                | RecordType::Inference
+                | RecordType::InferenceSpeechToText
+                | RecordType::NoiseSuppression
+                | RecordType::Stt
+                | RecordType::Tts
+        )
+    }
+
     /// The usage-report metrics whose sum equals the sum of this type's
     /// [`crate::domain::DetailRecord::billed_quantity`] (the audit compares them); empty
     /// for a type audited on its count (and cost) only. One row per type: the audit

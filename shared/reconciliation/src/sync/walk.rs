@@ -19,15 +19,16 @@
 use super::structure::Structure;
 use super::windows::{self, Pending, Progress};
 use super::{RunContext, SyncError, SyncSettings};
-use crate::domain::{DetailRecordId, ManagedAccountId, MatchedBy, RecordType, StoredDetailRecord};
+use crate::domain::{DetailRecordId, ManagedAccountId, RecordType};
 use crate::invocation::SyncRequest;
 use crate::plan::RecordTally;
 use crate::ports::{
-    ApiKey, Cursor, Ports, RecordPage, RecordPages, RecordQuery, RecordWriteReport, TimeWindow,
+    ApiKey, Cursor, Ports, RecordPages, RecordQuery, RecordWriteReport, TimeWindow,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 mod lease;
+mod pages;
 mod sessions;
 mod time_fields;
 mod usage;
@@ -36,6 +37,9 @@ use std::collections::{BTreeMap, HashSet};
 /// What `Walker::expected` holds for a type the scheduler's usage hint shows records
 /// for, without a count.
 const USAGE_WITHOUT_COUNT: u64 = u64::MAX;
+
+/// A usage report read in a run: the type and its window's bounds.
+type UsageKey = (RecordType, DateTime<Utc>, DateTime<Utc>);
 
 /// What became of one walk.
 enum Step {
@@ -87,6 +91,10 @@ pub(super) struct Walker<'r> {
     pub entries: Vec<crate::plan::LogEntry>,
     /// Where each type's walk of this run began (the audit's first day).
     pub walked_from: BTreeMap<RecordType, DateTime<Utc>>,
+    /// Usage reports read this run: (type, window) → (shows nothing, count).
+    usage_seen: BTreeMap<UsageKey, (bool, Option<u64>)>,
+    /// Whether call-session links are written (decided once per run).
+    links_wanted: Option<bool>,
 }
 
 impl<'r> Walker<'r> {
@@ -121,6 +129,8 @@ impl<'r> Walker<'r> {
             linked_by_session: 0,
             entries: Vec::new(),
             walked_from: BTreeMap::new(),
+            usage_seen: BTreeMap::new(),
+            links_wanted: None,
         }
     }
 
@@ -356,7 +366,7 @@ impl<'r> Walker<'r> {
                 .is_some_and(|&f| cursor.done_until < f);
             if self.time_left() {
                 let (stored, saved, next) = futures::join!(
-                    self.page(structure, cursor.record_type, &page, check),
+                    self.page(structure, (cursor.record_type, cursor.window), &page, check),
                     checkpoint,
                     pages.next_page()
                 );
@@ -365,7 +375,7 @@ impl<'r> Walker<'r> {
                 ahead = Some(next);
             } else {
                 let (stored, saved) = futures::join!(
-                    self.page(structure, cursor.record_type, &page, check),
+                    self.page(structure, (cursor.record_type, cursor.window), &page, check),
                     checkpoint
                 );
                 stored?;
@@ -422,70 +432,6 @@ impl<'r> Walker<'r> {
             .unwrap_or(cut)
             .min(slice_to);
         (cut < slice_to).then_some(cut)
-    }
-
-    /// One page: learn its usage (and plan again if a connection is used as a new type),
-    /// attribute it, write it (with `check`, looking for records stored already).
-    async fn page(
-        &mut self,
-        structure: &mut Structure<'_>,
-        record_type: RecordType,
-        page: &RecordPage,
-        check: bool,
-    ) -> Result<(), SyncError> {
-        *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
-        let (records, linked) = self.link_sessions(structure, &page.records).await?;
-        if structure.learn(&records) {
-            structure
-                .settle(self.ports, self.request.dry_run, false)
-                .await?;
-        }
-        let mut attributed = structure.attribution().attribute(&records);
-        for r in &mut attributed.records {
-            if linked.contains(&r.record.id) && r.matched_by == MatchedBy::Connection {
-                r.matched_by = MatchedBy::Session;
-                self.linked_by_session += 1;
-            }
-        }
-        self.duplicates_in_pages += attributed.duplicates;
-        self.tally.merge(&RecordTally::of(&attributed.records));
-        if self.writes() {
-            self.write(record_type, &attributed.records, check).await?;
-            self.remember_sessions(&attributed.records).await?;
-        }
-        Ok(())
-    }
-
-    async fn write(
-        &mut self,
-        record_type: RecordType,
-        records: &[StoredDetailRecord],
-        check: bool,
-    ) -> Result<(), SyncError> {
-        let store = &self.ports.store;
-        let page: HashSet<DetailRecordId> = records.iter().map(|r| r.record.id.clone()).collect();
-        let previous = std::mem::replace(&mut self.previous_page, page);
-        let written = if check {
-            store.put_detail_records(records).await
-        } else if records.iter().any(|r| previous.contains(&r.record.id)) {
-            let (repeated, new): (Vec<_>, Vec<_>) = records
-                .iter()
-                .cloned()
-                .partition(|r| previous.contains(&r.record.id));
-            self.written.duplicates += repeated.len() as u64;
-            store.put_new_detail_records(&new).await
-        } else {
-            store.put_new_detail_records(records).await
-        };
-        let written = written.map_err(SyncError::store(
-            self.account(),
-            format!("storing {record_type} detail records"),
-        ))?;
-        self.written.written += written.written;
-        self.written.duplicates += written.duplicates;
-        self.written.raw_trimmed += written.raw_trimmed;
-        *self.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
-        Ok(())
     }
 
     /// A window whose first page was empty (and whose type has no other time field):

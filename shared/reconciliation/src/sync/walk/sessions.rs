@@ -19,14 +19,16 @@ impl Walker<'_> {
         &self,
         structure: &Structure<'_>,
         records: &[DetailRecord],
-    ) -> Result<(Vec<DetailRecord>, HashSet<DetailRecordId>), SyncError> {
+    ) -> Result<Option<(Vec<DetailRecord>, HashSet<DetailRecordId>)>, SyncError> {
         let wanted: Vec<String> = records
             .iter()
-            .filter(|r| r.connection_id.is_none() && !structure.attribution().matches(r))
+            .filter(|r| !r.sessions.is_empty() && r.connection_id.is_none())
+            .filter(|r| !structure.attribution().matches(r))
             .flat_map(|r| r.sessions.iter().cloned())
             .collect();
         if wanted.is_empty() {
-            return Ok((records.to_vec(), HashSet::new()));
+            // Nothing to link: the page is used as it is (no copy).
+            return Ok(None);
         }
         let links = self
             .ports
@@ -53,17 +55,24 @@ impl Walker<'_> {
                 r
             })
             .collect();
-        Ok((records, linked))
+        Ok(Some((records, linked)))
     }
 
     /// After a page is stored: its call records' sessions are linked to their
     /// connection, and its unmatched records that name a session wait for their call.
-    pub(super) async fn remember_sessions(
+    /// What a stored page leaves for later pages and runs: its call records' sessions
+    /// linked to their connection, its unmatched records naming a session as orphans.
+    /// Runs beside the page's own write (it holds nothing of the walker): a link or an
+    /// orphan of a record whose write then fails is harmless (an orphan of a record not
+    /// stored is dropped by the relink, and the record is met again).
+    pub(super) fn remember_sessions(
         &self,
         records: &[StoredDetailRecord],
-    ) -> Result<(), SyncError> {
+        links: bool,
+    ) -> impl std::future::Future<Output = Result<(), SyncError>> + use<> {
         let links: Vec<SessionLink> = records
             .iter()
+            .filter(|_| links)
             .filter(|r| r.end_customer.is_some() && r.matched_by != MatchedBy::Session)
             .filter_map(|r| Some((r, r.record.connection_id.clone()?)))
             .flat_map(|(r, connection)| {
@@ -78,26 +87,28 @@ impl Walker<'_> {
             .filter(|r| r.matched_by == MatchedBy::Unmatched && !r.record.sessions.is_empty())
             .cloned()
             .collect();
-        let store = &self.ports.store;
-        let account = self.account();
-        let (a, b) = futures::join!(
-            async {
-                if links.is_empty() {
-                    return Ok(());
+        let store = self.ports.store.clone();
+        let account = self.account().clone();
+        async move {
+            let (a, b) = futures::join!(
+                async {
+                    if links.is_empty() {
+                        return Ok(());
+                    }
+                    store.put_session_links(&account, &links).await
+                },
+                async {
+                    if orphans.is_empty() {
+                        return Ok(());
+                    }
+                    store.put_orphans(&orphans).await
                 }
-                store.put_session_links(account, &links).await
-            },
-            async {
-                if orphans.is_empty() {
-                    return Ok(());
-                }
-                store.put_orphans(&orphans).await
-            }
-        );
-        a.map_err(SyncError::store(account, "storing call-session links"))?;
-        b.map_err(SyncError::store(
-            account,
-            "storing records waiting for their call",
-        ))
+            );
+            a.map_err(SyncError::store(&account, "storing call-session links"))?;
+            b.map_err(SyncError::store(
+                &account,
+                "storing records waiting for their call",
+            ))
+        }
     }
 }

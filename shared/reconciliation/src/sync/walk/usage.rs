@@ -16,6 +16,55 @@ impl Walker<'_> {
         record_type: RecordType,
         window: TimeWindow,
     ) -> bool {
+        let key = (record_type, window.from, window.to);
+        if let Some((nothing, expected)) = self.usage_seen.get(&key).copied() {
+            self.expected.remove(&record_type);
+            if let Some(n) = expected {
+                self.expected.insert(record_type, n);
+            }
+            return nothing;
+        }
+        let nothing = self.read_usage(record_type, window).await;
+        let expected = self.expected.get(&record_type).copied();
+        self.usage_seen.insert(key, (nothing, expected));
+        nothing
+    }
+
+    /// Whether this run writes call-session links: only while records wait for their
+    /// call, or a type whose records name only their call shows usage in `window` (else
+    /// nobody would read them, and an account of calls alone would pay a write per call
+    /// for nothing).
+    pub(super) async fn wants_links(&mut self, window: TimeWindow) -> bool {
+        if let Some(wanted) = self.links_wanted {
+            return wanted;
+        }
+        // Records stored earlier still wait for their call: its link is wanted.
+        let waiting = self
+            .ports
+            .store
+            .orphans(self.account(), 1)
+            .await
+            .map_or(true, |o| !o.is_empty());
+        let mut wanted = waiting;
+        // Only the types the report covers can say so; noise-suppression (not covered)
+        // is linked when another of them shows usage.
+        let named = RecordType::ALL
+            .iter()
+            .filter(|t| t.names_its_call() && t.usage_product().is_some());
+        for &t in named {
+            if wanted {
+                break;
+            }
+            if !self.shows_no_usage(t, window).await {
+                wanted = true;
+                break;
+            }
+        }
+        self.links_wanted = Some(wanted);
+        wanted
+    }
+
+    async fn read_usage(&mut self, record_type: RecordType, window: TimeWindow) -> bool {
         self.expected.remove(&record_type);
         if let Some(hint) = &self.request.usage {
             if hint.checked.contains(&record_type) && hint.window.from <= window.from {

@@ -1,0 +1,89 @@
+//! One page of a walk: the usage it shows (planned again if a connection is used as a
+//! new service type), records linked through their call, attributed, written (checked
+//! against what is stored when below the type's reach), and what it leaves for later
+//! pages and runs (call-session links, orphans), beside the write.
+
+use super::Walker;
+use crate::domain::{DetailRecordId, MatchedBy, RecordType, StoredDetailRecord};
+use crate::plan::RecordTally;
+use crate::ports::{RecordPage, TimeWindow};
+use crate::sync::SyncError;
+use crate::sync::structure::Structure;
+use std::collections::HashSet;
+
+impl Walker<'_> {
+    /// One page: learn its usage (and plan again if a connection is used as a new type),
+    /// attribute it, write it (with `check`, looking for records stored already).
+    pub(super) async fn page(
+        &mut self,
+        structure: &mut Structure<'_>,
+        (record_type, window): (RecordType, TimeWindow),
+        page: &RecordPage,
+        check: bool,
+    ) -> Result<(), SyncError> {
+        *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
+        let relinked = self.link_sessions(structure, &page.records).await?;
+        let (records, linked) = match &relinked {
+            Some((records, linked)) => (records.as_slice(), Some(linked)),
+            None => (page.records.as_slice(), None),
+        };
+        if structure.learn(records) {
+            structure
+                .settle(self.ports, self.request.dry_run, false)
+                .await?;
+        }
+        let mut attributed = structure.attribution().attribute(records);
+        for r in &mut attributed.records {
+            let via_session = linked.is_some_and(|l| l.contains(&r.record.id));
+            if via_session && r.matched_by == MatchedBy::Connection {
+                r.matched_by = MatchedBy::Session;
+                self.linked_by_session += 1;
+            }
+        }
+        self.duplicates_in_pages += attributed.duplicates;
+        self.tally.merge(&RecordTally::of(&attributed.records));
+        if self.writes() {
+            let links = self.wants_links(window).await;
+            let remember = self.remember_sessions(&attributed.records, links);
+            let (written, remembered) = futures::join!(
+                self.write(record_type, &attributed.records, check),
+                remember
+            );
+            written?;
+            remembered?;
+        }
+        Ok(())
+    }
+
+    async fn write(
+        &mut self,
+        record_type: RecordType,
+        records: &[StoredDetailRecord],
+        check: bool,
+    ) -> Result<(), SyncError> {
+        let store = &self.ports.store;
+        let page: HashSet<DetailRecordId> = records.iter().map(|r| r.record.id.clone()).collect();
+        let previous = std::mem::replace(&mut self.previous_page, page);
+        let written = if check {
+            store.put_detail_records(records).await
+        } else if records.iter().any(|r| previous.contains(&r.record.id)) {
+            let (repeated, new): (Vec<_>, Vec<_>) = records
+                .iter()
+                .cloned()
+                .partition(|r| previous.contains(&r.record.id));
+            self.written.duplicates += repeated.len() as u64;
+            store.put_new_detail_records(&new).await
+        } else {
+            store.put_new_detail_records(records).await
+        };
+        let written = written.map_err(SyncError::store(
+            self.account(),
+            format!("storing {record_type} detail records"),
+        ))?;
+        self.written.written += written.written;
+        self.written.duplicates += written.duplicates;
+        self.written.raw_trimmed += written.raw_trimmed;
+        *self.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
+        Ok(())
+    }
+}
