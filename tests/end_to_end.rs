@@ -2,6 +2,8 @@
 //! functions' real wiring, the real aws-sdk clients (DynamoDB Local, moto) and the
 //! Telnyx simulator serving the sample reseller.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use account_sync::handler::Response;
 use integration_tests::e2e::*;
 use reconciliation::domain::ManagedAccountId;
@@ -357,4 +359,121 @@ async fn a_type_carrying_another_time_field_is_found_imported_audited_clean_and_
         "{:?}",
         log.entries
     );
+}
+
+/// One manual run of Acme through the real handler; its summary.
+async fn run_acme(h: &Harness) -> reconciliation::sync::RunSummary {
+    let answer = account_sync::handler::handle(
+        lambda_runtime::LambdaEvent::new(json!({"managed_account_id": ACME}), Default::default()),
+        &h.ports,
+        &h.account_sync,
+    )
+    .await
+    .expect("the run answers");
+    match answer {
+        Response::Run(summary) => *summary,
+        Response::Batch(_) => panic!("a manual invoke answers with its summary"),
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_page_on_the_simulator_is_a_named_audit_mismatch_never_a_silence() {
+    use reconciliation::plan::LogCode;
+    use reconciliation::ports::{AuditVerdict, BillingStore};
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    // The first detail-record page Telnyx answers comes back empty (with its real
+    // `meta`): Acme's sip-trunking walk, the first one, ends there.
+    h.sim.control().add_fault(FaultRule {
+        path_prefix: "/v2/detail_records".into(),
+        times: 1,
+        fault: Fault::EmptyPage,
+    });
+    let summary = run_acme(&h).await;
+    let sip = sample_records_of(ACME, "sip-trunking");
+    assert_eq!(
+        h.stored_records(ACME).await,
+        sample_record_count(ACME) - sip
+    );
+    assert!(
+        summary
+            .log
+            .iter()
+            .any(|e| e.code == LogCode::RecordTypeSilent && e.message.starts_with("sip-trunking")),
+        "{:?}",
+        summary.log
+    );
+    let findings: Vec<_> = summary
+        .log
+        .iter()
+        .filter(|e| e.code == LogCode::AuditMismatch)
+        .collect();
+    assert!(
+        !findings.is_empty() && findings.iter().all(|e| e.message.contains("sip-trunking")),
+        "{findings:?}"
+    );
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let audits = h
+        .store
+        .audit_days(&ACME.into(), day(1), day(30))
+        .await
+        .unwrap();
+    let missing: u64 = audits
+        .iter()
+        .filter(|d| d.verdict == AuditVerdict::Mismatch)
+        .map(|d| d.telnyx.count - d.stored.count)
+        .sum();
+    assert_eq!(
+        missing as usize, sip,
+        "every record of the dropped page is named"
+    );
+}
+
+#[tokio::test]
+async fn a_record_published_after_the_overlap_window_is_found_by_the_audit() {
+    use chrono::{Duration, Timelike, Utc};
+    use reconciliation::plan::LogCode;
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    let first = run_acme(&h).await;
+    assert_eq!(first.audit_mismatched_days, 0, "{:?}", first.log);
+    // Yesterday 01:00: a complete day, far behind the 2-hour overlap every run re-reads.
+    let yesterday = Utc::now().date_naive() - Duration::days(1);
+    let at = yesterday.and_hms_opt(1, 0, 0).unwrap().and_utc();
+    h.sim.control().add_detail_record(
+        ACME,
+        "sip-trunking",
+        json!({"id": "late-past-overlap", "started_at": at.to_rfc3339(), "connection_id": "1684641123236054244", "billed_sec": 60, "cost": "0.0050", "currency": "USD"}),
+    );
+    let second = run_acme(&h).await;
+    assert_eq!(
+        h.stored_records(ACME).await,
+        sample_record_count(ACME),
+        "no walk re-reads it"
+    );
+    let finding = second
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::AuditMismatch)
+        .unwrap_or_else(|| panic!("the audit names it: {:?}", second.log));
+    assert!(
+        finding.message.contains(&yesterday.to_string()),
+        "{}",
+        finding.message
+    );
+    assert!(
+        finding.message.contains("sip-trunking"),
+        "{}",
+        finding.message
+    );
+    if Utc::now().hour() >= 3 {
+        // Settled (past the overlap window): the operator is alerted.
+        let alerts = h.emails_to(&h.names.alert_to).await;
+        assert!(
+            alerts
+                .iter()
+                .any(|m| m["subject"].as_str().unwrap_or_default().contains("audit")),
+            "{alerts:?}"
+        );
+    }
 }

@@ -45,6 +45,11 @@ pub fn sample_scenario_path() -> PathBuf {
 /// How many detail records the sample scenario holds for an account (read from the
 /// file, so the expectation never comes from the code under test).
 pub fn sample_record_count(account: &str) -> usize {
+    sample_rows(account).len()
+}
+
+/// The sample scenario's detail-record entries of one account.
+fn sample_rows(account: &str) -> Vec<serde_yaml::Value> {
     let text = std::fs::read_to_string(sample_scenario_path()).expect("sample scenario readable");
     let scenario: serde_yaml::Value = serde_yaml::from_str(&text).expect("sample scenario is YAML");
     scenario["accounts"]
@@ -53,7 +58,16 @@ pub fn sample_record_count(account: &str) -> usize {
         .flatten()
         .find(|a| a["id"].as_str() == Some(account))
         .and_then(|a| a["detail_records"].as_sequence())
-        .map_or(0, Vec::len)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// How many sample records of one type an account has.
+pub fn sample_records_of(account: &str, record_type: &str) -> usize {
+    sample_rows(account)
+        .iter()
+        .filter(|r| r["record_type"].as_str() == Some(record_type))
+        .count()
 }
 
 /// Where the harness writes.
