@@ -11,7 +11,9 @@
 //!
 //! The last [`RECHECK_DAYS`] complete days are audited again on every run, settled or
 //! not, so a record Telnyx publishes after the overlap window (which no walk re-reads)
-//! still shows up as a mismatch.
+//! still shows up as a mismatch. A settled clean day's stored side is taken from its
+//! verdict (nothing can have changed it), so a recheck reads the table only for days
+//! that are not settled or not clean, and a verdict is written only when it changes.
 //!
 //! Requests: one report per type over its days first; when it equals the stored
 //! records over the same days, every day is recorded clean; only when it differs is
@@ -163,15 +165,27 @@ pub async fn audit(ports: &Ports, input: &AuditInput<'_>) -> Result<AuditReport,
     if plans.is_empty() {
         return Ok(report);
     }
-    let mut ours = stored_figures(ports, input, &plans).await?;
+    let mut ours = stored_figures(ports, input, &plans, &before).await?;
     for (t, days) in &plans {
         if input.not_after.is_some_and(|d| ports.clock.now() >= d) {
             break;
         }
         judge_type(ports, input, &before, *t, days, &mut ours, &mut report).await?;
     }
-    if input.writes && !report.days.is_empty() {
-        ports.store.put_audit_days(&report.days).await?;
+    // Only verdicts that changed are written (a recheck that agrees writes nothing).
+    let changed: Vec<AuditDay> = report
+        .days
+        .iter()
+        .filter(|d| {
+            before.get(&(d.record_type, d.day)).is_none_or(|b| {
+                (b.verdict, &b.telnyx, &b.stored, b.settled, b.cost_compared)
+                    != (d.verdict, &d.telnyx, &d.stored, d.settled, d.cost_compared)
+            })
+        })
+        .cloned()
+        .collect();
+    if input.writes && !changed.is_empty() {
+        ports.store.put_audit_days(&changed).await?;
     }
     Ok(report)
 }
@@ -230,15 +244,39 @@ fn plan_days(
     plans
 }
 
-/// Our side: one pass over the stored records of every day to audit.
+/// A day whose stored side cannot have changed since its last verdict: settled and
+/// clean (no walk re-reads a settled day, and a clean day's records were all there).
+/// Its stored figures are taken from that verdict instead of being read again, so the
+/// daily recheck asks Telnyx, not the table.
+fn known(before: &Before, t: RecordType, day: NaiveDate) -> Option<&AuditFigures> {
+    before
+        .get(&(t, day))
+        .filter(|b| b.settled && b.verdict == AuditVerdict::Clean)
+        .map(|b| &b.stored)
+}
+
+/// Our side: the verdicts' figures for days known clean, and one pass over the stored
+/// records of every other day to audit.
 async fn stored_figures(
     ports: &Ports,
     input: &AuditInput<'_>,
     plans: &Plans,
+    before: &Before,
 ) -> Result<Ours, PortError> {
     let mut ours = Ours::new();
-    let first = plans.values().filter_map(|d| d.first()).min().copied();
-    let end = plans.values().filter_map(|d| d.last()).max().copied();
+    let mut to_read: Plans = Plans::new();
+    for (t, days) in plans {
+        for d in days {
+            match known(before, *t, *d) {
+                Some(figures) => {
+                    ours.insert((*t, *d), figures.clone());
+                }
+                None => to_read.entry(*t).or_default().push(*d),
+            }
+        }
+    }
+    let first = to_read.values().filter_map(|d| d.first()).min().copied();
+    let end = to_read.values().filter_map(|d| d.last()).max().copied();
     let (Some(first), Some(end)) = (first, end) else {
         return Ok(ours);
     };
@@ -253,7 +291,10 @@ async fn stored_figures(
         window,
         |r| {
             let key = (r.record_type(), r.record.occurred_at.date_naive());
-            if plans.get(&key.0).is_some_and(|days| days.contains(&key.1)) {
+            if to_read
+                .get(&key.0)
+                .is_some_and(|days| days.contains(&key.1))
+            {
                 add(ours.entry(key).or_default(), r);
             }
         },

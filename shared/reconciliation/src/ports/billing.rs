@@ -80,6 +80,7 @@ pub struct AuditDay {
     /// Whether cost was compared (false when our records' pricing is hidden).
     pub cost_compared: bool,
     pub settled: bool,
+    /// When this verdict was last written (a recheck that agrees does not rewrite it).
     pub checked_at: DateTime<Utc>,
 }
 

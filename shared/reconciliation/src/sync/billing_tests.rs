@@ -141,6 +141,25 @@ async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
 }
 
 #[tokio::test]
+async fn a_recheck_of_settled_clean_days_asks_telnyx_but_does_not_read_the_table_again() {
+    let w = World::new();
+    w.add(calls("c", &[20, 30, 40, 50]));
+    assert_eq!(w.run(1).await.audit_mismatched_days, 0);
+    let written = w.audits().await;
+    // The next run rechecks 2026-11-21 and -22 (settled, clean) without the table.
+    w.clock.advance(Duration::minutes(15));
+    w.store.fail("billed_page");
+    let again = w.run(2).await;
+    assert!(again.audit_clean_days > 0, "{:?}", again.log);
+    assert_eq!(again.audit_mismatched_days, 0);
+    assert_eq!(
+        w.audits().await,
+        written,
+        "an agreeing recheck rewrites nothing"
+    );
+}
+
+#[tokio::test]
 async fn a_dropped_page_is_a_named_mismatch_and_alerted_once_settled() {
     let w = World::new();
     w.add(calls("c", &[20, 30]));
