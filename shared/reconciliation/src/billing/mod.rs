@@ -60,13 +60,7 @@ fn by_month(window: TimeWindow) -> Vec<TimeWindow> {
     let mut from = window.from;
     while from < window.to {
         let start = month_of(from);
-        let next = if start.month() == 12 {
-            Utc.with_ymd_and_hms(start.year() + 1, 1, 1, 0, 0, 0)
-        } else {
-            Utc.with_ymd_and_hms(start.year(), start.month() + 1, 1, 0, 0, 0)
-        }
-        .single()
-        .unwrap_or(window.to);
+        let next = rollup::month_window(start.year(), start.month()).map_or(window.to, |m| m.to);
         let to = next.min(window.to);
         out.push(TimeWindow { from, to });
         from = to;

@@ -145,7 +145,7 @@ pub async fn invoice(
 }
 
 /// [`invoice`] with the state and partitions already read.
-pub async fn invoice_from(
+async fn invoice_from(
     store: &dyn Store,
     onboarding: &Onboarding,
     state: &StoredState,

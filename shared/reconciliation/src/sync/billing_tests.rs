@@ -79,6 +79,18 @@ impl World {
             .unwrap()
     }
 
+    /// The one stored mismatch verdict.
+    async fn mismatch(&self) -> crate::ports::AuditDay {
+        let mut bad: Vec<_> = self
+            .audits()
+            .await
+            .into_iter()
+            .filter(|d| d.verdict == AuditVerdict::Mismatch)
+            .collect();
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        bad.remove(0)
+    }
+
     async fn audits(&self) -> Vec<crate::ports::AuditDay> {
         let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
         let to = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
@@ -241,12 +253,7 @@ async fn a_missing_record_without_usage_or_cost_is_still_a_mismatch_by_its_count
     );
     let summary = w.run(1).await;
     assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
-    let day = w
-        .audits()
-        .await
-        .into_iter()
-        .find(|d| d.verdict == AuditVerdict::Mismatch)
-        .unwrap();
+    let day = w.mismatch().await;
     assert_eq!((day.telnyx.count, day.stored.count), (3, 2));
     assert_eq!(day.telnyx.quantity, day.stored.quantity, "usage agrees");
 }
@@ -266,12 +273,7 @@ async fn a_record_published_after_the_overlap_is_found_by_the_recheck() {
     let stored = w.store.data().records.len();
     assert_eq!(stored, 2, "the walk cannot reach it");
     assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
-    let day = w
-        .audits()
-        .await
-        .into_iter()
-        .find(|d| d.verdict == AuditVerdict::Mismatch)
-        .unwrap();
+    let day = w.mismatch().await;
     assert_eq!(day.day.to_string(), "2026-11-22");
     assert_eq!((day.telnyx.count, day.stored.count), (3, 2));
 }
@@ -415,6 +417,10 @@ async fn an_ai_record_is_linked_through_its_call_session_now_or_when_its_call_ar
         .unwrap();
     assert_eq!(tts2.matched_by, MatchedBy::Unmatched);
     assert_eq!(data.orphans.len(), 1);
+    let counts = &data.run_logs.last().unwrap().counts;
+    assert_eq!(counts["records_attributed"], 2, "{counts:?}");
+    assert_eq!(counts["records_linked_by_session"], 1, "{counts:?}");
+    assert_eq!(counts["records_unmatched"], 1, "{counts:?}");
 
     // Its call arrives (published late, inside the overlap): the next run links it.
     w.clock.advance(Duration::minutes(15));
