@@ -440,6 +440,13 @@ fn detail_page(
     let generator = ctl.world().generators.get(index).and_then(Option::as_ref);
     let merged = {
         let state = ctl.lock();
+        // A record is served only once its type's publication delay has passed.
+        let window = match state.usage.records_delay.get(&q.kind) {
+            Some(delay) => q
+                .window
+                .published_before((Utc::now() - *delay).timestamp_millis()),
+            None => q.window,
+        };
         let empty = RowList::default();
         let stored = state.records.get(&(index, q.kind)).unwrap_or(&empty);
         merged_page(
@@ -447,7 +454,7 @@ fn detail_page(
             generator,
             a,
             q.kind,
-            q.window,
+            window,
             page.offset(),
             page.size,
         )

@@ -2,11 +2,11 @@
 //! limit, late-arriving records, and the log of every request served. `SimControl` is
 //! the in-process handle; the `/_sim/*` HTTP endpoints (see `server`) call the same code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -72,6 +72,62 @@ fn one() -> u32 {
     1
 }
 
+/// How the usage report (and the records it counts) depart from the plain live-like
+/// behaviour. The default is the live-like report: products as Telnyx names them, `count`
+/// only where the live API offers it, sums as binary doubles, no delay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageSettings {
+    /// No product offers a `count` metric (as the live `sip-trunking` product, everywhere).
+    #[serde(default)]
+    pub without_count: bool,
+    /// Per record type, how long after a record's time the usage report counts it (a
+    /// report that lags its records).
+    #[serde(default, with = "seconds_map")]
+    pub report_delay: BTreeMap<RecordType, chrono::Duration>,
+    /// Per record type, how long after a record's time `/detail_records` serves it (a
+    /// publication delay, as Telnyx's "the last 4 hours may not appear yet").
+    #[serde(default, with = "seconds_map")]
+    pub records_delay: BTreeMap<RecordType, chrono::Duration>,
+    /// Days on which the report counts one record of a type fewer than it serves.
+    #[serde(default)]
+    pub undercount: Vec<Undercount>,
+}
+
+/// The report under-counts one record of `record_type` on `day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undercount {
+    pub record_type: RecordType,
+    pub day: NaiveDate,
+}
+
+/// Delays as JSON numbers of seconds, keyed by the type's filter spelling.
+mod seconds_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::record_types::RecordType;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<RecordType, chrono::Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(k, d)| (*k, d.num_seconds()))
+            .collect::<BTreeMap<RecordType, i64>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<RecordType, chrono::Duration>, D::Error> {
+        Ok(BTreeMap::<RecordType, i64>::deserialize(d)?
+            .into_iter()
+            .map(|(k, secs)| (k, chrono::Duration::seconds(secs)))
+            .collect())
+    }
+}
+
 /// One request the simulator answered (control endpoints excluded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedRequest {
@@ -134,6 +190,7 @@ pub(crate) struct Mutable {
     pub records: HashMap<(usize, RecordType), RowList>,
     /// Types whose rows carry their time in another field than the table's.
     time_fields: HashMap<RecordType, String>,
+    pub usage: UsageSettings,
 }
 
 #[derive(Debug)]
@@ -291,6 +348,16 @@ impl SimControl {
         record_type: &str,
         row: Value,
     ) -> Result<(), String> {
+        self.insert_record(account_id, record_type, row, false)
+    }
+
+    fn insert_record(
+        &self,
+        account_id: &str,
+        record_type: &str,
+        row: Value,
+        unserved: bool,
+    ) -> Result<(), String> {
         let kind: RecordType = record_type.parse().map_err(|e| format!("{e}"))?;
         let index = self
             .world()
@@ -299,12 +366,33 @@ impl SimControl {
         if !row.is_object() {
             return Err("row must be a JSON object".into());
         }
-        self.lock()
-            .records
-            .entry((index, kind))
-            .or_default()
-            .insert(kind, row);
+        let mut state = self.lock();
+        let rows = state.records.entry((index, kind)).or_default();
+        if unserved {
+            rows.insert_unserved(kind, row);
+        } else {
+            rows.insert(kind, row);
+        }
         Ok(())
+    }
+
+    /// Counts `row` in the usage report without ever serving it from `/detail_records`
+    /// (a record Telnyx bills but no walk can find). Same arguments as
+    /// [`SimControl::add_detail_record`].
+    pub fn add_unserved_record(&self, account_id: &str, record_type: &str, row: Value) {
+        if let Err(e) = self.insert_record(account_id, record_type, row, true) {
+            tracing::warn!(account_id, record_type, error = %e, "unserved record not added");
+        }
+    }
+
+    /// How the usage report and record publication behave from now on.
+    pub fn set_usage(&self, settings: UsageSettings) {
+        self.lock().usage = settings;
+    }
+
+    /// The usage settings in force.
+    pub fn usage(&self) -> UsageSettings {
+        self.lock().usage.clone()
     }
 
     /// Takes one use of the first matching fault (page-shift faults excluded).

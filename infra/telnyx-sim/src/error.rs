@@ -14,6 +14,8 @@ pub(crate) struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub pointer: Option<String>,
+    /// The query parameter at fault (`source.parameter`), as the usage report names it.
+    pub parameter: Option<&'static str>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             pointer: None,
+            parameter: None,
         }
     }
 
@@ -89,6 +92,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, json!(code), "Bad Request", detail)
     }
 
+    /// The usage report's 400 naming the invalid parameter, as measured live: title
+    /// `Metrics invalid values` (or `Dimensions invalid values`, `Product invalid value`),
+    /// detail listing what is available, `source.parameter` naming the parameter.
+    pub(crate) fn invalid_usage_parameter(
+        title: &'static str,
+        parameter: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let mut e = Self::new(StatusCode::BAD_REQUEST, json!("10003"), title, detail);
+        e.pointer = Some("/title".to_owned());
+        e.parameter = Some(parameter);
+        e
+    }
+
     pub(crate) fn not_found(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
@@ -133,6 +150,9 @@ impl ApiError {
         });
         if let Some(pointer) = &self.pointer {
             error["source"] = json!({ "pointer": pointer });
+            if let Some(parameter) = self.parameter {
+                error["source"]["parameter"] = json!(parameter);
+            }
         }
         json!({ "errors": [error] })
     }

@@ -36,9 +36,18 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use control::{Fault, FaultRule, RateWindowCount, RecordedRequest, SimControl};
+pub use control::{
+    Fault, FaultRule, RateWindowCount, RecordedRequest, SimControl, Undercount, UsageSettings,
+};
 pub use record_types::RecordType;
 pub use scenario::{Scenario, ScenarioError};
+
+/// The `/usage_reports` product the simulator sums `kind`'s rows under (`None`: no
+/// product covers it), from the simulator's own catalog: an independent oracle for the
+/// product's learned table.
+pub fn usage_product_of(kind: RecordType) -> Option<&'static str> {
+    usage::catalog::product_of(kind).map(|p| p.name)
+}
 
 /// How a simulator instance starts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -275,24 +275,6 @@ impl RecordType {
     pub fn id_field(self) -> &'static str {
         self.spec().id_field
     }
-
-    /// The `/usage_reports` product this type's usage is reported under; `None` for the
-    /// types the report does not cover (asking for them is a 400).
-    pub fn usage_product(self) -> Option<&'static str> {
-        match self {
-            RecordType::MediaStorage | RecordType::SiprecClient | RecordType::NoiseSuppression => {
-                None
-            }
-            other => Some(other.filter_name()),
-        }
-    }
-
-    /// The type reported under a `/usage_reports` product.
-    pub fn of_usage_product(product: &str) -> Option<RecordType> {
-        RecordType::ALL
-            .into_iter()
-            .find(|t| t.usage_product() == Some(product))
-    }
 }
 
 impl fmt::Display for RecordType {

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::{self, bearer};
-use crate::control::{Fault, FaultRule, RecordedRequest, SimControl};
+use crate::control::{Fault, FaultRule, RecordedRequest, SimControl, UsageSettings};
 use crate::error::ApiError;
 use crate::usage;
 
@@ -31,6 +31,10 @@ pub(crate) fn router(ctl: SimControl) -> Router {
         .route("/v2/phone_numbers", get(api::phone_numbers))
         .route("/v2/detail_records", get(api::detail_records))
         .route("/v2/usage_reports", get(usage::usage_reports))
+        .route(
+            "/v2/usage_reports/options",
+            get(usage::usage_report_options),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(ctl.clone(), faults_and_log));
@@ -39,7 +43,8 @@ pub(crate) fn router(ctl: SimControl) -> Router {
         .route("/_sim/revoke", post(revoke))
         .route("/_sim/rate_limit", post(rate_limit))
         .route("/_sim/requests", get(requests))
-        .route("/_sim/detail_records", post(add_detail_record));
+        .route("/_sim/detail_records", post(add_detail_record))
+        .route("/_sim/usage", post(set_usage).get(usage_settings));
     control.merge(v2).with_state(ctl)
 }
 
@@ -226,4 +231,16 @@ async fn add_detail_record(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
     }
+}
+
+async fn set_usage(
+    State(ctl): State<SimControl>,
+    Json(settings): Json<UsageSettings>,
+) -> StatusCode {
+    ctl.set_usage(settings);
+    StatusCode::NO_CONTENT
+}
+
+async fn usage_settings(State(ctl): State<SimControl>) -> Json<UsageSettings> {
+    Json(ctl.usage())
 }

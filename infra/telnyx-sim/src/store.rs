@@ -27,6 +27,14 @@ impl TimeWindow {
         self.gte_ms.is_none_or(|g| t >= g) && self.lt_ms.is_none_or(|l| t < l)
     }
 
+    /// The same window without anything at or after `end_ms` (what is not published yet).
+    pub(crate) fn published_before(self, end_ms: i64) -> TimeWindow {
+        TimeWindow {
+            gte_ms: self.gte_ms,
+            lt_ms: Some(self.lt_ms.map_or(end_ms, |l| l.min(end_ms))),
+        }
+    }
+
     /// The same window further restricted to `t > after`.
     fn newer_than(self, after: i64) -> TimeWindow {
         let gte = after + 1;
@@ -173,6 +181,8 @@ impl Generator {
 pub(crate) struct StoredRow {
     pub time_ms: Option<i64>,
     pub row: Value,
+    /// Counted by the usage report, never served by `/detail_records`.
+    pub unserved: bool,
 }
 
 /// The rows of one (account, type), newest first; rows without a readable time last.
@@ -181,7 +191,16 @@ pub(crate) struct RowList(Vec<StoredRow>);
 
 impl RowList {
     /// Adds a row after any row with the same or a newer time.
-    pub(crate) fn insert(&mut self, kind: RecordType, mut row: Value) {
+    pub(crate) fn insert(&mut self, kind: RecordType, row: Value) {
+        self.insert_row(kind, row, false);
+    }
+
+    /// Adds a row the usage report counts and no walk is ever served.
+    pub(crate) fn insert_unserved(&mut self, kind: RecordType, row: Value) {
+        self.insert_row(kind, row, true);
+    }
+
+    fn insert_row(&mut self, kind: RecordType, mut row: Value, unserved: bool) {
         if let Some(obj) = row.as_object_mut() {
             obj.entry("record_type")
                 .or_insert_with(|| Value::from(kind.response_name()));
@@ -193,12 +212,21 @@ impl RowList {
             (None, Some(_)) => false,
             (None, None) => true,
         });
-        self.0.insert(at, StoredRow { time_ms, row });
+        self.0.insert(
+            at,
+            StoredRow {
+                time_ms,
+                row,
+                unserved,
+            },
+        );
     }
 
+    /// The rows `/detail_records` serves in `window`.
     fn filtered(&self, window: TimeWindow) -> Vec<&StoredRow> {
         self.0
             .iter()
+            .filter(|r| !r.unserved)
             .filter(|r| match r.time_ms {
                 Some(t) => window.contains(t),
                 None => window.is_unbounded(),
