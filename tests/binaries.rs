@@ -159,6 +159,23 @@ async fn the_scheduler_binary_fans_out_and_counts_its_tick() {
     f.stop().await;
 }
 
+/// The sample scenario with Acme also generating `per_type` records of each of the 21
+/// types over the sample's first three days.
+fn acme_generating(per_type: u64, seed: u64) -> telnyx_sim::Scenario {
+    let mut scenario =
+        telnyx_sim::Scenario::from_file(sample_scenario_path()).expect("sample scenario");
+    for account in scenario.accounts.iter_mut().filter(|a| a.id == ACME) {
+        account.generate = Some(telnyx_sim::scenario::GenerateSpec {
+            count: per_type * telnyx_sim::RecordType::ALL.len() as u64,
+            record_types: telnyx_sim::RecordType::ALL.to_vec(),
+            from: sample_records_start(),
+            to: sample_records_start() + chrono::Duration::days(3),
+            seed,
+        });
+    }
+    scenario
+}
+
 /// The SQS hop and continuations on the real binary: a busy account (Acme with a
 /// thousand more records, Telnyx's rate limit at 30 detail-record requests a minute)
 /// cannot finish in one 15-second invocation; each invocation stops at its deadline,
@@ -168,19 +185,8 @@ async fn the_scheduler_binary_fans_out_and_counts_its_tick() {
 async fn a_busy_account_continues_through_the_queue_until_every_record_is_stored_once() {
     use lambda_local::SqsEventSource;
     use reconciliation::ports::{RunLogStore, RunOutcome};
-    use telnyx_sim::scenario::GenerateSpec;
-    let mut scenario =
-        telnyx_sim::Scenario::from_file(sample_scenario_path()).expect("sample scenario");
     let per_type = 50;
-    for account in scenario.accounts.iter_mut().filter(|a| a.id == ACME) {
-        account.generate = Some(GenerateSpec {
-            count: per_type * telnyx_sim::RecordType::ALL.len() as u64,
-            record_types: telnyx_sim::RecordType::ALL.to_vec(),
-            from: sample_records_start(),
-            to: sample_records_start() + chrono::Duration::days(3),
-            seed: 5,
-        });
-    }
+    let scenario = acme_generating(per_type, 5);
     let h = Harness::start_with(
         Names::isolated(),
         scenario,
@@ -251,4 +257,110 @@ async fn a_busy_account_continues_through_the_queue_until_every_record_is_stored
         .sum();
     assert_eq!(written as usize, expected, "each record written once");
     f.stop().await;
+}
+
+/// The acceptance of "usage truth" on the real binaries: the simulator's live-like usage
+/// report (products named as Telnyx names them, `count` missing where the live API lacks
+/// it, binary-double sums), Acme with records of all 21 types. One tick and the queue:
+/// every record stored once, no finding, no audit email, every auditable type proven
+/// clean, every other type named with its reason.
+#[tokio::test]
+async fn a_clean_import_of_all_21_types_on_the_live_like_report_has_no_finding_and_no_alert() {
+    use lambda_local::SqsEventSource;
+    use reconciliation::domain::RecordType;
+    use reconciliation::plan::{LogCode, Severity};
+    use reconciliation::ports::{AuditVerdict, BillingStore, RunLogStore};
+    let per_type = 10;
+    let scenario = acme_generating(per_type, 9);
+    let h = Harness::start_with(
+        Names::isolated(),
+        scenario,
+        telnyx_sim::SimOptions {
+            rate_limit_per_minute: None,
+        },
+    )
+    .await;
+    h.onboard_sample_reseller().await;
+    let mut scheduler = Function::start(&binary("scheduler"), &env(&h))
+        .await
+        .expect("scheduler starts");
+    scheduler.invoke(json!({}), TIMEOUT).await.expect("a tick");
+    scheduler.stop().await;
+    let mut sync = Function::start(&binary("account-sync"), &env(&h))
+        .await
+        .expect("account-sync starts");
+    let source = SqsEventSource::new(
+        aws_sdk_sqs::Client::new(&h.stack.sdk),
+        h.queue_url.clone(),
+        Duration::from_secs(60),
+    );
+    source
+        .drain(&mut sync, Duration::from_secs(5))
+        .await
+        .expect("the queue is read");
+    sync.stop().await;
+
+    let expected = sample_record_count(ACME) + (per_type as usize) * 21;
+    assert_eq!(h.stored_records(ACME).await, expected, "every record once");
+    let log = &h.store.run_logs(&ACME.into(), 1).await.expect("run logs")[0];
+    let warnings: Vec<_> = log
+        .entries
+        .iter()
+        .filter(|e| {
+            e.severity != Severity::Info
+                && [
+                    LogCode::AuditMismatch,
+                    LogCode::UsageReportDisagrees,
+                    LogCode::RecordTypeSilent,
+                    LogCode::TimeFieldDiscovered,
+                ]
+                .contains(&e.code)
+        })
+        .collect();
+    assert!(warnings.is_empty(), "no finding: {warnings:?}");
+    assert_eq!(log.counts.get("audit_findings"), Some(&0));
+    assert_eq!(log.counts.get("records_written"), Some(&(expected as u64)));
+    let audit_mails = h
+        .emails_to(&h.names.alert_to)
+        .await
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap_or_default().contains("audit"))
+        .count();
+    assert_eq!(audit_mails, 0, "no audit email on a clean import");
+
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).expect("a day");
+    let verdicts = h
+        .store
+        .audit_days(&ACME.into(), day(1), day(30))
+        .await
+        .expect("verdicts");
+    let not_auditable = [
+        RecordType::ConferenceParticipant,
+        RecordType::SiprecClient,
+        RecordType::Wireless,
+        RecordType::Embedding,
+        RecordType::InferenceSpeechToText,
+    ];
+    for &t in RecordType::ALL {
+        let mine: Vec<_> = verdicts.iter().filter(|d| d.record_type == t).collect();
+        if not_auditable.contains(&t) {
+            assert!(mine.is_empty(), "{t} is never called clean: {mine:?}");
+            let named = log
+                .entries
+                .iter()
+                .find(|e| e.code == LogCode::AuditNotAuditable)
+                .expect("the types not auditable are named");
+            assert!(
+                named.message.contains(&format!("{t} (")),
+                "{t}: {}",
+                named.message
+            );
+        } else {
+            assert!(
+                mine.iter().any(|d| d.stored.count > 0)
+                    && mine.iter().all(|d| d.verdict == AuditVerdict::Clean),
+                "{t}: {mine:?}"
+            );
+        }
+    }
 }

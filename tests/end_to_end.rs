@@ -377,7 +377,7 @@ async fn run_acme(h: &Harness) -> reconciliation::sync::RunSummary {
 }
 
 #[tokio::test]
-async fn a_dropped_page_on_the_simulator_is_a_named_audit_mismatch_never_a_silence() {
+async fn a_dropped_page_on_the_simulator_is_named_and_healed_by_a_rewalk_never_a_silence() {
     use reconciliation::plan::LogCode;
     use reconciliation::ports::{AuditVerdict, BillingStore};
     let h = Harness::start(Names::isolated(), no_rate_limit()).await;
@@ -390,11 +390,6 @@ async fn a_dropped_page_on_the_simulator_is_a_named_audit_mismatch_never_a_silen
         fault: Fault::EmptyPage,
     });
     let summary = run_acme(&h).await;
-    let sip = sample_records_of(ACME, "sip-trunking");
-    assert_eq!(
-        h.stored_records(ACME).await,
-        sample_record_count(ACME) - sip
-    );
     assert!(
         summary
             .log
@@ -403,77 +398,172 @@ async fn a_dropped_page_on_the_simulator_is_a_named_audit_mismatch_never_a_silen
         "{:?}",
         summary.log
     );
-    let findings: Vec<_> = summary
+    // The audit found the days short, re-walked them and stored what the page held.
+    assert_eq!(h.stored_records(ACME).await, sample_record_count(ACME));
+    let healed: Vec<_> = summary
         .log
         .iter()
-        .filter(|e| e.code == LogCode::AuditMismatch)
+        .filter(|e| e.code == LogCode::AuditHealed)
         .collect();
     assert!(
-        !findings.is_empty() && findings.iter().all(|e| e.message.contains("sip-trunking")),
-        "{findings:?}"
+        !healed.is_empty() && healed.iter().all(|e| e.message.contains("sip-trunking")),
+        "{:?}",
+        summary.log
     );
+    assert!(!summary.log.iter().any(|e| e.code == LogCode::AuditMismatch));
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
-    let audits = h
+    let sip: Vec<_> = h
         .store
         .audit_days(&ACME.into(), day(1), day(30))
         .await
-        .unwrap();
-    let missing: u64 = audits
-        .iter()
-        .filter(|d| d.verdict == AuditVerdict::Mismatch)
-        .map(|d| d.telnyx.count - d.stored.count)
-        .sum();
-    assert_eq!(
-        missing as usize, sip,
-        "every record of the dropped page is named"
+        .unwrap()
+        .into_iter()
+        .filter(|d| {
+            d.record_type == reconciliation::domain::RecordType::SipTrunking && d.stored.count > 0
+        })
+        .collect();
+    let stored: u64 = sip.iter().map(|d| d.stored.count).sum();
+    assert_eq!(stored as usize, sample_records_of(ACME, "sip-trunking"));
+    assert!(
+        sip.iter()
+            .all(|d| d.verdict == AuditVerdict::Clean && d.rewalk.is_some()),
+        "{sip:?}"
     );
 }
 
+/// Two days ago at 01:00: a settled day (past every type's publication delay) whatever
+/// the hour the test runs at, far behind the overlap every run re-reads.
+fn two_days_ago() -> (chrono::NaiveDate, chrono::DateTime<chrono::Utc>) {
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(2);
+    (day, day.and_hms_opt(1, 0, 0).unwrap().and_utc())
+}
+
+fn late_call(id: &str, at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+    json!({"id": id, "started_at": at.to_rfc3339(), "connection_id": "1684641123236054244", "attempted": 1, "billed_sec": 60, "cost": "0.0050", "currency": "USD"})
+}
+
+fn audit_emails(mails: &[serde_json::Value]) -> usize {
+    mails
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap_or_default().contains("audit"))
+        .count()
+}
+
 #[tokio::test]
-async fn a_record_published_after_the_overlap_window_is_found_by_the_audit() {
-    use chrono::{Duration, Timelike, Utc};
+async fn a_record_published_after_the_overlap_window_is_imported_by_the_heal_without_an_operator() {
     use reconciliation::plan::LogCode;
     let h = Harness::start(Names::isolated(), no_rate_limit()).await;
     h.onboard_sample_reseller().await;
     let first = run_acme(&h).await;
     assert_eq!(first.audit_mismatched_days, 0, "{:?}", first.log);
-    // Yesterday 01:00: a complete day, far behind the 2-hour overlap every run re-reads.
-    let yesterday = Utc::now().date_naive() - Duration::days(1);
-    let at = yesterday.and_hms_opt(1, 0, 0).unwrap().and_utc();
-    h.sim.control().add_detail_record(
-        ACME,
-        "sip-trunking",
-        json!({"id": "late-past-overlap", "started_at": at.to_rfc3339(), "connection_id": "1684641123236054244", "billed_sec": 60, "cost": "0.0050", "currency": "USD"}),
-    );
+    let (day, at) = two_days_ago();
+    h.sim
+        .control()
+        .add_detail_record(ACME, "sip-trunking", late_call("late-past-overlap", at));
     let second = run_acme(&h).await;
     assert_eq!(
         h.stored_records(ACME).await,
-        sample_record_count(ACME),
-        "no walk re-reads it"
+        sample_record_count(ACME) + 1,
+        "the heal's re-walk imported it"
     );
+    let healed = second
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::AuditHealed)
+        .unwrap_or_else(|| panic!("the heal is logged: {:?}", second.log));
+    assert!(
+        healed.message.contains(&day.to_string()),
+        "{}",
+        healed.message
+    );
+    assert_eq!(second.audit_settled_mismatches, 0);
+    assert_eq!(audit_emails(&h.emails_to(&h.names.alert_to).await), 0);
+}
+
+#[tokio::test]
+async fn a_record_hidden_from_every_rewalk_is_alerted_once_with_what_the_rewalk_found() {
+    use reconciliation::plan::LogCode;
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    run_acme(&h).await;
+    let (day, at) = two_days_ago();
+    h.sim
+        .control()
+        .add_unserved_record(ACME, "sip-trunking", late_call("never-served", at));
+    let second = run_acme(&h).await;
     let finding = second
         .log
         .iter()
         .find(|e| e.code == LogCode::AuditMismatch)
-        .unwrap_or_else(|| panic!("the audit names it: {:?}", second.log));
-    assert!(
-        finding.message.contains(&yesterday.to_string()),
-        "{}",
-        finding.message
-    );
-    assert!(
-        finding.message.contains("sip-trunking"),
-        "{}",
-        finding.message
-    );
-    if Utc::now().hour() >= 3 {
-        // Settled (past the overlap window): the operator is alerted.
-        let alerts = h.emails_to(&h.names.alert_to).await;
+        .unwrap_or_else(|| panic!("a finding: {:?}", second.log));
+    for part in [
+        day.to_string().as_str(),
+        "sip-trunking",
+        "re-walked",
+        "0 of them not stored before",
+    ] {
         assert!(
-            alerts
-                .iter()
-                .any(|m| m["subject"].as_str().unwrap_or_default().contains("audit")),
-            "{alerts:?}"
+            finding.message.contains(part),
+            "{part}: {}",
+            finding.message
         );
     }
+    assert_eq!(second.audit_settled_mismatches, 1);
+    assert_eq!(audit_emails(&h.emails_to(&h.names.alert_to).await), 1);
+    let third = run_acme(&h).await;
+    assert_eq!(third.audit_settled_mismatches, 1, "still a finding");
+    assert_eq!(
+        audit_emails(&h.emails_to(&h.names.alert_to).await),
+        1,
+        "alerted once"
+    );
+}
+
+#[tokio::test]
+async fn a_report_without_count_anywhere_imports_every_record_and_calls_nothing_clean_it_did_not_compare()
+ {
+    use reconciliation::domain::RecordType;
+    use reconciliation::ports::{AuditVerdict, BillingStore};
+    let h = Harness::start(Names::isolated(), no_rate_limit()).await;
+    h.onboard_sample_reseller().await;
+    h.sim.control().set_usage(telnyx_sim::UsageSettings {
+        without_count: true,
+        ..Default::default()
+    });
+    let summary = run_acme(&h).await;
+    assert_eq!(h.stored_records(ACME).await, sample_record_count(ACME));
+    assert!(
+        summary.skipped_types.is_empty(),
+        "{:?}",
+        summary.skipped_types
+    );
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    let audited: std::collections::BTreeSet<RecordType> = h
+        .store
+        .audit_days(&ACME.into(), day(1), day(30))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.verdict == AuditVerdict::Clean)
+        .map(|d| d.record_type)
+        .collect();
+    assert_eq!(
+        audited,
+        [RecordType::SipTrunking, RecordType::CallControl].into(),
+        "only the call legs keep a metric that counts them (`attempted`)"
+    );
+    assert_eq!(
+        summary.audit_not_auditable.len(),
+        RecordType::ALL.len() - 2,
+        "{:?}",
+        summary.audit_not_auditable
+    );
+    assert!(
+        summary
+            .audit_not_auditable
+            .iter()
+            .any(|n| n.starts_with("messaging: ") && n.contains("`count`")),
+        "{:?}",
+        summary.audit_not_auditable
+    );
 }

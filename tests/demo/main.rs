@@ -209,6 +209,7 @@ async fn main() {
     println!(
         "(customers include the reseller customer of a wholesale account; attributed: stored records tagged with their end customer)"
     );
+    report::print_not_auditable(&h).await;
     println!("\n== Records per type");
     report::print_types(&rows);
     println!(

@@ -119,15 +119,21 @@ pub async fn account_row(
         .await
         .unwrap_or_default();
     if !days.is_empty() {
-        let bad = days
+        let findings = days.iter().filter(|d| d.is_finding()).count();
+        let pending = days
             .iter()
-            .filter(|d| d.verdict == AuditVerdict::Mismatch)
+            .filter(|d| d.verdict == AuditVerdict::Mismatch && !d.is_finding())
+            .count();
+        let healed = days
+            .iter()
+            .filter(|d| d.verdict == AuditVerdict::Clean && d.rewalk.is_some())
             .count();
         let dates: std::collections::BTreeSet<_> = days.iter().map(|d| d.day).collect();
-        row.audit = if bad == 0 {
-            format!("clean ({} days)", dates.len())
-        } else {
-            format!("MISMATCH ({bad} day×type)")
+        row.audit = match (findings, pending) {
+            (0, 0) if healed > 0 => format!("clean ({} days, {healed} healed)", dates.len()),
+            (0, 0) => format!("clean ({} days)", dates.len()),
+            (0, p) => format!("pending ({p} day×type)"),
+            (f, _) => format!("MISMATCH ({f} day×type)"),
         };
     }
     if let Some(last) = h
@@ -194,6 +200,15 @@ pub fn print_summary(rows: &[AccountRow]) {
         ]);
     }
     print!("{}", t.render());
+}
+
+/// The record types the audit cannot prove, with Telnyx's reason, as the last run learned
+/// them from the usage report's options.
+pub async fn print_not_auditable(h: &Harness) {
+    match reconciliation::usage::catalog::cached(&h.store).await {
+        Ok(catalog) => print!("{}", usage::not_auditable_lines(catalog.as_ref())),
+        Err(e) => println!("not auditable: unknown ({})", e.chain()),
+    }
 }
 
 /// Records per type (rows) per account (columns).

@@ -3,7 +3,39 @@
 use chrono::Duration;
 use lambda_shell::AdapterConfig;
 use reconciliation::config::{ConfigError, EnvReader};
+use reconciliation::domain::RecordType;
 use reconciliation::sync::SyncSettings;
+use std::collections::BTreeMap;
+
+/// Messaging's publication delay by default: Telnyx warns that messages of the last 4
+/// hours may not appear yet.
+const MESSAGING_DELAY: Duration = Duration::hours(4);
+
+/// The per-type publication delays: messaging at least [`MESSAGING_DELAY`] (and at least
+/// the general overlap), then `spec` (`type=minutes,…`, e.g. `messaging=300,tts=180`).
+fn overlaps_by_type(
+    spec: &str,
+    overlap: Duration,
+) -> Result<BTreeMap<RecordType, Duration>, String> {
+    let mut out = BTreeMap::from([(RecordType::Messaging, MESSAGING_DELAY.max(overlap))]);
+    for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (name, minutes) = item
+            .split_once('=')
+            .ok_or_else(|| format!("{item:?} is not `record-type=minutes`"))?;
+        let t: RecordType = name
+            .trim()
+            .parse()
+            .map_err(|e| format!("{e} in {item:?}"))?;
+        let minutes: i64 = minutes
+            .trim()
+            .parse()
+            .ok()
+            .filter(|m| *m >= 0)
+            .ok_or_else(|| format!("{item:?}: minutes must be a whole number >= 0"))?;
+        out.insert(t, Duration::minutes(minutes));
+    }
+    Ok(out)
+}
 
 /// Everything account-sync reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,13 +63,29 @@ impl Config {
         if initial_lookback.is_some_and(|h| h <= 0) {
             env.malformed("INITIAL_LOOKBACK_HOURS", "must be positive");
         }
+        let overlap = env.duration_or(
+            "SYNC_OVERLAP_MINUTES",
+            Duration::minutes,
+            d.overlap.num_minutes(),
+            0,
+        );
+        let by_type = env.or("SYNC_OVERLAP_BY_TYPE", "");
+        let overlaps = match overlaps_by_type(&by_type, overlap) {
+            Ok(o) => o,
+            Err(reason) => {
+                env.malformed("SYNC_OVERLAP_BY_TYPE", &reason);
+                BTreeMap::new()
+            }
+        };
         let sync = SyncSettings {
             portal_url_template,
-            overlap: env.duration_or(
-                "SYNC_OVERLAP_MINUTES",
-                Duration::minutes,
-                d.overlap.num_minutes(),
-                0,
+            overlap,
+            overlaps,
+            full_walk: env.duration_or(
+                "FULL_WALK_HOURS",
+                Duration::hours,
+                d.full_walk.num_hours(),
+                1,
             ),
             initial_lookback: initial_lookback.map(Duration::hours),
             alert_interval: env.duration_or(
@@ -109,6 +157,36 @@ mod tests {
         assert_eq!(config.sync.deadline_margin, Duration::seconds(30));
         assert_eq!(config.sync.alert_to, vec!["ops@operator.example"]);
         assert_eq!(config.sync.alert_interval, Duration::days(3));
+        assert_eq!(
+            config.sync.overlap_for(RecordType::Messaging),
+            Duration::hours(4),
+            "Telnyx's own warning for the last 4 hours of messages"
+        );
+        assert_eq!(config.sync.overlap_for(RecordType::Tts), Duration::hours(2));
+        assert_eq!(config.sync.full_walk, Duration::hours(24));
+    }
+
+    #[test]
+    fn publication_delays_per_type_override_the_overlap_and_a_bad_one_is_named() {
+        let mut vars = COMPLETE.to_vec();
+        vars.push(("SYNC_OVERLAP_BY_TYPE", "tts=180, messaging=300"));
+        vars.push(("FULL_WALK_HOURS", "6"));
+        let config = Config::from_lookup(lookup(&vars)).expect("valid config");
+        assert_eq!(config.sync.overlap_for(RecordType::Tts), Duration::hours(3));
+        assert_eq!(
+            config.sync.overlap_for(RecordType::Messaging),
+            Duration::hours(5)
+        );
+        assert_eq!(config.sync.full_walk, Duration::hours(6));
+        let mut bad = COMPLETE.to_vec();
+        bad.push(("SYNC_OVERLAP_BY_TYPE", "sms=240"));
+        let err = Config::from_lookup(lookup(&bad))
+            .expect_err("bad")
+            .to_string();
+        assert!(
+            err.contains("SYNC_OVERLAP_BY_TYPE is malformed") && err.contains("sms"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -125,7 +125,13 @@ async fn usage_cmd(
     print!("{}", usage::render(&invoice, format)?);
     if format == usage::Format::Table {
         let days = usage::audit_days(store, &account, month).await?;
-        println!("{}", usage::reconcile_line(&invoice, &days));
+        let catalog = reconciliation::usage::catalog::cached(store)
+            .await
+            .map_err(|e| e.chain())?;
+        println!(
+            "{}",
+            usage::reconcile_line(&invoice, &days, catalog.as_ref())
+        );
     }
     Ok(())
 }
@@ -141,7 +147,10 @@ async fn audit_cmd(store: &DynamoStore, account: &str, month: &str) -> Result<()
             month.format("%Y-%m")
         ));
     }
-    print!("{}", usage::render_audit(&days));
+    let catalog = reconciliation::usage::catalog::cached(store)
+        .await
+        .map_err(|e| e.chain())?;
+    print!("{}", usage::render_audit(&days, catalog.as_ref()));
     Ok(())
 }
 

@@ -7,8 +7,9 @@
 use crate::table::Table;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use reconciliation::billing::rollup::{self, Invoice, Level, Sums};
-use reconciliation::domain::{ManagedAccountId, RecordType, ServiceTypeName};
+use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::{AuditDay, AuditVerdict, Store};
+use reconciliation::usage::UsageCatalog;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 
@@ -63,45 +64,61 @@ pub async fn audit_days(
         .map_err(|e| e.chain())
 }
 
-/// What the audit says of a month, in one line: days clean / mismatched / still open,
-/// and Telnyx's and our record counts over the audited days.
+/// What the audit says of a month, in one line: days clean (and healed by a re-walk),
+/// findings, differences not final yet, and Telnyx's and our record counts over the
+/// audited days.
 pub fn audit_line(days: &[AuditDay]) -> String {
-    let clean = days
-        .iter()
-        .filter(|d| d.verdict == AuditVerdict::Clean)
-        .count();
-    let mismatched = days.len() - clean;
-    let unsettled = days.iter().filter(|d| !d.settled).count();
+    let count = |f: &dyn Fn(&AuditDay) -> bool| days.iter().filter(|d| f(d)).count();
+    let clean = count(&|d| d.verdict == AuditVerdict::Clean);
+    let healed = count(&|d| d.verdict == AuditVerdict::Clean && d.rewalk.is_some());
+    let findings = count(&AuditDay::is_finding);
+    let pending = days.len() - clean - findings;
     let telnyx: u64 = days.iter().map(|d| d.telnyx.count).sum();
     let stored: u64 = days.iter().map(|d| d.stored.count).sum();
     let distinct: std::collections::BTreeSet<NaiveDate> = days.iter().map(|d| d.day).collect();
     format!(
-        "audit: {} day(s) × type audited over {} day(s): {clean} clean, {mismatched} mismatched, {unsettled} not settled yet; Telnyx counts {telnyx} record(s), {stored} stored",
+        "audit: {} day(s) × type audited over {} day(s): {clean} clean ({healed} after a re-walk), {findings} mismatched (findings), {pending} pending (not settled, or a re-walk due); Telnyx counts {telnyx} record(s), {stored} stored",
         days.len(),
         distinct.len()
     )
 }
 
-/// The invoice against the audit: how many of its records are of types the usage
-/// report covers, and what the audit counted on both sides for the month.
-pub fn reconcile_line(invoice: &Invoice, days: &[AuditDay]) -> String {
-    let uncovered: Vec<ServiceTypeName> = RecordType::ALL
-        .iter()
-        .filter(|t| t.usage_product().is_none())
-        .map(|t| t.service_type())
-        .collect();
+/// The types the audit cannot prove complete, one line each with the reason; or why
+/// that is not known yet.
+pub fn not_auditable_lines(catalog: Option<&UsageCatalog>) -> String {
+    let Some(catalog) = catalog else {
+        return "not auditable: unknown until a run has read Telnyx's usage report options\n"
+            .to_owned();
+    };
+    let mut out = String::new();
+    for n in catalog.not_auditable() {
+        let _ = writeln!(out, "not auditable: {} ({})", n.record_type, n.reason);
+    }
+    out
+}
+
+/// The invoice against the audit: how many of its records are of record types the
+/// audit cannot prove, the audit's totals for the month, and the types not auditable
+/// with their reasons.
+pub fn reconcile_line(
+    invoice: &Invoice,
+    days: &[AuditDay],
+    catalog: Option<&UsageCatalog>,
+) -> String {
     let not_auditable: u64 = invoice
-        .lines
+        .total
+        .records_by_type
         .iter()
-        .filter(|l| uncovered.contains(&l.service_type))
-        .map(|l| l.sums.records)
+        .filter(|(t, _)| catalog.is_none_or(|c| c.auditable(**t).is_err()))
+        .map(|(_, n)| n)
         .sum();
     format!(
-        "invoice: {} record(s), {} of them of types the usage report does not cover ({} auditable)\n{}",
+        "invoice: {} record(s), {} of them of types the audit cannot prove ({} auditable)\n{}\n{}",
         invoice.total.records,
         not_auditable,
         invoice.total.records - not_auditable,
-        audit_line(days)
+        audit_line(days),
+        not_auditable_lines(catalog).trim_end()
     )
 }
 
@@ -278,16 +295,30 @@ fn csv(invoice: &Invoice) -> String {
     out
 }
 
-/// The audit's days as a table: day, type, verdict, both sides.
-pub fn render_audit(days: &[AuditDay]) -> String {
+/// A verdict as the operator reads it: `clean`, `clean (healed)`, `MISMATCH` (a
+/// finding), `pending` (not settled yet, or short and its re-walk due).
+fn verdict_of(d: &AuditDay) -> &'static str {
+    match (d.verdict, d.rewalk.is_some(), d.is_finding()) {
+        (AuditVerdict::Clean, true, _) => "clean (healed)",
+        (AuditVerdict::Clean, false, _) => "clean",
+        (AuditVerdict::Mismatch, _, true) => "MISMATCH",
+        (AuditVerdict::Mismatch, _, false) => "pending",
+    }
+}
+
+/// The audit's days as a table: day, type, product and count metric, verdict, both
+/// sides, the re-walk; then the month's line and the types not auditable.
+pub fn render_audit(days: &[AuditDay], catalog: Option<&UsageCatalog>) -> String {
     let mut t = Table::new([
         "day",
         "type",
+        "counted by",
         "verdict",
         "settled",
         "Telnyx",
         "stored",
         "cost compared",
+        "re-walk",
     ]);
     let side = |f: &reconciliation::ports::AuditFigures| {
         let mut s = format!("{} rec", f.count);
@@ -303,18 +334,28 @@ pub fn render_audit(days: &[AuditDay]) -> String {
         t.row([
             d.day.to_string(),
             d.record_type.to_string(),
-            <&str>::from(d.verdict).to_owned(),
+            format!("{} `{}`", d.product, d.count_metric),
+            verdict_of(d).to_owned(),
             if d.settled { "yes".into() } else { "no".into() },
             side(&d.telnyx),
             side(&d.stored),
             if d.cost_compared {
                 "yes".into()
             } else {
-                "no (pricing hidden)".into()
+                "no".into()
             },
+            d.rewalk
+                .as_ref()
+                .map(|r| format!("{} read, {} stored", r.read, r.stored))
+                .unwrap_or_default(),
         ]);
     }
-    format!("{}\n{}", t.render(), audit_line(days))
+    format!(
+        "{}\n{}\n{}",
+        t.render(),
+        audit_line(days),
+        not_auditable_lines(catalog)
+    )
 }
 
 #[cfg(test)]

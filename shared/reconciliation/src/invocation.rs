@@ -50,13 +50,24 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UsageHint {
     pub window: TimeWindow,
-    /// The types the report was read for (a type whose report failed is not here).
+    /// The types the report was read for (a type whose report failed, or that has no
+    /// product, is not here).
+    #[serde(default)]
+    pub shown: Vec<RecordType>,
+    /// Of those, the types whose count metric is confirmed: only their report of no
+    /// usage proves the type empty.
     pub checked: Vec<RecordType>,
-    /// Of `checked`, those with at least one record in the window.
+    /// Of `shown` (and `checked`), those with usage in the window.
     pub with_usage: Vec<RecordType>,
 }
 
 impl UsageHint {
+    /// True when the hint speaks for `record_type` over `window`.
+    pub fn covers(&self, record_type: RecordType, window: &TimeWindow) -> bool {
+        self.window.from <= window.from
+            && (self.shown.contains(&record_type) || self.checked.contains(&record_type))
+    }
+
     /// True when the hint proves `record_type` has no record in `window`.
     pub fn shows_nothing(&self, record_type: RecordType, window: &TimeWindow) -> bool {
         self.window.from <= window.from

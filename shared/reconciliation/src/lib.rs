@@ -16,6 +16,8 @@
 //! - [`error`]: the port error and its transient/permanent classification.
 //! - [`schedule`]: the scheduler's job (list accounts, alert unknown ones, fan out).
 //! - [`sync`]: one account's sync run over the ports (read, plan, apply, records, watermarks, emails).
+//! - [`usage`]: Telnyx's usage report, learned from its options (products, count, usage and
+//!   cost metrics), what it proves of a type in a window, and the accountant's comparison.
 //! - [`billing`]: billing you can prove — the completeness audit against Telnyx's usage
 //!   report and the two invoices (reseller and end customer) of a month.
 //! - [`metrics`]: the runs' CloudWatch metrics as Embedded Metric Format lines.
@@ -34,6 +36,7 @@ pub mod plan;
 pub mod ports;
 pub mod schedule;
 pub mod sync;
+pub mod usage;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod contract;

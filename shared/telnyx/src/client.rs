@@ -16,7 +16,10 @@ use crate::config::ClientConfig;
 use crate::error::TelnyxError;
 use crate::rate_limit::{Announcement, KeyFingerprint, Permit, RateLimiter};
 use crate::records::{DETAIL_RECORDS, PageMeta, parse_raw_rows};
-use crate::usage::{USAGE_REPORTS, UsageReportQuery, UsageReportRow, parse_usage_page};
+use crate::usage::{
+    USAGE_REPORT_OPTIONS, USAGE_REPORTS, UsageProductOptions, UsageReportQuery, UsageReportRow,
+    parse_usage_options, parse_usage_page,
+};
 use crate::walk::DetailRecordPages;
 use crate::wire::{
     IntoDomain, ListPage, WireBillingGroup, WireConnection, WireManagedAccount,
@@ -223,6 +226,22 @@ impl TelnyxClient {
         };
         self.get(key, &request, |body| parse_raw_rows(body, 1))
             .await
+    }
+
+    /// What usage reports offer (`GET /usage_reports/options`): every product with its
+    /// dimensions and metrics.
+    pub async fn usage_report_options(
+        &self,
+        key: &ApiKey,
+    ) -> Result<Vec<UsageProductOptions>, TelnyxError> {
+        let request = PageRequest {
+            endpoint: USAGE_REPORT_OPTIONS,
+            page: 1,
+            page_size: self.inner.config.list_page_size,
+            params: &[],
+            record_type: None,
+        };
+        self.get(key, &request, parse_usage_options).await
     }
 
     /// Aggregated usage (`GET /usage_reports`), every page.

@@ -10,15 +10,15 @@ use crate::error::TelnyxError;
 use crate::usage::{UsageReportQuery, UsageReportRow};
 use crate::walk::DetailRecordPages;
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use reconciliation::domain::{
     ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
 };
 use reconciliation::ports::{
-    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
-    UsageCounts, UsageQuery, UsageTotals,
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi,
+    UsageOptions, UsageProduct, UsageRequest, UsageRow,
 };
 use reconciliation::{KeyRefusal, PortError, Transience};
-use std::collections::BTreeMap;
 
 /// Wraps a client error for the port boundary.
 pub fn to_port_error(context: impl Into<String>, error: TelnyxError) -> PortError {
@@ -78,58 +78,44 @@ impl TelnyxApi for TelnyxClient {
         Ok(Box::new(pages))
     }
 
-    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts> {
-        let t = query.record_type;
-        let product = t.usage_product().ok_or_else(|| {
-            PortError::message(
-                format!("Telnyx's usage report does not cover {t} records"),
-                Transience::Permanent,
-            )
-        })?;
-        let report = UsageReportQuery {
-            product: product.to_owned(),
-            // A dimension is required; every product's rows carry a currency (or none).
-            dimensions: vec!["currency".to_owned()],
-            metrics: vec!["count".to_owned()],
-            start_date: Some(query.window.from),
-            end_date: Some(query.window.to),
-            managed_accounts: query.across_accounts,
-        };
-        let rows = self
-            .usage_report(key, &report)
+    async fn usage_options(&self, key: &ApiKey) -> PortResult<UsageOptions> {
+        let products = self
+            .usage_report_options(key)
             .await
-            .map_err(|e| to_port_error(format!("reading Telnyx's usage report of {t}"), e))?;
-        Ok(usage_counts(rows, query.across_accounts))
+            .map_err(|e| to_port_error("reading Telnyx's usage report options", e))?;
+        Ok(UsageOptions {
+            products: products
+                .into_iter()
+                .map(|p| UsageProduct {
+                    product: p.product,
+                    dimensions: p.dimensions,
+                    metrics: p.metrics,
+                })
+                .collect(),
+        })
     }
 
-    async fn usage_totals(
+    async fn usage_report(
         &self,
         key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
-    ) -> PortResult<UsageTotals> {
-        let t = record_type;
-        let product = t.usage_product().ok_or_else(|| {
-            PortError::message(
-                format!("Telnyx's usage report does not cover {t} records"),
-                Transience::Permanent,
-            )
-        })?;
-        let mut metrics = vec!["count".to_owned(), t.audit_cost_metric().to_owned()];
-        metrics.extend(t.audit_metrics().iter().map(|m| (*m).to_owned()));
-        let report = UsageReportQuery {
-            product: product.to_owned(),
-            dimensions: vec!["currency".to_owned()],
-            metrics,
-            start_date: Some(window.from),
-            end_date: Some(window.to),
-            managed_accounts: false,
+        request: &UsageRequest,
+    ) -> PortResult<Vec<UsageRow>> {
+        let query = UsageReportQuery {
+            product: request.product.clone(),
+            dimensions: request.dimensions.clone(),
+            metrics: request.metrics.clone(),
+            start_date: Some(request.window.from),
+            end_date: Some(request.window.to),
+            managed_accounts: request.across_accounts,
         };
-        let rows = self
-            .usage_report(key, &report)
+        let context = || format!("reading Telnyx's {} usage report", request.product);
+        let rows = TelnyxClient::usage_report(self, key, &query)
             .await
-            .map_err(|e| to_port_error(format!("reading Telnyx's usage totals of {t}"), e))?;
-        Ok(usage_totals(&rows, t))
+            .map_err(|e| to_port_error(context(), e))?;
+        rows.into_iter()
+            .map(|row| usage_row(row, request.across_accounts))
+            .collect::<Result<_, _>>()
+            .map_err(|e| to_port_error(context(), e))
     }
 
     async fn newest_rows(
@@ -143,50 +129,35 @@ impl TelnyxApi for TelnyxClient {
     }
 }
 
-/// Sums report rows' `count`, the type's usage metrics and `cost`.
-fn usage_totals(rows: &[UsageReportRow], record_type: RecordType) -> UsageTotals {
-    let mut totals = UsageTotals::default();
-    for row in rows {
-        totals.count += row
-            .metrics
-            .get("count")
-            .and_then(rust_decimal::prelude::ToPrimitive::to_u64)
-            .unwrap_or_default();
-        for m in record_type.audit_metrics() {
-            if let Some(v) = row.metrics.get(*m) {
-                *totals.quantity.get_or_insert_default() += *v;
-            }
-        }
-        if let Some(v) = row.metrics.get(record_type.audit_cost_metric()) {
-            *totals.cost.get_or_insert_default() += *v;
-        }
-    }
-    if !record_type.audit_metrics().is_empty() && totals.count > 0 {
-        totals.quantity.get_or_insert_default();
-    }
-    totals
-}
-
-/// Sums the `count` metric of report rows, per `user_id` (the managed account) when the
-/// report spans managed accounts.
-fn usage_counts(rows: Vec<UsageReportRow>, across_accounts: bool) -> UsageCounts {
-    let mut by_account: BTreeMap<Option<ManagedAccountId>, u64> = BTreeMap::new();
-    for row in rows {
-        let account = across_accounts
-            .then(|| {
-                row.dimensions
-                    .get("user_id")
-                    .map(|a| ManagedAccountId::new(a.as_str()))
-            })
-            .flatten();
-        let n = row
-            .metrics
-            .get("count")
-            .and_then(rust_decimal::prelude::ToPrimitive::to_u64)
-            .unwrap_or_default();
-        *by_account.entry(account).or_default() += n;
-    }
-    UsageCounts(by_account.into_iter().filter(|(_, n)| *n > 0).collect())
+/// A report row for the core: its account (`user_id`, across accounts) and day (`date`:
+/// `YYYY-MM-DD`, or a timestamp whose date part is the day); a `date` that is neither is
+/// a malformed page, never a row without a day.
+fn usage_row(row: UsageReportRow, across_accounts: bool) -> Result<UsageRow, TelnyxError> {
+    let account = across_accounts
+        .then(|| {
+            row.dimensions
+                .get("user_id")
+                .map(|a| ManagedAccountId::new(a.as_str()))
+        })
+        .flatten();
+    let day = match row.dimensions.get("date") {
+        None => None,
+        Some(text) => Some(
+            text.get(..10)
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .ok_or_else(|| TelnyxError::MalformedBody {
+                    endpoint: crate::usage::USAGE_REPORTS,
+                    page: 1,
+                    detail: format!("`date` {text:?} is not a day"),
+                    source: None,
+                })?,
+        ),
+    };
+    Ok(UsageRow {
+        account,
+        day,
+        metrics: row.metrics,
+    })
 }
 
 #[async_trait]

@@ -17,7 +17,7 @@
 //! | `billing_group_id` | `billing_group_id`, verbatim (a uuid or a number like `60`) |
 //! | `cli` / `cld` | `cli`, `originating_number` / `cld`, `destination_number`, `destination_phone_number` |
 //! | `direction` | `direction`, then `leg_direction` (`inbound`/`outbound`/`incoming`/`outgoing`, any case) |
-//! | `cost` | `cost`, `data_cost` (wireless), `verify_usage_fee` (verify) |
+//! | `cost` | the type's [`RecordType::cost_field`]: `data_cost` (wireless), `verify_usage_fee` (verify), else `cost` — the field the audit asks the usage report for |
 //! | `rate` | `rate`, `data_rate` (wireless) |
 //! | `billed_quantity` | `billed_sec`, `parts`, `number_of_characters`, `duration_sec`, `call_sec`, else `uplink_data + downlink_data` |
 //! | `sessions` | `telnyx_session_id`, `call_session_id`, `telnyx_leg_id`, `call_leg_id` (each present one, once) |
@@ -305,11 +305,15 @@ fn build_record(
             ("destination_phone_number", fields.destination_phone_number),
         ])?,
         direction,
-        cost: r.first_decimal(&[
-            ("cost", fields.cost),
-            ("data_cost", fields.data_cost),
-            ("verify_usage_fee", fields.verify_usage_fee),
-        ])?,
+        cost: {
+            let field = record_type.cost_field();
+            let raw = match field {
+                "data_cost" => fields.data_cost,
+                "verify_usage_fee" => fields.verify_usage_fee,
+                _ => fields.cost,
+            };
+            r.decimal(field, raw)?
+        },
         rate: r.first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
         currency: r.text("currency", fields.currency)?,
         billed_quantity: r.billed_quantity(fields)?,

@@ -1,7 +1,10 @@
-//! `GET /usage_reports`: Telnyx's aggregated usage, for auditing imported detail records.
+//! `GET /usage_reports` and `GET /usage_reports/options`: Telnyx's aggregated usage, the
+//! second witness the audit compares imported detail records with, and what it offers.
 //!
 //! Rows are free-form objects; the client splits each into the requested metrics
-//! (exact decimals, read from the JSON text) and everything else as dimensions (text).
+//! (exact decimals, read from the JSON text: a binary-double sum such as
+//! `2.0573360000000003` is kept digit for digit) and everything else as dimensions
+//! (text). The options list each product with its dimensions and metrics.
 
 use crate::error::TelnyxError;
 use crate::flex;
@@ -14,6 +17,31 @@ use std::collections::{BTreeMap, HashMap};
 
 /// The endpoint usage reports come from.
 pub const USAGE_REPORTS: &str = "/usage_reports";
+/// The endpoint listing the products, dimensions and metrics usage reports offer.
+pub const USAGE_REPORT_OPTIONS: &str = "/usage_reports/options";
+
+/// One product as the options list it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UsageProductOptions {
+    pub product: String,
+    #[serde(default, rename = "product_dimensions")]
+    pub dimensions: Vec<String>,
+    #[serde(default, rename = "product_metrics")]
+    pub metrics: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct OptionsPage {
+    data: Option<Vec<UsageProductOptions>>,
+}
+
+/// Parses the options body: every product with its dimensions and metrics.
+pub(crate) fn parse_usage_options(body: &[u8]) -> Result<Vec<UsageProductOptions>, TelnyxError> {
+    let page: OptionsPage = serde_json::from_slice(body)
+        .map_err(|e| TelnyxError::from_json(USAGE_REPORT_OPTIONS, 1, e))?;
+    page.data
+        .ok_or_else(|| TelnyxError::no_data(USAGE_REPORT_OPTIONS, 1))
+}
 
 /// What to aggregate. `dimensions` and `metrics` are sent comma-separated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +154,21 @@ mod tests {
         assert_eq!(row.metrics["billed"], Decimal::from_str("0.0015").unwrap());
         assert_eq!(row.dimensions["direction"], "outbound");
         assert_eq!(row.dimensions["count"], "8");
+    }
+
+    #[test]
+    fn options_list_products_with_their_dimensions_and_metrics() {
+        let body = br#"{"data":[{"product":"wireless","product_dimensions":["mnc","sim_card_id"],"product_metrics":["uplink_data","data_cost"],"record_types":[]},{"product":"cps"}]}"#;
+        let products = parse_usage_options(body).unwrap();
+        assert_eq!(products[0].product, "wireless");
+        assert_eq!(products[0].metrics, ["uplink_data", "data_cost"]);
+        assert_eq!(products[0].dimensions, ["mnc", "sim_card_id"]);
+        assert!(products[1].metrics.is_empty());
+        let without_data = parse_usage_options(br#"{"errors":[]}"#).unwrap_err();
+        assert!(
+            without_data.to_string().contains("/usage_reports/options"),
+            "{without_data}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod support;
 
 use reconciliation::domain::{Direction, RecordType};
+use reconciliation::usage::{compare, evidence, shape};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::HashSet;
@@ -534,18 +535,32 @@ async fn a_walk_on_a_found_time_field_reads_it_and_the_port_reports_totals_and_n
             .all(|r| r.field("started_at").is_some() && r.field("start_time").is_none())
     );
 
-    let totals = TelnyxApi::usage_totals(&client, &key, RecordType::Stt, window(FROM, TO))
-        .await
-        .unwrap();
-    assert_eq!(totals.count, 2);
-    assert_eq!(totals.quantity, Some(Decimal::from(100)));
-    assert_eq!(totals.cost, Some(Decimal::from_str("0.0417").unwrap()));
+    let options = TelnyxApi::usage_options(&client, &key).await.unwrap();
+    let shape = shape::learn(&options, RecordType::Stt).unwrap();
+    assert_eq!(shape.product, "speech-to-text", "learned, not assumed");
+    let rows = TelnyxApi::usage_report(
+        &client,
+        &key,
+        &evidence::request(&shape, window(FROM, TO), false),
+    )
+    .await
+    .unwrap();
+    let rows: Vec<_> = rows.iter().collect();
+    assert_eq!(evidence::sum(&rows, "count"), Decimal::from(2));
+    assert_eq!(evidence::sum(&rows, "duration_sec"), Decimal::from(100));
+    assert!(compare::sums_agree(
+        evidence::sum(&rows, "cost"),
+        Decimal::from_str("0.0417").unwrap(),
+        2
+    ));
 }
 
-/// The audit table (`RecordType::audit_metrics`, `audit_cost_metric`) against the
-/// client's own rules: for every type the usage report covers, Telnyx's totals over a
-/// window equal the sums of what a walk of the same window parses (count, billed
-/// quantity, cost), with rows as the simulator shapes each of the 21 types.
+/// The product's learned usage shapes against the simulator's own catalog (written
+/// apart on purpose), and the report's totals against the client's own parsing: for
+/// every type, the product learned from `GET /usage_reports/options` is the one the
+/// simulator sums it under; for every auditable type, the report's count equals the
+/// records a walk of the same window parses (exactly) and its usage and cost their sums
+/// (within the binary-double noise), read through the same field the parser uses.
 #[tokio::test]
 async fn for_every_auditable_type_the_reports_totals_equal_the_sums_of_the_walked_records() {
     use reconciliation::ports::TelnyxApi;
@@ -565,36 +580,85 @@ async fn for_every_auditable_type_the_reports_totals_equal_the_sums_of_the_walke
     .await;
     let client = client(&sim);
     let key = account_key();
-    let mut covered = 0;
+    let options = TelnyxApi::usage_options(&client, &key).await.unwrap();
+    let mut audited = Vec::new();
     for &t in RecordType::ALL {
+        let sim_type: telnyx_sim::RecordType = t.filter_name().parse().unwrap();
+        let learned = shape::learn(&options, t).ok();
+        assert_eq!(
+            learned.as_ref().map(|s| s.product.as_str()),
+            telnyx_sim::usage_product_of(sim_type),
+            "{t}"
+        );
+        let Some(shape) = learned.filter(|s| s.not_auditable().is_none()) else {
+            continue;
+        };
+        audited.push(t);
         let (_, records) = walk(&client, t, window(FROM, TO)).await.unwrap();
         assert_eq!(records.len(), 12, "{t}");
-        if t.usage_product().is_none() {
-            continue;
-        }
-        covered += 1;
-        let totals = TelnyxApi::usage_totals(&client, &key, t, window(FROM, TO))
-            .await
-            .unwrap();
-        assert_eq!(totals.count, 12, "{t}");
+        let rows = TelnyxApi::usage_report(
+            &client,
+            &key,
+            &evidence::request(&shape, window(FROM, TO), false),
+        )
+        .await
+        .unwrap();
+        let rows: Vec<_> = rows.iter().collect();
+        let count = shape.count.as_deref().unwrap();
+        assert_eq!(
+            evidence::sum(&rows, count),
+            Decimal::from(12),
+            "{t} by `{count}`"
+        );
         let quantity: Decimal = records.iter().filter_map(|r| r.billed_quantity).sum();
-        if t.audit_metrics().is_empty() {
-            assert_eq!(totals.quantity, None, "{t}");
-        } else {
-            assert_eq!(
-                totals.quantity,
-                Some(quantity),
-                "{t}: {:?}",
-                t.audit_metrics()
+        if !shape.quantity.is_empty() {
+            let reported: Decimal = shape.quantity.iter().map(|m| evidence::sum(&rows, m)).sum();
+            assert!(
+                compare::sums_agree(reported, quantity, 12),
+                "{t}: {reported} vs {quantity}"
             );
         }
-        let cost: Decimal = records.iter().filter_map(|r| r.cost).sum();
-        assert_eq!(
-            totals.cost.map(|c| c.normalize()),
-            Some(cost.normalize()),
-            "{t}: {}",
-            t.audit_cost_metric()
-        );
+        if let Some(metric) = &shape.cost {
+            let cost: Decimal = records.iter().filter_map(|r| r.cost).sum();
+            let reported = evidence::sum(&rows, metric);
+            assert!(
+                compare::sums_agree(reported, cost, 12),
+                "{t} `{metric}`: {reported} vs {cost}"
+            );
+        }
     }
-    assert_eq!(covered, 18, "18 of the 21 types are in the usage report");
+    assert_eq!(audited.len(), 16, "{audited:?}");
+    for t in [
+        RecordType::ConferenceParticipant,
+        RecordType::SiprecClient,
+        RecordType::Embedding,
+        RecordType::InferenceSpeechToText,
+        RecordType::Wireless,
+    ] {
+        assert!(!audited.contains(&t), "{t} has no product or count here");
+    }
+}
+
+/// A metric the product does not offer is Telnyx's 400, and the port says which.
+#[tokio::test]
+async fn a_metric_the_product_does_not_offer_is_a_permanent_error_naming_it() {
+    use reconciliation::ports::{TelnyxApi, UsageRequest};
+    let sim = start(ScenarioBuilder::new().build()).await;
+    let client = client(&sim);
+    let request = UsageRequest {
+        product: "sip-trunking".into(),
+        dimensions: vec!["date".into()],
+        metrics: vec!["count".into()],
+        window: window(FROM, TO),
+        across_accounts: false,
+    };
+    let err = TelnyxApi::usage_report(&client, &account_key(), &request)
+        .await
+        .unwrap_err();
+    assert!(!err.is_transient());
+    let chain = err.chain();
+    assert!(
+        chain.contains("Metrics invalid values") && chain.contains("attempted"),
+        "{chain}"
+    );
 }

@@ -349,18 +349,18 @@ async fn usage_reports_are_read_across_pages() {
     for i in 0..5 {
         scenario = scenario.detail_record(
             "messaging",
-            json!({"uuid": format!("m{i}"), "created_at": format!("2026-11-20T0{i}:00:05.000Z"),
+            json!({"uuid": format!("m{i}"), "created_at": format!("2026-11-2{i}T09:00:05.000Z"),
                    "direction": "outbound", "parts": 1, "cost": "0.0040"}),
         );
     }
     let sim = start(scenario.build()).await;
-    // One row per message: five rows.
+    // One message a day: five rows by date.
     let query = UsageReportQuery {
         product: "messaging".into(),
-        dimensions: vec!["uuid".into()],
+        dimensions: vec!["date".into()],
         metrics: vec!["cost".into()],
         start_date: Some(at("2026-11-20T00:00:00Z")),
-        end_date: Some(at("2026-11-21T00:00:00Z")),
+        end_date: Some(at("2026-11-25T00:00:00Z")),
         managed_accounts: false,
     };
 
@@ -369,9 +369,18 @@ async fn usage_reports_are_read_across_pages() {
         .await
         .unwrap();
 
-    let mut uuids: Vec<_> = rows.iter().map(|r| r.dimensions["uuid"].as_str()).collect();
-    uuids.sort_unstable();
-    assert_eq!(uuids, ["m0", "m1", "m2", "m3", "m4"]);
+    let mut days: Vec<_> = rows.iter().map(|r| r.dimensions["date"].as_str()).collect();
+    days.sort_unstable();
+    assert_eq!(
+        days,
+        [
+            "2026-11-20",
+            "2026-11-21",
+            "2026-11-22",
+            "2026-11-23",
+            "2026-11-24"
+        ]
+    );
     assert!(
         rows.iter()
             .all(|r| r.metrics["cost"] == Decimal::from_str("0.004").unwrap())

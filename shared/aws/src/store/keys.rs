@@ -310,6 +310,32 @@ pub fn time_field(account: &ManagedAccountId, t: RecordType) -> Key {
     )
 }
 
+// ---- the usage report, learned -------------------------------------------------
+
+/// The cached usage report options (one item for the table): `USAGE#OPTIONS` / `OPTIONS`.
+pub fn usage_options() -> Key {
+    key("USAGE#OPTIONS".to_owned(), "OPTIONS")
+}
+
+/// The partition of confirmed count metrics.
+pub const CONFIRMED_COUNTS: &str = "USAGE#COUNT";
+
+/// A count metric confirmed against walked records: `USAGE#COUNT` / `{product}#{metric}`.
+pub fn confirmed_count(product: &str, metric: &str) -> Key {
+    key(CONFIRMED_COUNTS.to_owned(), &format!("{product}#{metric}"))
+}
+
+/// Prefix of distrusted usage reports in an account partition.
+pub const DISTRUST_PREFIX: &str = "DISTRUST#";
+
+/// A usage report an account distrusts: `ACCOUNT#{a}` / `DISTRUST#{type}`.
+pub fn distrust(account: &ManagedAccountId, t: RecordType) -> Key {
+    key(
+        account_partition(account),
+        &format!("{DISTRUST_PREFIX}{}", t.filter_name()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,8 @@
 //! | [`record_item`] | one detail record's item (raw JSON gzipped, trimmed when too large) |
 //! | [`outbox`] | the outbox and the alert throttle |
 //! | [`run_logs`] | run logs |
+//! | [`billing`] | billing partitions by time, session links, orphans, audit verdicts, time fields |
+//! | [`usage`] | the usage report's cached options, confirmed count metrics, distrusted reports |
 //! | [`inspect`] | reads beyond the port, for operations and tests |
 //!
 //! and the building blocks: [`keys`] (every key string), [`items`] (serde ↔ items),
@@ -45,6 +47,7 @@ pub mod run_logs;
 pub mod state;
 pub mod transact;
 mod update;
+pub mod usage;
 
 use crate::error::AwsError;
 use aws_sdk_dynamodb::Client;

@@ -16,7 +16,7 @@
 
 use super::{each_record, month_of};
 use crate::domain::{
-    CustomerId, Onboarding, ServiceId, ServiceTypeName, StoredDetailRecord, StoredState,
+    CustomerId, Onboarding, RecordType, ServiceId, ServiceTypeName, StoredDetailRecord, StoredState,
 };
 use crate::ports::{BillingPartition, PortResult, Store, TimeWindow};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
@@ -45,6 +45,9 @@ pub struct Sums {
     pub cost: BTreeMap<String, Decimal>,
     /// Records whose pricing is hidden: counted, never costed as zero.
     pub hidden_pricing: u64,
+    /// Records per detail-record type (a service type can gather several: conference
+    /// and its participants), so an invoice can be set beside the audit type by type.
+    pub records_by_type: BTreeMap<RecordType, u64>,
 }
 
 impl Sums {
@@ -52,6 +55,7 @@ impl Sums {
     pub fn add(&mut self, r: &StoredDetailRecord) {
         self.records += 1;
         let t = r.record_type();
+        *self.records_by_type.entry(t).or_default() += 1;
         let unit = t.quantity_unit();
         let q = if unit == "records" {
             Decimal::ONE
@@ -72,6 +76,9 @@ impl Sums {
     pub fn merge(&mut self, o: &Sums) {
         self.records += o.records;
         self.hidden_pricing += o.hidden_pricing;
+        for (t, n) in &o.records_by_type {
+            *self.records_by_type.entry(*t).or_default() += n;
+        }
         for (k, v) in &o.quantity {
             *self.quantity.entry(k.clone()).or_default() += v;
         }

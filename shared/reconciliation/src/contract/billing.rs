@@ -2,7 +2,7 @@
 //! pages, session links, orphans and a reattribution that happens once, audit verdicts
 //! by day range, found time fields. Run by [`super::store::check_store`].
 
-use super::ensure;
+use super::{Check, at, ensure, port};
 use crate::domain::{
     ConnectionId, CustomerId, DepartmentId, DetailRecord, DetailRecordId, ManagedAccountId,
     MatchedBy, RawRecord, RecordType, ServiceId, StoredDetailRecord,
@@ -10,22 +10,9 @@ use crate::domain::{
 use crate::ports::{
     AuditDay, AuditFigures, AuditVerdict, BillingPartition, SessionLink, Store, TimeWindow,
 };
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
-
-type Check = Result<(), String>;
-
-fn port<T>(what: &str, r: crate::ports::PortResult<T>) -> Result<T, String> {
-    r.map_err(|e| format!("{what} failed: {}", e.chain()))
-}
-
-fn at(hours: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::hours(hours)
-}
 
 fn stored(
     account: &ManagedAccountId,
@@ -240,6 +227,13 @@ pub(super) async fn audits_and_time_fields(store: &dyn Store, account: &ManagedA
         cost_compared: false,
         settled: d < 22,
         checked_at: at(0),
+        product: "text-to-speech".into(),
+        count_metric: "count".into(),
+        rewalk: (d == 20).then(|| crate::ports::Rewalk {
+            at: at(1),
+            read: 3,
+            stored: 1,
+        }),
     };
     let days = [
         verdict(20, RecordType::Tts, AuditVerdict::Clean),
@@ -270,6 +264,14 @@ pub(super) async fn audits_and_time_fields(store: &dyn Store, account: &ManagedA
         back.iter()
             .all(|d| d.telnyx == days[0].telnyx && d.stored == days[0].stored),
         "figures changed: {back:?}"
+    );
+    let rewalked = port(
+        "audit_days",
+        store.audit_days(account, day(20), day(20)).await,
+    )?;
+    ensure!(
+        rewalked == vec![days[0].clone()],
+        "a re-walked day reads back as {rewalked:?}"
     );
     let all = port(
         "audit_days",

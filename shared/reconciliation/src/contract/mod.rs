@@ -9,6 +9,7 @@
 
 mod billing;
 pub mod store;
+mod usage;
 
 #[cfg(test)]
 mod tests;
@@ -65,6 +66,24 @@ impl fmt::Display for ContractReport {
         }
         Ok(())
     }
+}
+
+/// What one check returns: `Err` with what was expected and what happened.
+pub(crate) type Check = Result<(), String>;
+
+/// Turns a port error into a violation message.
+pub(crate) fn port<T>(what: &str, r: crate::ports::PortResult<T>) -> Result<T, String> {
+    r.map_err(|e| format!("{what} failed: {}", e.chain()))
+}
+
+/// `hours` from 12:00 on 2026-11-23, the checks' fixed clock.
+pub(crate) fn at(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+        + chrono::Duration::hours(hours)
 }
 
 /// A tag no other check (in this process or a concurrent one) uses, so checks sharing a

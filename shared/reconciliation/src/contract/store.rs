@@ -7,7 +7,7 @@
 //! assert!(report.is_clean(), "{report}");
 //! ```
 
-use super::{ContractReport, ensure, unique_tag};
+use super::{Check, ContractReport, at, ensure, port, unique_tag};
 use crate::domain::{
     BillingMode, Customer, CustomerId, Department, DepartmentId, DetailRecord, DetailRecordId,
     ManagedAccountId, MappingPreference, MatchedBy, Onboarding, RawRecord, RecordType, RunId,
@@ -15,7 +15,7 @@ use crate::domain::{
 };
 use crate::plan::{Action, LogCode, LogEntry, Notification, RepeatEvery, identity};
 use crate::ports::{AlertKind, Cursor, Lease, LeaseGrant, RunLog, RunOutcome, Store, TimeWindow};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -36,6 +36,9 @@ pub const CHECKS: &[&str] = &[
     BILLED_PAGES,
     SESSIONS_AND_ORPHANS,
     AUDITS_AND_TIME_FIELDS,
+    USAGE_OPTIONS,
+    COUNT_CONFIRMATIONS,
+    DISTRUSTS,
 ];
 
 pub const ONBOARDINGS: &str = "an onboarding is read back and listed among all onboardings";
@@ -59,6 +62,12 @@ pub const LEASES: &str = "a lease is exclusive until it expires, renewed by its 
 pub const BILLED_PAGES: &str = "a billing partition reads back by time, oldest first, in pages, each record once, without raw JSON";
 pub const SESSIONS_AND_ORPHANS: &str = "session links read back per account; an orphan is reattributed once (conditionally) and forgotten";
 pub const AUDITS_AND_TIME_FIELDS: &str = "audit verdicts are replaced per type and day and read back by day range; a found time field is replaced per type";
+pub const USAGE_OPTIONS: &str =
+    "the cached usage options read back as written and are replaced whole";
+pub const COUNT_CONFIRMATIONS: &str =
+    "a count metric's first confirmation is kept, other metrics are listed beside it";
+pub const DISTRUSTS: &str =
+    "distrusted usage reports read back per account, replaced per type, lifted per type";
 
 /// Runs every check against `store`.
 pub async fn check_store(store: &dyn Store) -> ContractReport {
@@ -89,14 +98,17 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
         AUDITS_AND_TIME_FIELDS,
         super::billing::audits_and_time_fields(store, &Ns::new().account(1)).await,
     );
+    report.record(USAGE_OPTIONS, super::usage::options_cache(store).await);
+    report.record(
+        COUNT_CONFIRMATIONS,
+        super::usage::confirmations(store, &Ns::new().account(1)).await,
+    );
+    let ns = Ns::new();
+    report.record(
+        DISTRUSTS,
+        super::usage::distrusts(store, &ns.account(1), &ns.account(2)).await,
+    );
     report
-}
-
-type Check = Result<(), String>;
-
-/// Turns a port error into a violation message.
-fn port<T>(what: &str, r: crate::ports::PortResult<T>) -> Result<T, String> {
-    r.map_err(|e| format!("{what} failed: {}", e.chain()))
 }
 
 /// One check's ids.
@@ -114,13 +126,6 @@ impl Ns {
     fn dept(&self, name: &str) -> DepartmentId {
         DepartmentId::new(format!("dept-{name}-{}", self.tag))
     }
-}
-
-fn at(hours: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::hours(hours)
 }
 
 fn department(id: &DepartmentId, parent: Option<&DepartmentId>) -> Department {

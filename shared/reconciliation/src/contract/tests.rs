@@ -37,6 +37,7 @@ enum Defect {
     LeaseIgnoresItsHolder,
     CursorsOfEveryAccount,
     ReachNotKept,
+    LastConfirmationKept,
 }
 
 struct Defective {
@@ -44,6 +45,8 @@ struct Defective {
     defect: Defect,
     /// Watermarks kept here, overwritten on every advance (`WatermarkMovesBack`).
     overwritten: Mutex<BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>>,
+    /// Confirmations kept here, the last one winning (`LastConfirmationKept`).
+    confirmations: Mutex<BTreeMap<(String, String), crate::ports::ConfirmedCount>>,
 }
 
 #[async_trait]
@@ -268,12 +271,14 @@ async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
         (Defect::NewestRunLogLast, store::RUN_LOGS),
         (Defect::LeaseIgnoresItsHolder, store::LEASES),
         (Defect::CursorsOfEveryAccount, store::CURSORS),
+        (Defect::LastConfirmationKept, store::COUNT_CONFIRMATIONS),
     ];
     for (defect, check) in cases {
         let broken = Defective {
             inner: InMemoryStore::new(),
             defect,
             overwritten: Mutex::default(),
+            confirmations: Mutex::default(),
         };
         let report = check_store(&broken).await;
         assert!(
@@ -344,5 +349,58 @@ impl crate::ports::BillingStore for Defective {
         field: &str,
     ) -> PortResult<()> {
         self.inner.put_time_field(account, record_type, field).await
+    }
+}
+
+#[async_trait]
+impl crate::ports::UsageStore for Defective {
+    async fn usage_options(&self) -> PortResult<Option<crate::ports::CachedUsageOptions>> {
+        self.inner.usage_options().await
+    }
+    async fn put_usage_options(&self, cached: &crate::ports::CachedUsageOptions) -> PortResult<()> {
+        self.inner.put_usage_options(cached).await
+    }
+    async fn confirmed_counts(&self) -> PortResult<Vec<crate::ports::ConfirmedCount>> {
+        if self.defect == Defect::LastConfirmationKept {
+            return Ok(self
+                .confirmations
+                .lock()
+                .unwrap()
+                .values()
+                .cloned()
+                .collect());
+        }
+        self.inner.confirmed_counts().await
+    }
+    async fn confirm_count(&self, confirmed: &crate::ports::ConfirmedCount) -> PortResult<()> {
+        if self.defect == Defect::LastConfirmationKept {
+            let key = (confirmed.product.clone(), confirmed.metric.clone());
+            self.confirmations
+                .lock()
+                .unwrap()
+                .insert(key, confirmed.clone());
+            return Ok(());
+        }
+        self.inner.confirm_count(confirmed).await
+    }
+    async fn distrusts(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<Vec<crate::ports::Distrust>> {
+        self.inner.distrusts(account).await
+    }
+    async fn distrust(
+        &self,
+        account: &ManagedAccountId,
+        distrust: &crate::ports::Distrust,
+    ) -> PortResult<()> {
+        self.inner.distrust(account, distrust).await
+    }
+    async fn trust_again(
+        &self,
+        account: &ManagedAccountId,
+        record_type: RecordType,
+    ) -> PortResult<()> {
+        self.inner.trust_again(account, record_type).await
     }
 }

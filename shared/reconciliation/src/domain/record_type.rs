@@ -109,18 +109,6 @@ impl RecordType {
         }
     }
 
-    /// The product `GET /usage_reports` reports this type's usage under, or `None` for
-    /// a type the report does not cover (its completeness cannot be checked against
-    /// Telnyx's totals, and the walk never skips it).
-    pub fn usage_product(self) -> Option<&'static str> {
-        match self {
-            RecordType::MediaStorage | RecordType::SiprecClient | RecordType::NoiseSuppression => {
-                None
-            }
-            other => Some(other.filter_name()),
-        }
-    }
-
     /// True for the types whose records may name only the call they belong to (a call
     /// session or leg id, no connection): AI, media and conference-participant records.
     /// While none of them shows usage, a run writes no call-session links.
@@ -140,11 +128,11 @@ impl RecordType {
         )
     }
 
-    /// The usage-report metrics whose sum equals the sum of this type's
-    /// [`crate::domain::DetailRecord::billed_quantity`] (the audit compares them); empty
-    /// for a type audited on its count (and cost) only. One row per type: the audit
-    /// table of DESIGN §1, tested against the client's quantity rules.
-    pub fn audit_metrics(self) -> &'static [&'static str] {
+    /// The record fields whose sum is this type's billed quantity
+    /// ([`crate::domain::DetailRecord::billed_quantity`]), and the usage-report metrics of
+    /// the same names the audit compares with it; empty for a type billed per record.
+    /// One row per type, tested against the client's quantity rules.
+    pub fn quantity_fields(self) -> &'static [&'static str] {
         match self {
             RecordType::SipTrunking
             | RecordType::CallControl
@@ -170,22 +158,41 @@ impl RecordType {
         }
     }
 
-    /// The usage-report metric holding this type's cost: the field its records carry
-    /// their cost in (`data_cost` for wireless, `verify_usage_fee` for verify, else
-    /// `cost`), the same rule the client reads a record's cost by.
-    pub fn audit_cost_metric(self) -> &'static str {
+    /// The one field a record of this type carries its cost in: `data_cost` for
+    /// wireless, `verify_usage_fee` for verify, `cost` for the rest. The record parser
+    /// reads a record's cost from it and the audit asks the usage report for the metric
+    /// of the same name: one type, one reading.
+    pub fn cost_field(self) -> &'static str {
         match self {
             RecordType::Wireless => "data_cost",
             RecordType::Verify => "verify_usage_fee",
-            _ => "cost",
+            RecordType::SipTrunking
+            | RecordType::CallControl
+            | RecordType::Conference
+            | RecordType::ConferenceParticipant
+            | RecordType::Fax
+            | RecordType::Webrtc
+            | RecordType::SiprecClient
+            | RecordType::AiVoiceAssistant
+            | RecordType::Messaging
+            | RecordType::Recording
+            | RecordType::MediaStreaming
+            | RecordType::MediaStorage
+            | RecordType::Amd
+            | RecordType::Embedding
+            | RecordType::Inference
+            | RecordType::InferenceSpeechToText
+            | RecordType::NoiseSuppression
+            | RecordType::Stt
+            | RecordType::Tts => "cost",
         }
     }
 
-    /// What one unit of [`RecordType::audit_metrics`] (and of a record's billed
+    /// What one unit of [`RecordType::quantity_fields`] (and of a record's billed
     /// quantity) is, for invoices: `seconds`, `parts`, `characters`, `bytes`, or
     /// `records` for a type billed per record.
     pub fn quantity_unit(self) -> &'static str {
-        match self.audit_metrics() {
+        match self.quantity_fields() {
             ["parts"] => "parts",
             ["number_of_characters"] => "characters",
             ["uplink_data", "downlink_data"] => "bytes",

@@ -9,7 +9,7 @@ use crate::invocation::SyncRequest;
 use crate::plan::Notification;
 use crate::ports::{
     AlertKind, ApiKey, Clock, Dispatcher, Mailer, OutboxStore, RecordQuery, RecordStore, Secrets,
-    TelnyxApi, TimeWindow, UsageQuery,
+    TelnyxApi, TimeWindow,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -113,18 +113,24 @@ async fn telnyx_serves_records_of_one_type_in_the_window_newest_first_in_pages()
     let mut pages = telnyx.detail_records(&key, resumed).await.unwrap();
     let page = pages.next_page().await.unwrap().unwrap();
     assert_eq!((page.number, page.records[0].id.as_str()), (2, "r1"));
-    let counts = telnyx
-        .usage_counts(
+    let shape = crate::usage::shape::learn(
+        &telnyx.usage_options(&key).await.unwrap(),
+        RecordType::SipTrunking,
+    )
+    .unwrap();
+    let rows = telnyx
+        .usage_report(
             &key,
-            UsageQuery {
-                record_type: RecordType::SipTrunking,
-                window,
-                across_accounts: false,
-            },
+            &crate::usage::evidence::request(&shape, window, false),
         )
         .await
         .unwrap();
-    assert_eq!(counts.of(None), 3);
+    let counted: Vec<_> = rows.iter().collect();
+    assert_eq!(
+        crate::usage::evidence::sum(&counted, "attempted"),
+        rust_decimal::Decimal::from(3),
+        "every leg is one attempt"
+    );
 }
 
 #[tokio::test]

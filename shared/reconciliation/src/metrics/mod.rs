@@ -127,7 +127,7 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
     let outcome = outcome_name(&summary.outcome);
     let (warnings, errors) = severities(&summary.log);
     let a = &summary.applied;
-    let metrics = vec![
+    let mut metrics = vec![
         ("Runs", 1.0, Unit::Count),
         (
             "RecordsImported",
@@ -155,21 +155,6 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
             count(summary.records_relinked),
             Unit::Count,
         ),
-        (
-            "AuditDaysClean",
-            count(summary.audit_clean_days),
-            Unit::Count,
-        ),
-        (
-            "AuditDaysMismatched",
-            count(summary.audit_mismatched_days),
-            Unit::Count,
-        ),
-        (
-            "AuditMismatchesSettled",
-            count(summary.audit_settled_mismatches),
-            Unit::Count,
-        ),
         ("EntitiesCreated", count(a.created), Unit::Count),
         ("CustomersCreated", count(a.customers_created), Unit::Count),
         ("ServicesCreated", count(a.services_created), Unit::Count),
@@ -188,6 +173,7 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         ("KeyProblems", 0.0, Unit::Count),
         ("DurationMs", count(duration_ms), Unit::Milliseconds),
     ];
+    metrics.extend(audit_metrics(summary));
     let mut lines = vec![account_sync_line(
         &summary.account,
         summary.run_id.as_str(),
@@ -214,6 +200,42 @@ fn by_record_type(account: &ManagedAccountId, fetched: &BTreeMap<String, u64>) -
             properties: vec![("AccountId", account.to_string())],
         })
         .collect()
+}
+
+/// The completeness audit's figures of a run.
+fn audit_metrics(summary: &RunSummary) -> Vec<(&'static str, f64, Unit)> {
+    vec![
+        (
+            "AuditDaysClean",
+            count(summary.audit_clean_days),
+            Unit::Count,
+        ),
+        (
+            "AuditDaysMismatched",
+            count(summary.audit_mismatched_days),
+            Unit::Count,
+        ),
+        (
+            "AuditMismatchesSettled",
+            count(summary.audit_settled_mismatches),
+            Unit::Count,
+        ),
+        (
+            "AuditDaysHealed",
+            count(summary.audit_healed_days),
+            Unit::Count,
+        ),
+        (
+            "AuditTypesNotAuditable",
+            count(summary.audit_not_auditable.len() as u64),
+            Unit::Count,
+        ),
+        (
+            "UsageReportDisagreements",
+            count(summary.usage_report_disagreements),
+            Unit::Count,
+        ),
+    ]
 }
 
 /// The line of a failed run: `Runs` with outcome `failed`, and `KeyProblems` when

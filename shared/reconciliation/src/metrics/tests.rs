@@ -31,6 +31,9 @@ fn summary() -> RunSummary {
     s.audit_clean_days = 5;
     s.audit_mismatched_days = 2;
     s.audit_settled_mismatches = 1;
+    s.audit_healed_days = 3;
+    s.audit_not_auditable = vec!["wireless: no count".into(), "embedding: no product".into()];
+    s.usage_report_disagreements = 1;
     s.applied = ApplyReport {
         created: 5,
         already_existed: 0,
@@ -88,6 +91,9 @@ fn a_runs_line_is_valid_emf_and_carries_its_figures() {
     assert_eq!(run["AuditDaysClean"], 5.0);
     assert_eq!(run["AuditDaysMismatched"], 2.0);
     assert_eq!(run["AuditMismatchesSettled"], 1.0);
+    assert_eq!(run["AuditDaysHealed"], 3.0);
+    assert_eq!(run["AuditTypesNotAuditable"], 2.0);
+    assert_eq!(run["UsageReportDisagreements"], 1.0);
     assert_eq!(run["EntitiesCreated"], 5.0);
     assert_eq!(run["CustomersCreated"], 2.0);
     assert_eq!(run["ServicesCreated"], 2.0);

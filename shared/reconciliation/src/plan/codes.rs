@@ -81,12 +81,23 @@ pub enum LogCode {
     /// Detail records too large for one stored item were stored without Telnyx's raw JSON
     /// (normalized fields and money intact); logged by the sync run, not the planner.
     DetailRecordsRawTrimmed,
-    /// Stored records and Telnyx's usage report differ for an account, type and day.
+    /// A final difference between stored records and Telnyx's usage report for an
+    /// account, type and day: more stored than Telnyx counts, or still short after the
+    /// day was re-walked. The operator is alerted.
     AuditMismatch,
     /// Stored records and Telnyx's usage report agree for these days.
     AuditClean,
-    /// A record type the usage report does not cover: its completeness is not proven.
+    /// Record types the usage report offers no product or count for: their completeness
+    /// is not proven (each with its reason).
     AuditNotAuditable,
+    /// A difference that is not final yet: the day is not settled, or it is settled and
+    /// short and its re-walk is due.
+    AuditPending,
+    /// A settled day Telnyx counted more on was re-walked and now audits clean.
+    AuditHealed,
+    /// A walk found records in a window the usage report counted none in: the report
+    /// decides no skip of that type for the account until an audit of it is clean.
+    UsageReportDisagrees,
     /// A type's table time field returned nothing while Telnyx reports usage; its
     /// records carry another field, which the run used.
     TimeFieldDiscovered,
@@ -121,6 +132,7 @@ impl LogCode {
             | WholesaleTwinCeased
             | DetailRecordsRawTrimmed
             | AuditMismatch
+            | UsageReportDisagrees
             | TimeFieldDiscovered
             | RecordTypeSilent => Severity::Warning,
             BillingGroupRenamed
@@ -135,6 +147,8 @@ impl LogCode {
             | ServiceReactivated
             | AuditClean
             | AuditNotAuditable
+            | AuditPending
+            | AuditHealed
             | RecordsLinkedBySession => Severity::Info,
         }
     }

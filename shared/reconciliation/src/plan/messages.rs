@@ -439,23 +439,76 @@ fn figures(f: &crate::ports::AuditFigures, unit: &str) -> String {
     out
 }
 
-pub fn audit_mismatch(day: &crate::ports::AuditDay) -> LogEntry {
+/// `account … sip-trunking (`attempted`) on 2026-11-20: Telnyx's usage report counts …,
+/// the stored records …`.
+fn audit_difference(day: &crate::ports::AuditDay) -> String {
     let t = day.record_type;
-    let unit = t.quantity_unit();
-    let state = if day.settled {
-        "settled (past the overlap window: late records have had their chance); the operator is alerted"
+    let product = if day.product.is_empty() {
+        t.filter_name().to_owned()
     } else {
-        "not settled yet (late records may still arrive); audited again on the next runs"
+        format!("{} (`{}`)", day.product, day.count_metric)
+    };
+    format!(
+        "account {} {product} on {}: Telnyx's usage report counts {}, the stored {t} records {}",
+        day.account,
+        day.day,
+        figures(&day.telnyx, t.quantity_unit()),
+        figures(&day.stored, t.quantity_unit()),
+    )
+}
+
+/// A final difference (a finding): stored above Telnyx, or still short after a re-walk.
+pub fn audit_mismatch(day: &crate::ports::AuditDay) -> LogEntry {
+    let what = match &day.rewalk {
+        Some(r) => format!(
+            "the day was re-walked on {}: Telnyx served {} record(s), {} of them not stored before, and the gap remains",
+            r.at.format("%Y-%m-%d %H:%M UTC"),
+            r.read,
+            r.stored
+        ),
+        None => "more is stored than Telnyx reports (never healed by deleting): check the report, or records stored under this account by mistake".to_owned(),
     };
     entry(
         LogCode::AuditMismatch,
+        format!("{}; {what}", audit_difference(day)),
+    )
+}
+
+/// A difference that is not final: the day is not settled yet, or its re-walk is due.
+pub fn audit_pending(day: &crate::ports::AuditDay) -> LogEntry {
+    let why = if day.settled {
+        "settled and short: the next runs re-walk the day before anyone is alerted"
+    } else {
+        "not settled yet (records and Telnyx's report may still be arriving): audited again on the next runs"
+    };
+    entry(
+        LogCode::AuditPending,
+        format!("{}; {why}", audit_difference(day)),
+    )
+}
+
+/// A short day a re-walk made clean.
+pub fn audit_healed(day: &crate::ports::AuditDay) -> LogEntry {
+    let (read, stored) = day.rewalk.as_ref().map_or((0, 0), |r| (r.read, r.stored));
+    entry(
+        LogCode::AuditHealed,
         format!(
-            "account {} {} on {}: Telnyx's usage report counts {}, the stored records {}; {state}",
-            day.account,
-            t.usage_product().unwrap_or(t.filter_name()),
-            day.day,
-            figures(&day.telnyx, unit),
-            figures(&day.stored, unit),
+            "account {} {} on {}: Telnyx counted more than was stored; the day was re-walked ({read} record(s) read, {stored} stored now) and audits clean",
+            day.account, day.record_type, day.day
+        ),
+    )
+}
+
+/// A walk found records where the usage report counted none.
+pub fn usage_report_disagrees(d: &crate::ports::Distrust) -> LogEntry {
+    entry(
+        LogCode::UsageReportDisagrees,
+        format!(
+            "{}: Telnyx's usage report counted no record from {} to {}, but the walk found {} (older than the type's publication delay); the report decides no skip of this type until an audit of it is clean again",
+            d.record_type,
+            d.window.from.format("%Y-%m-%d %H:%M UTC"),
+            d.window.to.format("%Y-%m-%d %H:%M UTC"),
+            d.found
         ),
     )
 }
@@ -474,13 +527,16 @@ pub fn audit_clean(days: u64, types: u64, hidden: bool) -> LogEntry {
     )
 }
 
-pub fn audit_not_auditable(types: &[crate::domain::RecordType]) -> LogEntry {
-    let names: Vec<&str> = types.iter().map(|t| t.filter_name()).collect();
+pub fn audit_not_auditable(types: &[crate::usage::NotAuditable]) -> LogEntry {
+    let names: Vec<String> = types
+        .iter()
+        .map(|n| format!("{} ({})", n.record_type, n.reason))
+        .collect();
     entry(
         LogCode::AuditNotAuditable,
         format!(
-            "not auditable (Telnyx's usage report does not cover them, so their completeness is not proven): {}",
-            names.join(", ")
+            "not auditable, so their completeness is not proven (they are walked every run, never skipped on the report's word): {}",
+            names.join("; ")
         ),
     )
 }

@@ -1,8 +1,8 @@
 //! What the store keeps beside the records to prove and present billing (issue
 //! "billing truth"): the records of one billing partition read back by time (for the
 //! audit and the invoices), the call-session links and the records waiting for one
-//! (attribution through the call), the audit's verdict per account × type × day, and
-//! a time field found at run time.
+//! (attribution through the call), the audit's verdict per account × type × day (and
+//! the heal's re-walk of a short day), and a time field found at run time.
 
 use super::PortResult;
 use super::telnyx::TimeWindow;
@@ -43,10 +43,11 @@ pub struct SessionLink {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFigures {
     pub count: u64,
-    /// Summed usage ([`RecordType::audit_metrics`] / billed quantity); `None` for a type
-    /// audited on its count only.
+    /// Summed usage ([`RecordType::quantity_fields`] / billed quantity); `None` when
+    /// usage is not compared (the type is billed per record, or the product lacks the
+    /// metrics).
     pub quantity: Option<Decimal>,
-    /// Summed cost; `None` when none is known (pricing hidden).
+    /// Summed cost; `None` when none is known (pricing hidden, or no cost metric).
     pub cost: Option<Decimal>,
     /// Records without a cost (hidden pricing), on our side.
     #[serde(default)]
@@ -60,15 +61,26 @@ pub struct AuditFigures {
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum AuditVerdict {
-    /// Stored and reported agree (count, usage, and cost where both sides have one).
+    /// Stored and reported agree (count exactly, usage and cost within the report's
+    /// binary-double noise, cost where both sides have one).
     Clean,
     /// They differ.
     Mismatch,
 }
 
+/// A day re-walked because Telnyx counted more than was stored (the audit's heal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rewalk {
+    pub at: DateTime<Utc>,
+    /// Records the re-walk read from Telnyx.
+    pub read: u64,
+    /// Of those, records that were not stored before (stored now).
+    pub stored: u64,
+}
+
 /// The audit of one account × record type × day, as stored. `settled` once the day is
-/// older than the overlap window behind the type's watermark: late records have had
-/// their chance, so a mismatch then is final (and alerted).
+/// older than the type's publication delay (its overlap) behind the type's watermark:
+/// late records have had their chance, so a difference then is not "still arriving".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditDay {
     pub account: ManagedAccountId,
@@ -77,11 +89,50 @@ pub struct AuditDay {
     pub verdict: AuditVerdict,
     pub telnyx: AuditFigures,
     pub stored: AuditFigures,
-    /// Whether cost was compared (false when our records' pricing is hidden).
+    /// Whether cost was compared (false when our records' pricing is hidden or the
+    /// product sums no cost in the type's cost field).
     pub cost_compared: bool,
     pub settled: bool,
     /// When this verdict was last written (a recheck that agrees does not rewrite it).
     pub checked_at: DateTime<Utc>,
+    /// The product and the metric that counted Telnyx's side.
+    #[serde(default)]
+    pub product: String,
+    #[serde(default)]
+    pub count_metric: String,
+    /// The re-walk of this difference, once done (a clean verdict keeps the re-walk that
+    /// healed it).
+    #[serde(default)]
+    pub rewalk: Option<Rewalk>,
+}
+
+impl AuditDay {
+    /// Telnyx counts or sums more than is stored: records may be missing here.
+    pub fn shortfall(&self) -> bool {
+        let above = |t: Option<Decimal>, s: Option<Decimal>| match (t, s) {
+            (Some(t), s) => {
+                let s = s.unwrap_or_default();
+                t > s && !crate::usage::compare::sums_agree(t, s, self.stored.count)
+            }
+            (None, _) => false,
+        };
+        self.verdict == AuditVerdict::Mismatch
+            && (self.telnyx.count > self.stored.count
+                || above(self.telnyx.quantity, self.stored.quantity)
+                || (self.cost_compared && above(self.telnyx.cost, self.stored.cost)))
+    }
+
+    /// A settled shortfall not re-walked yet: the next runs re-walk the day before
+    /// anyone is told.
+    pub fn heal_due(&self) -> bool {
+        self.settled && self.shortfall() && self.rewalk.is_none()
+    }
+
+    /// A settled difference the heal cannot close (stored above Telnyx, or still short
+    /// after a re-walk): a finding for the operator.
+    pub fn is_finding(&self) -> bool {
+        self.settled && self.verdict == AuditVerdict::Mismatch && !self.heal_due()
+    }
 }
 
 /// The billing truth kept beside the records.

@@ -12,6 +12,8 @@
 //!   `Store`.
 //! - [`billing`]: `BillingStore`, the billing truth beside the records (partitions read
 //!   by time, session links, audit verdicts, found time fields); part of `Store`.
+//! - [`usage`]: `UsageStore`, what was learned of Telnyx's usage report (cached options,
+//!   confirmed count metrics, reports an account distrusts); part of `Store`.
 //! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
 //!
 //! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
@@ -21,9 +23,11 @@ pub mod billing;
 pub mod outside;
 pub mod store;
 pub mod telnyx;
+pub mod usage;
 
 pub use billing::{
-    AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, SessionLink,
+    AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, Rewalk,
+    SessionLink,
 };
 pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
 pub use store::{
@@ -33,8 +37,9 @@ pub use store::{
 };
 pub use telnyx::{
     ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
-    UsageCounts, UsageQuery, UsageTotals,
+    UsageOptions, UsageProduct, UsageRequest, UsageRow,
 };
+pub use usage::{CachedUsageOptions, ConfirmedCount, Distrust, UsageStore};
 
 use crate::error::PortError;
 use std::sync::Arc;

@@ -10,6 +10,7 @@
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
 //! | [`super::billing::BillingStore`] | partitions read by time, session links, audit verdicts |
+//! | [`super::usage::UsageStore`] | the usage report's options, confirmed count metrics, reports an account distrusts |
 
 use super::PortResult;
 use super::telnyx::TimeWindow;
@@ -362,6 +363,7 @@ pub trait Store:
     + OutboxStore
     + RunLogStore
     + super::billing::BillingStore
+    + super::usage::UsageStore
 {
 }
 
@@ -373,5 +375,6 @@ impl<T> Store for T where
         + OutboxStore
         + RunLogStore
         + super::billing::BillingStore
+        + super::usage::UsageStore
 {
 }

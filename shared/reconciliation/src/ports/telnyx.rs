@@ -5,9 +5,11 @@ use crate::domain::{
     DetailRecord, ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A Telnyx API key. `Debug` and `Display` are redacted; only adapters that put it on
@@ -97,44 +99,52 @@ pub trait RecordPages: Send {
     async fn next_page(&mut self) -> PortResult<Option<RecordPage>>;
 }
 
-/// A count of one record type's records in a window, from Telnyx's own aggregate
-/// (`GET /usage_reports`), per managed account or for the key's own account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UsageQuery {
-    pub record_type: RecordType,
-    /// At most 31 days (the report's limit).
-    pub window: TimeWindow,
-    /// Every managed account of the manager key (`managed_accounts=true`).
-    pub across_accounts: bool,
+/// One product of Telnyx's usage report, as `GET /usage_reports/options` lists it: the
+/// dimensions it can be broken out by and the metrics it sums. Product names are not the
+/// detail-record filter names, and `count` is not universal (DESIGN §5): the product
+/// learns what exists from here, never assumes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageProduct {
+    pub product: String,
+    pub dimensions: Vec<String>,
+    pub metrics: Vec<String>,
 }
 
-/// Records counted by the usage report: per account with `across_accounts`, else one
-/// entry with `account: None`. An account without records has no entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UsageCounts(pub Vec<(Option<ManagedAccountId>, u64)>);
+/// Everything `GET /usage_reports/options` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageOptions {
+    pub products: Vec<UsageProduct>,
+}
 
-impl UsageCounts {
-    /// The records counted for `account` (or, for an own-account report, in total).
-    pub fn of(&self, account: Option<&ManagedAccountId>) -> u64 {
-        self.0
-            .iter()
-            .filter(|(a, _)| account.is_none() || a.as_ref() == account)
-            .map(|(_, n)| n)
-            .sum()
+impl UsageOptions {
+    /// The product named `name`, if Telnyx lists it.
+    pub fn product(&self, name: &str) -> Option<&UsageProduct> {
+        self.products.iter().find(|p| p.product == name)
     }
 }
 
-/// Telnyx's own totals of one record type in a window for the key's own account
-/// (`GET /usage_reports`): what the completeness audit compares the stored records with.
+/// One `GET /usage_reports` request: a product, the dimensions and metrics it offers,
+/// at most 31 days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRequest {
+    pub product: String,
+    /// At least one; `date` gives one row per day.
+    pub dimensions: Vec<String>,
+    pub metrics: Vec<String>,
+    pub window: TimeWindow,
+    /// Every managed account of the manager key (`managed_accounts=true`): each row then
+    /// names its account.
+    pub across_accounts: bool,
+}
+
+/// One row of a usage report: its account (across accounts), its day (when the `date`
+/// dimension was asked for) and the metrics it carries, as the exact decimals of the
+/// numbers Telnyx sent (binary-double sums: `2.0573360000000003`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UsageTotals {
-    /// Records counted.
-    pub count: u64,
-    /// The sum of the type's usage metrics ([`RecordType::audit_metrics`]); `None` when
-    /// the type has none or the report gave none.
-    pub quantity: Option<rust_decimal::Decimal>,
-    /// The summed cost, when the report gave one.
-    pub cost: Option<rust_decimal::Decimal>,
+pub struct UsageRow {
+    pub account: Option<ManagedAccountId>,
+    pub day: Option<NaiveDate>,
+    pub metrics: BTreeMap<String, Decimal>,
 }
 
 /// HTTP requests a Telnyx client has sent since it was built, and how many were
@@ -181,18 +191,13 @@ pub trait TelnyxApi: Send + Sync {
         query: RecordQuery,
     ) -> PortResult<Box<dyn RecordPages>>;
 
-    /// How many records of a type Telnyx's usage report counts in a window (only for
-    /// types the report covers, [`RecordType::usage_product`]).
-    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts>;
+    /// What Telnyx's usage report offers (`GET /usage_reports/options`).
+    async fn usage_options(&self, key: &ApiKey) -> PortResult<UsageOptions>;
 
-    /// Telnyx's totals of one type in `window` (at most 31 days) for the key's own
-    /// account: count, usage metrics and cost (only for types the report covers).
-    async fn usage_totals(
-        &self,
-        key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
-    ) -> PortResult<UsageTotals>;
+    /// One usage report, every page (`GET /usage_reports`). A product, dimension or
+    /// metric Telnyx does not offer is a permanent error naming it.
+    async fn usage_report(&self, key: &ApiKey, request: &UsageRequest)
+    -> PortResult<Vec<UsageRow>>;
 
     /// The newest page of a type's rows without any time filter, as Telnyx sent them:
     /// which fields its records actually carry (to find a time field).

@@ -24,7 +24,7 @@ use crate::error::PortError;
 use crate::invocation::{SyncRequest, UsageHint};
 use crate::outbox::{FlushReport, flush_outbox};
 use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, ApiKey, Ports, TimeWindow, UsageQuery};
+use crate::ports::{AlertKind, ApiKey, Ports, TimeWindow};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -230,6 +230,8 @@ async fn alert_unknown(
 struct Hints {
     window: Option<TimeWindow>,
     /// The types whose report was read.
+    shown: Vec<RecordType>,
+    /// Of those, the types whose count metric is confirmed.
     checked: Vec<RecordType>,
     with_usage: BTreeMap<ManagedAccountId, Vec<RecordType>>,
 }
@@ -238,16 +240,19 @@ impl Hints {
     fn for_account(&self, account: &ManagedAccountId) -> Option<UsageHint> {
         Some(UsageHint {
             window: self.window?,
+            shown: self.shown.clone(),
             checked: self.checked.clone(),
             with_usage: self.with_usage.get(account).cloned().unwrap_or_default(),
         })
     }
 }
 
-/// One usage report per record type the report covers, for every managed account (the
-/// manager key); a type whose report fails is left unchecked. The report reaches back
-/// `usage_lookback`, and at least to the start of the month (where a type never walked
-/// opens its window), so an idle account's run needs no report of its own.
+/// One usage report per record type with a product, for every managed account (the
+/// manager key, [`crate::usage::evidence::across_accounts`]): each sync learns which
+/// types show usage without a report of its own. Only a type whose count metric is
+/// confirmed is `checked` (its report of none may skip it); a type whose report fails
+/// is left out (each sync judges it itself). The report reaches back `usage_lookback`,
+/// and at least to the start of the month (where a type never walked opens its window).
 async fn usage_hints(ports: &Ports, settings: &ScheduleSettings, master: &ApiKey) -> Hints {
     let Some(lookback) = settings.usage_lookback else {
         return Hints::default();
@@ -261,26 +266,21 @@ async fn usage_hints(ports: &Ports, settings: &ScheduleSettings, master: &ApiKey
         window: Some(window),
         ..Hints::default()
     };
-    for &t in RecordType::ALL
-        .iter()
-        .filter(|t| t.usage_product().is_some())
-    {
-        let query = UsageQuery {
-            record_type: t,
-            window,
-            across_accounts: true,
-        };
-        match ports.telnyx.usage_counts(master, query).await {
-            Ok(counts) => {
-                hints.checked.push(t);
-                for (account, n) in counts.0 {
-                    if let (Some(account), true) = (account, n > 0) {
-                        hints.with_usage.entry(account).or_default().push(t);
-                    }
+    let catalog = crate::usage::catalog::load(ports, master, true).await;
+    for &t in RecordType::ALL {
+        match crate::usage::evidence::across_accounts(ports, master, &catalog, t, window).await {
+            Ok(Some(seen)) => {
+                hints.shown.push(t);
+                if seen.trusted {
+                    hints.checked.push(t);
+                }
+                for account in seen.with_usage.into_keys() {
+                    hints.with_usage.entry(account).or_default().push(t);
                 }
             }
+            Ok(None) => {}
             Err(e) => {
-                tracing::info!(record_type = %t, error = %e.chain(), "usage report unreadable; the syncs check this type themselves")
+                tracing::info!(record_type = %t, error = %e, "usage report unreadable; the syncs check this type themselves")
             }
         }
     }

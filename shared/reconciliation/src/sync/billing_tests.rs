@@ -7,117 +7,12 @@
 use super::*;
 use crate::billing::rollup::{Level, Sums, invoice};
 use crate::domain::{MatchedBy, RecordType};
-use crate::fakes::*;
 use crate::fixtures::*;
 use crate::plan::LogCode;
 use crate::ports::{AuditVerdict, BillingStore};
 use rust_decimal::Decimal;
-use std::sync::Arc;
 
-const KEY: &str = "key-billing";
-
-struct World {
-    telnyx: Arc<InMemoryTelnyx>,
-    store: Arc<InMemoryStore>,
-    clock: Arc<ManualClock>,
-    settings: SyncSettings,
-    scenario: Scenario,
-}
-
-impl World {
-    fn new() -> Self {
-        let scenario = Scenario::wholesale()
-            .billing_group("bg-a", "Customer A")
-            .sip_connection("conn-1", "Main trunk", Some("bg-a"));
-        let telnyx = InMemoryTelnyx::new("master").with_account(
-            managed_account(ACCOUNT, "Acme"),
-            KEY,
-            scenario.snapshot.clone(),
-        );
-        Self {
-            telnyx: Arc::new(telnyx),
-            store: Arc::new(
-                InMemoryStore::new()
-                    .with_onboarding(scenario.onboarding.clone())
-                    .with_state(scenario.state.clone()),
-            ),
-            clock: Arc::new(ManualClock::new(fixed_now())),
-            settings: SyncSettings {
-                portal_url_template: PORTAL.into(),
-                initial_lookback: Some(Duration::days(3)),
-                alert_to: vec!["ops@example.com".into()],
-                ..SyncSettings::default()
-            },
-            scenario,
-        }
-    }
-
-    fn ports(&self) -> Ports {
-        Ports {
-            telnyx: self.telnyx.clone(),
-            secrets: Arc::new(
-                InMemorySecrets::new()
-                    .with_master_key("master")
-                    .with_account_key(&ACCOUNT.into(), KEY),
-            ),
-            store: self.store.clone(),
-            mailer: Arc::new(RecordingMailer::new()),
-            dispatcher: Arc::new(RecordingDispatcher::new()),
-            clock: self.clock.clone(),
-        }
-    }
-
-    fn add(&self, records: impl IntoIterator<Item = crate::domain::DetailRecord>) {
-        self.telnyx.add_records(&ACCOUNT.into(), records);
-    }
-
-    async fn run(&self, n: usize) -> RunSummary {
-        let request = SyncRequest::for_account(ACCOUNT);
-        let ctx = RunContext::new(RunId::new(format!("run-{n}")));
-        sync_account(&self.ports(), &self.settings, &request, ctx)
-            .await
-            .unwrap()
-    }
-
-    /// The one stored mismatch verdict.
-    async fn mismatch(&self) -> crate::ports::AuditDay {
-        let mut bad: Vec<_> = self
-            .audits()
-            .await
-            .into_iter()
-            .filter(|d| d.verdict == AuditVerdict::Mismatch)
-            .collect();
-        assert_eq!(bad.len(), 1, "{bad:?}");
-        bad.remove(0)
-    }
-
-    async fn audits(&self) -> Vec<crate::ports::AuditDay> {
-        let from = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-        let to = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
-        self.store
-            .audit_days(&ACCOUNT.into(), from, to)
-            .await
-            .unwrap()
-    }
-}
-
-/// `hours` before the fixed now (12:00 on 2026-11-23).
-fn ago(hours: i64) -> chrono::DateTime<chrono::Utc> {
-    fixed_now() - Duration::hours(hours)
-}
-
-fn calls(prefix: &str, hours: &[i64]) -> Vec<crate::domain::DetailRecord> {
-    hours
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            record(RecordType::SipTrunking, &format!("{prefix}-{i}"))
-                .connection("conn-1")
-                .at(ago(*h))
-                .build()
-        })
-        .collect()
-}
+use super::billing_world::*;
 
 #[tokio::test]
 async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
@@ -137,18 +32,31 @@ async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
             .all(|d| d.verdict == AuditVerdict::Clean && d.settled)
     );
     assert_eq!(sip.iter().map(|d| d.stored.count).sum::<u64>(), 4);
-    // A type the report does not cover is never recorded as clean.
+    // A type the report offers no product for is never recorded as clean.
     assert!(
         !audits
             .iter()
-            .any(|d| d.record_type == RecordType::MediaStorage)
+            .any(|d| d.record_type == RecordType::Embedding)
     );
     assert!(summary.log.iter().any(|e| e.code == LogCode::AuditClean));
+    let not_auditable = summary
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::AuditNotAuditable)
+        .expect("the types without product or count are named");
+    assert!(
+        not_auditable.message.contains("embedding (")
+            && not_auditable.message.contains("lists no product"),
+        "{}",
+        not_auditable.message
+    );
     assert!(
         summary
-            .log
+            .audit_not_auditable
             .iter()
-            .any(|e| e.code == LogCode::AuditNotAuditable)
+            .any(|n| n.starts_with("wireless: ") && n.contains("no metric counting")),
+        "{:?}",
+        summary.audit_not_auditable
     );
 }
 
@@ -172,7 +80,7 @@ async fn a_recheck_of_settled_clean_days_asks_telnyx_but_does_not_read_the_table
 }
 
 #[tokio::test]
-async fn a_dropped_page_is_a_named_mismatch_and_alerted_once_settled() {
+async fn a_record_hidden_from_every_rewalk_is_alerted_once_saying_what_the_rewalk_found() {
     let w = World::new();
     w.add(calls("c", &[20, 30]));
     w.telnyx.add_unserved(
@@ -184,57 +92,43 @@ async fn a_dropped_page_is_a_named_mismatch_and_alerted_once_settled() {
     );
     let summary = w.run(1).await;
     assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
+    assert_eq!(summary.audit_settled_mismatches, 1, "a finding");
     let finding = summary
         .log
         .iter()
         .find(|e| e.code == LogCode::AuditMismatch)
         .expect("a finding");
-    assert!(
-        finding.message.contains("2026-11-22"),
-        "{}",
-        finding.message
-    );
-    assert!(
-        finding.message.contains("counts 3 record(s)"),
-        "{}",
-        finding.message
-    );
-    assert!(
-        finding.message.contains("the stored records 2 record(s)"),
-        "{}",
-        finding.message
-    );
-    let alerts: Vec<_> = w
-        .store
-        .data()
-        .outbox
-        .values()
-        .filter(|e| {
-            matches!(
-                e.notification,
-                crate::plan::Notification::AuditMismatch { .. }
-            )
-        })
-        .cloned()
-        .collect();
-    assert_eq!(alerts.len(), 1);
-    // The next run finds it again but does not alert twice.
+    for part in [
+        "2026-11-22",
+        "sip-trunking (`attempted`)",
+        "counts 3 record(s)",
+        "the stored sip-trunking records 2 record(s)",
+        "re-walked",
+        "Telnyx served 2 record(s), 0 of them not stored before",
+    ] {
+        assert!(
+            finding.message.contains(part),
+            "{part}: {}",
+            finding.message
+        );
+    }
+    let day = w.mismatch().await;
+    let rewalk = day
+        .rewalk
+        .clone()
+        .expect("the day was re-walked before the alert");
+    assert_eq!((rewalk.read, rewalk.stored), (2, 0));
+    assert_eq!(audit_alerts(&w), 1);
+    // The next run finds it again, re-walks nothing more and does not alert twice.
     w.clock.advance(Duration::minutes(15));
     let again = w.run(2).await;
-    assert_eq!(again.audit_mismatched_days, 1);
-    let alerts = w
-        .store
-        .data()
-        .outbox
-        .values()
-        .filter(|e| {
-            matches!(
-                e.notification,
-                crate::plan::Notification::AuditMismatch { .. }
-            )
-        })
-        .count();
-    assert_eq!(alerts, 1);
+    assert_eq!(again.audit_settled_mismatches, 1);
+    assert_eq!(
+        again.fetched.get("sip-trunking").copied().unwrap_or(0),
+        0,
+        "no second re-walk of the day (its records lie outside the regular window)"
+    );
+    assert_eq!(audit_alerts(&w), 1);
 }
 
 #[tokio::test]
@@ -259,7 +153,7 @@ async fn a_missing_record_without_usage_or_cost_is_still_a_mismatch_by_its_count
 }
 
 #[tokio::test]
-async fn a_record_published_after_the_overlap_is_found_by_the_recheck() {
+async fn a_record_published_after_the_overlap_is_imported_by_the_heal_without_an_alert() {
     let w = World::new();
     w.add(calls("c", &[20, 30]));
     assert_eq!(w.run(1).await.audit_mismatched_days, 0);
@@ -270,12 +164,30 @@ async fn a_record_published_after_the_overlap_is_found_by_the_recheck() {
         .at(ago(21))
         .build()]);
     let summary = w.run(2).await;
-    let stored = w.store.data().records.len();
-    assert_eq!(stored, 2, "the walk cannot reach it");
-    assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
-    let day = w.mismatch().await;
-    assert_eq!(day.day.to_string(), "2026-11-22");
-    assert_eq!((day.telnyx.count, day.stored.count), (3, 2));
+    assert_eq!(w.store.data().records.len(), 3, "the heal imported it");
+    assert_eq!(summary.audit_healed_days, 1, "{:?}", summary.log);
+    assert_eq!(summary.audit_settled_mismatches, 0);
+    let healed = summary
+        .log
+        .iter()
+        .find(|e| e.code == LogCode::AuditHealed)
+        .expect("the heal is logged");
+    assert!(healed.message.contains("2026-11-22"), "{}", healed.message);
+    assert!(!summary.log.iter().any(|e| e.code == LogCode::AuditMismatch));
+    let day = w
+        .audits()
+        .await
+        .into_iter()
+        .find(|d| d.record_type == RecordType::SipTrunking && d.day.to_string() == "2026-11-22")
+        .unwrap();
+    assert_eq!(day.verdict, AuditVerdict::Clean);
+    assert_eq!(day.stored.count, 3);
+    assert_eq!(day.rewalk.map(|r| (r.read, r.stored)), Some((3, 1)));
+    assert_eq!(
+        audit_alerts(&w),
+        0,
+        "nobody is told about what the heal closed"
+    );
 }
 
 #[tokio::test]
@@ -318,10 +230,9 @@ async fn a_type_whose_records_carry_another_time_field_is_found_imported_and_aud
 #[tokio::test]
 async fn a_type_the_report_does_not_cover_is_checked_against_its_newest_rows_on_its_first_window() {
     let w = World::new();
-    w.telnyx
-        .set_time_field(RecordType::MediaStorage, "started_at");
+    w.telnyx.set_time_field(RecordType::Embedding, "started_at");
     w.add((0..2).map(|i| {
-        record(RecordType::MediaStorage, &format!("ms-{i}"))
+        record(RecordType::Embedding, &format!("em-{i}"))
             .at(ago(20 + i))
             .build()
     }));
@@ -340,7 +251,7 @@ async fn a_type_the_report_does_not_cover_is_checked_against_its_newest_rows_on_
     assert_eq!(
         stored
             .keys()
-            .filter(|(_, t, _)| *t == RecordType::MediaStorage)
+            .filter(|(_, t, _)| *t == RecordType::Embedding)
             .count(),
         2
     );
@@ -458,6 +369,10 @@ fn brute_total<'r>(
             continue;
         }
         sums.records += 1;
+        *sums
+            .records_by_type
+            .entry(r.record.record_type)
+            .or_default() += 1;
         let unit = r.record.record_type.quantity_unit().to_owned();
         let q = if unit == "records" {
             Decimal::ONE

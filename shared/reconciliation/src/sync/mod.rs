@@ -34,6 +34,7 @@
 //!   continues from the checkpoint (re-reading a page is a duplicate, never a double
 //!   charge: records are keyed by account, type and Telnyx id).
 
+mod audit;
 mod error;
 mod finish;
 mod relink;
@@ -63,8 +64,14 @@ pub struct SyncSettings {
     /// Link template for new-customer emails (see [`crate::plan::PlanSettings::portal_url_template`]).
     pub portal_url_template: String,
     /// How far before the watermark each new window re-reads, for records Telnyx
-    /// publishes late.
+    /// publishes late; a type in `overlaps` uses its own.
     pub overlap: Duration,
+    /// Per type, its own publication delay where it differs from `overlap` (messaging:
+    /// at least 4 hours, Telnyx's own warning for the last 4 hours of messages). A day is
+    /// settled for the audit once the type's watermark is this far past its end.
+    pub overlaps: std::collections::BTreeMap<crate::domain::RecordType, Duration>,
+    /// Every type is walked at least this often, whatever the usage report says.
+    pub full_walk: Duration,
     /// How far back the first run of an account reads; `None`: from the start of the
     /// current (UTC) billing month.
     pub initial_lookback: Option<Duration>,
@@ -87,6 +94,8 @@ impl Default for SyncSettings {
         Self {
             portal_url_template: String::new(),
             overlap: Duration::hours(2),
+            overlaps: [(crate::domain::RecordType::Messaging, Duration::hours(4))].into(),
+            full_walk: Duration::hours(24),
             initial_lookback: None,
             alert_to: Vec::new(),
             alert_interval: RepeatEvery::DEFAULT.duration(),
@@ -95,6 +104,14 @@ impl Default for SyncSettings {
             slice_records: 2_500,
             lease_without_deadline: Duration::minutes(15),
         }
+    }
+}
+
+impl SyncSettings {
+    /// The publication delay of `t`: how far each new window re-reads before the
+    /// watermark, and how long after a day's end it is settled.
+    pub fn overlap_for(&self, t: crate::domain::RecordType) -> Duration {
+        self.overlaps.get(&t).copied().unwrap_or(self.overlap)
     }
 }
 
@@ -192,7 +209,8 @@ async fn run(
     let mut structure = Structure::new(onboarding, snapshot, state, settings, now);
     structure.settle(ports, request.dry_run, false).await?;
 
-    let mut walker = Walker::new(ports, settings, request, ctx, &key, now);
+    let catalog = crate::usage::catalog::load(ports, &key, !request.dry_run).await;
+    let mut walker = Walker::new(ports, settings, request, ctx, (&key, &catalog), now);
     let remaining = match walker.walk_all(&mut structure).await {
         Ok(remaining) => remaining,
         Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
@@ -203,10 +221,7 @@ async fn run(
         relinked = relink::relink(ports, &mut structure, account, request.dry_run).await?;
         // Every window is walked: a connection still without usage gets its kind's type.
         structure.settle(ports, request.dry_run, true).await?;
-        audit = run_audit(
-            ports, settings, request, ctx, &key, &structure, &walker, now,
-        )
-        .await;
+        audit = audit::audit_and_heal(&mut walker, &mut structure).await;
     }
     let emails = if request.dry_run {
         FlushReport::default()
@@ -222,6 +237,7 @@ async fn run(
         }
     };
     let remaining_types = remaining.iter().map(|c| c.record_type).collect();
+    let not_auditable = catalog.not_auditable();
     let mut summary = RunSummary::of(
         request,
         ctx,
@@ -231,90 +247,8 @@ async fn run(
         outcome,
         remaining_types,
     );
-    summary.add_billing(relinked, audit.as_ref());
+    summary.add_billing(relinked, audit.as_ref(), &not_auditable);
     Ok(summary)
-}
-
-/// The completeness audit of a complete run (never of a dry run). Best effort: an audit
-/// that cannot be read is logged and retried by the next run; the records stand.
-#[allow(clippy::too_many_arguments)]
-async fn run_audit(
-    ports: &Ports,
-    settings: &SyncSettings,
-    request: &SyncRequest,
-    ctx: &RunContext,
-    key: &crate::ports::ApiKey,
-    structure: &Structure<'_>,
-    walker: &Walker<'_>,
-    now: DateTime<Utc>,
-) -> Option<crate::billing::audit::AuditReport> {
-    if request.dry_run {
-        return None;
-    }
-    let account = &request.managed_account_id;
-    let partitions = crate::billing::partitions(structure.onboarding(), structure.state());
-    // Every type with a watermark: a continuation walks only what was left, but the
-    // types finished by the runs before it are audited too.
-    let types = crate::domain::RecordType::ALL.to_vec();
-    let input = crate::billing::audit::AuditInput {
-        account,
-        key,
-        partitions: &partitions,
-        types: &types,
-        watermarks: walker.watermarks(),
-        walked_from: &walker.walked_from,
-        origin: windows::first_window_start(settings, now),
-        overlap: settings.overlap,
-        now,
-        not_after: ctx.deadline.map(|d| d - settings.deadline_margin),
-        writes: true,
-    };
-    match crate::billing::audit::audit(ports, &input).await {
-        Ok(report) => {
-            if !report.newly_settled.is_empty() {
-                alert_audit_mismatch(ports, settings, account, &report, now).await;
-            }
-            Some(report)
-        }
-        Err(e) => {
-            tracing::warn!(account_id = %account, error = %e.chain(), "completeness audit not done; the next run retries it");
-            None
-        }
-    }
-}
-
-/// A settled audit mismatch is reported to the operator, at most once per account per
-/// alert interval.
-async fn alert_audit_mismatch(
-    ports: &Ports,
-    settings: &SyncSettings,
-    account: &ManagedAccountId,
-    report: &crate::billing::audit::AuditReport,
-    now: DateTime<Utc>,
-) {
-    if settings.alert_to.is_empty() {
-        return;
-    }
-    let alert = Notification::AuditMismatch {
-        to: settings.alert_to.clone(),
-        account: account.clone(),
-        findings: report
-            .newly_settled
-            .iter()
-            .map(|d| crate::plan::messages::audit_mismatch(d).message)
-            .collect(),
-        raised_at: now,
-        repeat_every: RepeatEvery::of(settings.alert_interval),
-    };
-    admit_alert(
-        ports,
-        settings,
-        AlertKind::AuditMismatch,
-        account,
-        &alert,
-        now,
-    )
-    .await;
 }
 
 /// Admits and queues one throttled alert in one atomic write, and sends it when
@@ -397,6 +331,10 @@ async fn alert_key_problem(
 #[cfg(test)]
 mod billing_tests;
 #[cfg(test)]
+mod billing_world;
+#[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usage_tests;

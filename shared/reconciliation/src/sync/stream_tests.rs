@@ -319,46 +319,86 @@ async fn a_big_window_is_walked_in_slices_sized_from_telnyx_totals() {
     assert!(deepest <= 2 * 2_500 / 50, "page {deepest} requested");
 }
 
-#[tokio::test]
-async fn a_type_the_usage_report_shows_empty_is_not_requested_and_a_failing_report_walks_it() {
-    let w = World::new(5);
-    w.telnyx.fail_usage_report(RecordType::Fax);
-    w.run(
-        &SyncRequest::for_account(ACCOUNT),
-        RunContext::new(RunId::new("r")),
-    )
-    .await
-    .unwrap();
-    let walked: BTreeSet<String> = w
-        .telnyx
-        .calls()
+/// The types whose detail records were requested since call `from`.
+fn walked_since(w: &World, from: usize) -> BTreeSet<String> {
+    w.telnyx.calls()[from..]
         .iter()
         .filter(|c| c.starts_with("detail_records") && !c.contains(" page "))
         .map(|c| c.trim_start_matches("detail_records ").to_owned())
-        .collect();
-    let expected: BTreeSet<String> = [
-        "sip-trunking",
-        "fax",
-        "siprec-client",
-        "media_storage",
-        "noise-suppression",
-    ]
-    .map(String::from)
-    .into();
+        .collect()
+}
+
+/// Another account's audit confirmed `metric` of `product` as a record count.
+fn confirmed(w: &World, product: &str, metric: &str, t: RecordType) {
+    let c = crate::ports::ConfirmedCount {
+        product: product.into(),
+        metric: metric.into(),
+        record_type: t,
+        account: "another".into(),
+        day: fixed_now().date_naive(),
+        records: 4,
+        confirmed_at: fixed_now(),
+    };
+    futures::executor::block_on(crate::ports::UsageStore::confirm_count(&*w.store, &c)).unwrap();
+}
+
+#[tokio::test]
+async fn only_a_confirmed_count_of_zero_skips_a_type_and_only_until_its_full_walk_is_due() {
+    let w = World::new(5);
+    let regular = SyncRequest::for_account(ACCOUNT);
+    let run = |n: &str| w.run(&regular, RunContext::new(RunId::new(n)));
+    run("first").await.unwrap();
     assert_eq!(
-        walked, expected,
-        "records, a failed report, and types no report covers"
+        walked_since(&w, 0).len(),
+        RecordType::ALL.len(),
+        "nothing confirmed: every type walked"
+    );
+    confirmed(&w, "fax-api", "count", RecordType::Fax);
+    confirmed(&w, "text-to-speech", "count", RecordType::Tts);
+    confirmed(&w, "messaging", "count", RecordType::Messaging);
+    w.telnyx.fail_usage_report(RecordType::Messaging);
+    w.clock.advance(Duration::hours(2));
+    let before = w.telnyx.calls().len();
+    let second = run("second").await.unwrap();
+    let walked = walked_since(&w, before);
+    assert!(
+        !walked.contains("fax") && !walked.contains("tts"),
+        "a confirmed zero skips: {walked:?}"
+    );
+    assert!(walked.contains("messaging"), "a failed report walks");
+    assert!(walked.contains("sip-trunking"), "records walk");
+    assert!(
+        walked.contains("call-control") && walked.contains("embedding"),
+        "an unconfirmed count and a type without product walk"
+    );
+    assert_eq!(second.skipped_types, vec![RecordType::Fax, RecordType::Tts]);
+    // A day later their last walk is too old: walked whatever the report says.
+    w.clock.advance(Duration::hours(23));
+    let before = w.telnyx.calls().len();
+    run("third").await.unwrap();
+    let walked = walked_since(&w, before);
+    assert!(
+        walked.contains("fax") && walked.contains("tts"),
+        "{walked:?}"
     );
 }
 
 #[tokio::test]
 async fn the_schedulers_usage_hint_spares_the_accounts_own_reports() {
     let w = World::new(5);
+    w.run(
+        &SyncRequest::for_account(ACCOUNT),
+        RunContext::new(RunId::new("first")),
+    )
+    .await
+    .unwrap();
+    w.clock.advance(Duration::hours(1));
     let hint = UsageHint {
         window: TimeWindow {
             from: fixed_now() - Duration::days(2),
             to: fixed_now(),
         },
+        shown: RecordType::ALL.to_vec(),
         checked: RecordType::ALL.to_vec(),
         with_usage: vec![RecordType::SipTrunking],
     };
@@ -366,22 +406,19 @@ async fn the_schedulers_usage_hint_spares_the_accounts_own_reports() {
         usage: Some(hint),
         ..SyncRequest::for_account(ACCOUNT)
     };
+    let before = w.telnyx.calls().len();
     let summary = w
         .run(&request, RunContext::new(RunId::new("r")))
         .await
         .unwrap();
-    let calls = w.telnyx.calls();
+    let calls = &w.telnyx.calls()[before..];
     assert!(
-        !calls.iter().any(|c| c.starts_with("usage_counts")),
+        !calls.iter().any(|c| c.starts_with("usage_report")),
         "{calls:?}"
     );
     assert_eq!(
-        calls
-            .iter()
-            .filter(|c| c.starts_with("detail_records") && !c.contains(" page "))
-            .count(),
-        1,
-        "{calls:?}"
+        walked_since(&w, before),
+        BTreeSet::from(["sip-trunking".to_owned()])
     );
     assert_eq!(summary.skipped_types.len(), RecordType::ALL.len() - 1);
     assert_eq!(w.stored_ids(), ids(5));
@@ -483,8 +520,9 @@ async fn records_a_finished_backfill_stored_are_duplicates_to_the_regular_run_th
 }
 
 #[tokio::test]
-async fn a_first_run_queued_by_the_scheduler_reads_no_usage_report_of_its_own() {
-    let mut w = World::new(5);
+async fn the_schedulers_hint_names_only_types_whose_count_a_walk_confirmed() {
+    // Records over the last 25 hours: yesterday is a complete day with records.
+    let mut w = World::new(1_500);
     // The first window opens at the start of the month (22 days before `now`), far
     // beyond the scheduler's 24-hour lookback.
     w.settings.initial_lookback = None;
@@ -495,17 +533,30 @@ async fn a_first_run_queued_by_the_scheduler_reads_no_usage_report_of_its_own() 
     let request = w.dispatcher.dispatched().pop().expect("a request queued");
     let hint = request.usage.clone().expect("with the usage hint");
     assert!(hint.window.from <= t_month_start(), "{hint:?}");
-    let before = w.telnyx.calls().len();
+    assert!(hint.checked.is_empty(), "nothing confirmed yet: {hint:?}");
+    assert_eq!(
+        hint.shown.len(),
+        17,
+        "every type with a product was read: {hint:?}"
+    );
     let summary = w
         .run(&request, RunContext::new(RunId::new("r")))
         .await
         .unwrap();
-    let own = &w.telnyx.calls()[before..];
-    assert!(
-        !own.iter().any(|c| c.starts_with("usage_counts")),
-        "{own:?}"
-    );
-    assert_eq!(w.stored_ids(), ids(5), "{summary:?}");
+    assert_eq!(w.stored_ids(), ids(1_500), "{summary:?}");
+    // The audit of yesterday confirmed that `attempted` counts sip-trunking legs.
+    w.clock.advance(Duration::minutes(15));
+    crate::schedule::run_schedule(&w.ports(), &settings)
+        .await
+        .unwrap();
+    let hint = w
+        .dispatcher
+        .dispatched()
+        .pop()
+        .and_then(|r| r.usage)
+        .expect("with the usage hint");
+    assert_eq!(hint.checked, vec![RecordType::SipTrunking]);
+    assert_eq!(hint.with_usage, vec![RecordType::SipTrunking]);
 }
 
 fn t_month_start() -> chrono::DateTime<chrono::Utc> {

@@ -47,9 +47,19 @@ pub struct RunSummary {
     pub audit_clean_days: u64,
     #[serde(default)]
     pub audit_mismatched_days: u64,
-    /// Of those, days past the overlap window (final: the alarm's metric).
+    /// Of those, the findings: settled, and not closed by a re-walk (stored above
+    /// Telnyx's, or still short after one). The alarm's metric.
     #[serde(default)]
     pub audit_settled_mismatches: u64,
+    /// Short days a re-walk of this run made clean.
+    #[serde(default)]
+    pub audit_healed_days: u64,
+    /// Record types that cannot be audited: `type: reason`.
+    #[serde(default)]
+    pub audit_not_auditable: Vec<String>,
+    /// Types whose usage report a walk of this run found wrong (`USAGE_REPORT_DISAGREES`).
+    #[serde(default)]
+    pub usage_report_disagreements: u64,
     #[serde(default)]
     pub audit: String,
 }
@@ -80,6 +90,9 @@ impl RunSummary {
             audit_clean_days: 0,
             audit_mismatched_days: 0,
             audit_settled_mismatches: 0,
+            audit_healed_days: 0,
+            audit_not_auditable: Vec::new(),
+            usage_report_disagreements: 0,
             audit: "not audited".to_owned(),
         }
     }
@@ -89,11 +102,13 @@ impl RunSummary {
         self.tally.attribution_rate()
     }
 
-    /// Adds what the billing checks of a complete run did.
+    /// Adds what the billing checks of a complete run did: the audit's verdicts (and the
+    /// types it cannot judge, with their reasons).
     pub(super) fn add_billing(
         &mut self,
         relinked: u64,
         audit: Option<&crate::billing::audit::AuditReport>,
+        not_auditable: &[crate::usage::NotAuditable],
     ) {
         self.records_relinked = relinked;
         if relinked > 0 || self.tally.session > 0 {
@@ -107,18 +122,18 @@ impl RunSummary {
         };
         self.audit_clean_days = audit.clean();
         self.audit_mismatched_days = audit.mismatched();
-        self.audit_settled_mismatches = audit
-            .days
-            .iter()
-            .filter(|d| d.settled && d.verdict == crate::ports::AuditVerdict::Mismatch)
-            .count() as u64;
+        self.audit_settled_mismatches = audit.findings();
+        self.audit_healed_days = audit.healed.len() as u64;
         self.audit = audit.verdict();
-        for day in audit
-            .days
-            .iter()
-            .filter(|d| d.verdict == crate::ports::AuditVerdict::Mismatch)
-        {
-            self.log.push(messages::audit_mismatch(day));
+        for day in &audit.days {
+            if day.is_finding() {
+                self.log.push(messages::audit_mismatch(day));
+            } else if day.verdict == crate::ports::AuditVerdict::Mismatch {
+                self.log.push(messages::audit_pending(day));
+            }
+        }
+        for day in &audit.healed {
+            self.log.push(messages::audit_healed(day));
         }
         if audit.clean() > 0 {
             let types: std::collections::BTreeSet<_> = audit
@@ -134,9 +149,12 @@ impl RunSummary {
                 hidden,
             ));
         }
-        if !audit.days.is_empty() && !audit.not_auditable.is_empty() {
-            self.log
-                .push(messages::audit_not_auditable(&audit.not_auditable));
+        self.audit_not_auditable = not_auditable
+            .iter()
+            .map(|n| format!("{}: {}", n.record_type, n.reason))
+            .collect();
+        if !not_auditable.is_empty() {
+            self.log.push(messages::audit_not_auditable(not_auditable));
         }
     }
 
@@ -180,6 +198,9 @@ impl RunSummary {
             audit_clean_days: 0,
             audit_mismatched_days: 0,
             audit_settled_mismatches: 0,
+            audit_healed_days: 0,
+            audit_not_auditable: Vec::new(),
+            usage_report_disagreements: walker.disagreements.len() as u64,
             audit: "not audited".to_owned(),
         }
     }
@@ -204,6 +225,16 @@ impl RunSummary {
         c.insert("records_relinked".into(), self.records_relinked);
         c.insert("audit_days_clean".into(), self.audit_clean_days);
         c.insert("audit_days_mismatched".into(), self.audit_mismatched_days);
+        c.insert("audit_findings".into(), self.audit_settled_mismatches);
+        c.insert("audit_days_healed".into(), self.audit_healed_days);
+        c.insert(
+            "record_types_not_auditable".into(),
+            self.audit_not_auditable.len() as u64,
+        );
+        c.insert(
+            "usage_report_disagreements".into(),
+            self.usage_report_disagreements,
+        );
         c.insert("detail_record_pages".into(), self.pages);
         c.insert(
             "record_types_skipped".into(),

@@ -23,12 +23,14 @@ use crate::domain::{DetailRecordId, ManagedAccountId, RecordType};
 use crate::invocation::SyncRequest;
 use crate::plan::RecordTally;
 use crate::ports::{
-    ApiKey, Cursor, Ports, RecordPages, RecordQuery, RecordWriteReport, TimeWindow,
+    ApiKey, Cursor, Distrust, Ports, RecordPages, RecordQuery, RecordWriteReport, TimeWindow,
 };
+use crate::usage::{Evidence, UsageCatalog};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 mod lease;
 mod pages;
+mod rewalk;
 mod sessions;
 mod time_fields;
 mod usage;
@@ -52,6 +54,18 @@ enum Step {
     Stopped(Cursor),
 }
 
+/// What the stages of a run after its walk (the audit, the heal) share with it.
+#[derive(Clone, Copy)]
+pub(crate) struct RunParts<'r> {
+    pub ports: &'r Ports,
+    pub settings: &'r SyncSettings,
+    pub request: &'r SyncRequest,
+    pub ctx: &'r RunContext,
+    pub key: &'r ApiKey,
+    pub catalog: &'r UsageCatalog,
+    pub started: DateTime<Utc>,
+}
+
 /// One run's walk over its record types, and what it did.
 pub(super) struct Walker<'r> {
     ports: &'r Ports,
@@ -59,6 +73,8 @@ pub(super) struct Walker<'r> {
     request: &'r SyncRequest,
     ctx: &'r RunContext,
     key: &'r ApiKey,
+    /// What the usage report offers per type (learned from its options).
+    catalog: &'r UsageCatalog,
     started: DateTime<Utc>,
     watermarks: BTreeMap<RecordType, DateTime<Utc>>,
     /// Per type, the instant before which a record may be stored already (its reach
@@ -91,8 +107,18 @@ pub(super) struct Walker<'r> {
     pub entries: Vec<crate::plan::LogEntry>,
     /// Where each type's walk of this run began (the audit's first day).
     pub walked_from: BTreeMap<RecordType, DateTime<Utc>>,
-    /// Usage reports read this run: (type, window) → (shows nothing, count).
-    usage_seen: BTreeMap<UsageKey, (bool, Option<u64>)>,
+    /// Usage reports read this run: (type, window) → what they said.
+    usage_seen: BTreeMap<UsageKey, Evidence>,
+    /// Types whose report this account does not trust now (it disagreed with a walk).
+    distrusted: BTreeMap<RecordType, Distrust>,
+    /// Types walked although their report proved them empty (their last walk was too
+    /// old, or their report is distrusted): the window the report spoke for.
+    said_none: BTreeMap<RecordType, TimeWindow>,
+    /// Of those, the records the walk found that the report should have counted (older
+    /// than the type's publication delay).
+    contradicted: BTreeMap<RecordType, u64>,
+    /// Reports found to disagree with a walk in this run.
+    pub disagreements: Vec<Distrust>,
     /// Whether call-session links are written (decided once per run).
     links_wanted: Option<bool>,
 }
@@ -103,7 +129,7 @@ impl<'r> Walker<'r> {
         settings: &'r SyncSettings,
         request: &'r SyncRequest,
         ctx: &'r RunContext,
-        key: &'r ApiKey,
+        (key, catalog): (&'r ApiKey, &'r UsageCatalog),
         started: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -112,6 +138,7 @@ impl<'r> Walker<'r> {
             request,
             ctx,
             key,
+            catalog,
             started,
             watermarks: BTreeMap::new(),
             fences: BTreeMap::new(),
@@ -130,6 +157,10 @@ impl<'r> Walker<'r> {
             entries: Vec::new(),
             walked_from: BTreeMap::new(),
             usage_seen: BTreeMap::new(),
+            distrusted: BTreeMap::new(),
+            said_none: BTreeMap::new(),
+            contradicted: BTreeMap::new(),
+            disagreements: Vec::new(),
             links_wanted: None,
         }
     }
@@ -137,6 +168,19 @@ impl<'r> Walker<'r> {
     /// Each type's watermark as this run left it.
     pub fn watermarks(&self) -> &BTreeMap<RecordType, DateTime<Utc>> {
         &self.watermarks
+    }
+
+    /// The run's parts, for the stages after the walk.
+    pub(crate) fn parts(&self) -> RunParts<'r> {
+        RunParts {
+            ports: self.ports,
+            settings: self.settings,
+            request: self.request,
+            ctx: self.ctx,
+            key: self.key,
+            catalog: self.catalog,
+            started: self.started,
+        }
     }
 
     /// The field `t` is filtered on.
@@ -163,6 +207,7 @@ impl<'r> Walker<'r> {
     ) -> Result<Vec<Cursor>, SyncError> {
         let progress = self.progress().await?;
         self.time_fields = self.found_time_fields().await?;
+        self.distrusted = self.distrusts().await?;
         self.watermarks = progress.watermarks.clone();
         self.fences = fences(&progress, self.started);
         let walks = windows::pending(self.request, self.settings, &progress, self.started);
@@ -193,11 +238,13 @@ impl<'r> Walker<'r> {
                 };
             }
             if let Step::Stopped(left) = step {
+                self.report_disagreements().await?;
                 let mut remaining = vec![left];
                 remaining.extend(walks.map(|p| p.cursor));
                 return Ok(remaining);
             }
         }
+        self.report_disagreements().await?;
         Ok(Vec::new())
     }
 
@@ -269,7 +316,7 @@ impl<'r> Walker<'r> {
         let t = cursor.record_type;
         let mut probe = probe
             && (self.expected.get(&t).is_some_and(|n| *n > 0)
-                || (t.usage_product().is_none() && !self.watermarks.contains_key(&t)));
+                || (self.catalog.shape(t).is_none() && !self.watermarks.contains_key(&t)));
         loop {
             if cursor.is_complete() {
                 self.close(&cursor).await?;

@@ -9,9 +9,13 @@
 //! - A backfill walks `[backfill_from, backfill_to)` as its own stream (its cursors never
 //!   touch the regular one's); its end is fixed when it starts, so its continuations
 //!   walk the same window.
-//! - A type the usage report shows no record for in the window is not requested (the
-//!   scheduler's hint, else the account's own report); its watermark does not move, so
-//!   a late report costs nothing: the next window still starts at the old watermark.
+//! - A regular window re-reads the type's own publication delay before its watermark
+//!   ([`SyncSettings::overlap_for`]: messaging 4 hours, the rest 2 by default).
+//! - A type the usage report proves empty in the window (a confirmed count of zero) is
+//!   not requested (the scheduler's hint, else the account's own report) unless its
+//!   last walk is older than [`SyncSettings::full_walk`] or its report disagreed with a
+//!   walk; its watermark does not move, so a late report costs nothing: the next window
+//!   still starts at the old watermark.
 
 use super::SyncSettings;
 use crate::domain::RecordType;
@@ -71,14 +75,14 @@ pub(super) fn stream_of(request: &SyncRequest, now: DateTime<Utc>) -> String {
 fn new_window(
     request: &SyncRequest,
     settings: &SyncSettings,
-    watermark: Option<DateTime<Utc>>,
+    (record_type, watermark): (RecordType, Option<DateTime<Utc>>),
     now: DateTime<Utc>,
 ) -> TimeWindow {
     if let (Some(from), Some(to)) = (request.backfill_from, backfill_end(request, now)) {
         return TimeWindow { from, to };
     }
     let from = match watermark {
-        Some(w) => w - settings.overlap,
+        Some(w) => w - settings.overlap_for(record_type),
         None => first_window_start(settings, now),
     };
     TimeWindow { from, to: now }
@@ -108,26 +112,18 @@ pub(super) fn pending(
                     fresh: false,
                 });
             }
-            let window = new_window(request, settings, progress.watermarks.get(&t).copied(), now);
+            let window = new_window(
+                request,
+                settings,
+                (t, progress.watermarks.get(&t).copied()),
+                now,
+            );
             (!window.is_empty()).then(|| Pending {
                 cursor: Cursor::start(stream.clone(), t, window),
                 fresh: true,
             })
         })
         .collect()
-}
-
-/// The pieces of `window` the usage report can be asked for (at most 31 days each).
-pub(super) fn report_chunks(window: TimeWindow) -> Vec<TimeWindow> {
-    let most = chrono::Duration::days(31);
-    let mut out = Vec::new();
-    let mut from = window.from;
-    while from < window.to {
-        let to = (from + most).min(window.to);
-        out.push(TimeWindow { from, to });
-        from = to;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -226,7 +222,7 @@ mod tests {
             }
         );
         assert_eq!(
-            report_chunks(walks[0].cursor.window).len(),
+            crate::usage::evidence::report_chunks(walks[0].cursor.window).len(),
             3,
             "83 days asked of the usage report 31 days at a time"
         );

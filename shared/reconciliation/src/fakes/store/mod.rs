@@ -1,5 +1,5 @@
 //! [`InMemoryStore`]: the in-memory `Store`, one file per concern (onboardings, state,
-//! records, outbox, run logs, billing), like the DynamoDB store's modules.
+//! records, outbox, run logs, billing, usage), like the DynamoDB store's modules.
 
 mod billing;
 mod leases;
@@ -8,6 +8,7 @@ mod outbox;
 mod records;
 mod run_logs;
 mod state;
+mod usage;
 
 use super::{injected, lock};
 use crate::domain::{
@@ -46,6 +47,12 @@ pub struct StoreData {
     pub audits: BTreeMap<(ManagedAccountId, RecordType, NaiveDate), AuditDay>,
     /// Time fields found at run time.
     pub time_fields: BTreeMap<(ManagedAccountId, RecordType), String>,
+    /// The cached usage report options.
+    pub usage_options: Option<crate::ports::CachedUsageOptions>,
+    /// Confirmed count metrics by (product, metric).
+    pub confirmed_counts: BTreeMap<(String, String), crate::ports::ConfirmedCount>,
+    /// Usage reports an account distrusts, by type.
+    pub distrusts: BTreeMap<(ManagedAccountId, RecordType), crate::ports::Distrust>,
 }
 
 impl StoreData {

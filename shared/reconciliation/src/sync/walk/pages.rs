@@ -22,6 +22,7 @@ impl Walker<'_> {
         check: bool,
     ) -> Result<(), SyncError> {
         *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
+        self.note_found(record_type, &page.records);
         let relinked = self.link_sessions(structure, &page.records).await?;
         let (records, linked) = match &relinked {
             Some((records, linked)) => (records.as_slice(), Some(linked)),

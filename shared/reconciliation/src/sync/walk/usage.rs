@@ -1,102 +1,198 @@
-//! The usage report before a type's window is walked: a type Telnyx shows no record
-//! for costs no request, and the count it shows is what an empty walk is checked
-//! against (a wrong time field).
+//! The usage report before a type's window is walked. A type is skipped only on
+//! **positive evidence**: its report answered with a confirmed count of zero for the
+//! window ([`crate::usage::evidence`]), its last walk is younger than
+//! [`crate::sync::SyncSettings::full_walk`], and its report has not disagreed with a walk
+//! of this account. A missing metric, an unconfirmed count, an unknown product or an
+//! unreadable report mean walk.
+//!
+//! A walk of a window the report proved empty that finds records older than the type's
+//! publication delay is a `USAGE_REPORT_DISAGREES` finding: from then on the report
+//! decides no skip of that type for the account, until an audit of it is clean again.
+//!
+//! The count the report shows is also what an empty walk is checked against (a wrong
+//! time field).
 
 use super::Walker;
-use crate::domain::RecordType;
-use crate::ports::{TimeWindow, UsageQuery};
-use crate::sync::windows;
+use crate::domain::{DetailRecord, RecordType};
+use crate::ports::{Distrust, TimeWindow};
+use crate::sync::SyncError;
+use crate::usage::{Evidence, evidence};
+use std::collections::BTreeMap;
 
 impl Walker<'_> {
-    /// True when a usage report proves the type has no record in `window`: the
-    /// scheduler's hint, else the account's own report (31 days at a time). A report
-    /// that cannot be read proves nothing: the type is walked.
+    /// What the usage report says of `record_type` in `window`: the scheduler's hint,
+    /// else the account's own report (asked once per run and window).
+    async fn evidence(&mut self, record_type: RecordType, window: TimeWindow) -> Evidence {
+        let key = (record_type, window.from, window.to);
+        if let Some(seen) = self.usage_seen.get(&key) {
+            return seen.clone();
+        }
+        let seen = match &self.request.usage {
+            Some(hint) if hint.covers(record_type, &window) => {
+                if hint.with_usage.contains(&record_type) {
+                    Evidence::Records { count: None }
+                } else if hint.shows_nothing(record_type, &window) {
+                    Evidence::NoRecords
+                } else {
+                    Evidence::Unknown(
+                        "the scheduler's report shows no usage, but its count is not confirmed"
+                            .to_owned(),
+                    )
+                }
+            }
+            _ => {
+                evidence::of_account(self.ports, self.key, self.catalog, record_type, window).await
+            }
+        };
+        if let Evidence::Unknown(why) = &seen {
+            tracing::debug!(account_id = %self.account(), record_type = %record_type, reason = %why, "usage report proves nothing; walking the type");
+        }
+        self.usage_seen.insert(key, seen.clone());
+        seen
+    }
+
+    /// True when `record_type` may be skipped in `window`: its report proves it empty,
+    /// its last walk is recent enough, and its report is trusted. Remembers what the
+    /// report counted (an empty walk is checked against it), and, for a type walked in
+    /// spite of a report of none, that the walk is a test of the report.
     pub(super) async fn shows_no_usage(
         &mut self,
         record_type: RecordType,
         window: TimeWindow,
     ) -> bool {
-        let key = (record_type, window.from, window.to);
-        if let Some((nothing, expected)) = self.usage_seen.get(&key).copied() {
-            self.expected.remove(&record_type);
-            if let Some(n) = expected {
-                self.expected.insert(record_type, n);
+        self.expected.remove(&record_type);
+        match self.evidence(record_type, window).await {
+            Evidence::NoRecords => {
+                let recent = self
+                    .watermarks
+                    .get(&record_type)
+                    .is_some_and(|w| self.started - *w < self.settings.full_walk);
+                if recent && !self.distrusted.contains_key(&record_type) {
+                    return true;
+                }
+                self.said_none.insert(record_type, window);
+                false
             }
-            return nothing;
+            Evidence::Records { count } => {
+                self.expected
+                    .insert(record_type, count.unwrap_or(super::USAGE_WITHOUT_COUNT));
+                false
+            }
+            Evidence::Unknown(_) => false,
         }
-        let nothing = self.read_usage(record_type, window).await;
-        let expected = self.expected.get(&record_type).copied();
-        self.usage_seen.insert(key, (nothing, expected));
-        nothing
     }
 
     /// Whether this run writes call-session links: only while records wait for their
-    /// call, or a type whose records name only their call shows usage in `window` (else
-    /// nobody would read them, and an account of calls alone would pay a write per call
-    /// for nothing).
+    /// call, or unless every type whose records name only their call is proven empty in
+    /// `window` (else nobody would read them, and an account of calls alone would pay a
+    /// write per call for nothing).
     pub(super) async fn wants_links(&mut self, window: TimeWindow) -> bool {
         if let Some(wanted) = self.links_wanted {
             return wanted;
         }
         // Records stored earlier still wait for their call: its link is wanted.
-        let waiting = self
+        let mut wanted = self
             .ports
             .store
             .orphans(self.account(), 1)
             .await
             .map_or(true, |o| !o.is_empty());
-        let mut wanted = waiting;
-        // Only the types the report covers can say so; noise-suppression (not covered)
-        // is linked when another of them shows usage.
-        let named = RecordType::ALL
-            .iter()
-            .filter(|t| t.names_its_call() && t.usage_product().is_some());
-        for &t in named {
+        for &t in RecordType::ALL.iter().filter(|t| t.names_its_call()) {
             if wanted {
                 break;
             }
-            if !self.shows_no_usage(t, window).await {
-                wanted = true;
-                break;
-            }
+            wanted = self.evidence(t, window).await != Evidence::NoRecords;
         }
         self.links_wanted = Some(wanted);
         wanted
     }
 
-    async fn read_usage(&mut self, record_type: RecordType, window: TimeWindow) -> bool {
-        self.expected.remove(&record_type);
-        if let Some(hint) = &self.request.usage {
-            if hint.checked.contains(&record_type) && hint.window.from <= window.from {
-                let nothing = hint.shows_nothing(record_type, &window);
-                if !nothing {
-                    self.expected
-                        .insert(record_type, super::USAGE_WITHOUT_COUNT);
-                }
-                return nothing;
+    /// The types whose report this account distrusts.
+    pub(super) async fn distrusts(&self) -> Result<BTreeMap<RecordType, Distrust>, SyncError> {
+        Ok(self
+            .ports
+            .store
+            .distrusts(self.account())
+            .await
+            .map_err(SyncError::store(
+                self.account(),
+                "reading the distrusted usage reports",
+            ))?
+            .into_iter()
+            .map(|d| (d.record_type, d))
+            .collect())
+    }
+
+    /// The reports of `types` are trusted again (an audit of each was clean): each one
+    /// this account distrusted decides skips again.
+    pub(crate) async fn trust_again(&mut self, types: &[RecordType]) -> Result<(), SyncError> {
+        for t in types {
+            if self.distrusted.remove(t).is_none() || !self.writes() {
+                continue;
             }
+            tracing::info!(account_id = %self.account(), record_type = %t, "usage report audits clean again: trusted");
+            self.ports
+                .store
+                .trust_again(self.account(), *t)
+                .await
+                .map_err(SyncError::store(
+                    self.account(),
+                    "trusting a usage report again",
+                ))?;
         }
-        if record_type.usage_product().is_none() {
-            return false;
+        Ok(())
+    }
+
+    /// Counts the records of a page its report should have counted: the type was walked
+    /// although the report said none, and the record is older than the type's delay.
+    pub(super) fn note_found(&mut self, record_type: RecordType, records: &[DetailRecord]) {
+        if !self.said_none.contains_key(&record_type) {
+            return;
         }
-        for chunk in windows::report_chunks(window) {
-            let query = UsageQuery {
-                record_type,
-                window: chunk,
-                across_accounts: false,
+        let published = self.started - self.settings.overlap_for(record_type);
+        let found = records.iter().filter(|r| r.occurred_at < published).count() as u64;
+        *self.contradicted.entry(record_type).or_default() += found;
+    }
+
+    /// Reports (and remembers) every type whose walk found records its report said were
+    /// not there: a `USAGE_REPORT_DISAGREES` finding, the first time.
+    pub(super) async fn report_disagreements(&mut self) -> Result<(), SyncError> {
+        let found: Vec<(RecordType, u64)> = self
+            .contradicted
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| (*t, *n))
+            .collect();
+        for (t, n) in found {
+            let (Some(window), false) = (
+                self.said_none.get(&t).copied(),
+                self.distrusted.contains_key(&t),
+            ) else {
+                continue;
             };
-            match self.ports.telnyx.usage_counts(self.key, query).await {
-                Ok(counts) if counts.of(None) == 0 => {}
-                Ok(counts) => {
-                    self.expected.insert(record_type, counts.of(None));
-                    return false;
-                }
-                Err(e) => {
-                    tracing::info!(account_id = %self.account(), record_type = %record_type, error = %e.chain(), "usage report unreadable; walking the type");
-                    return false;
-                }
+            let distrust = Distrust {
+                record_type: t,
+                since: self.started,
+                window,
+                found: n,
+            };
+            tracing::warn!(account_id = %self.account(), record_type = %t, found = n, "usage report disagrees with the walk: it decides no skip of this type until an audit is clean");
+            if self.writes() {
+                self.ports
+                    .store
+                    .distrust(self.account(), &distrust)
+                    .await
+                    .map_err(SyncError::store(
+                        self.account(),
+                        "recording a usage report's disagreement",
+                    ))?;
             }
+            self.entries
+                .push(crate::plan::messages::usage_report_disagrees(&distrust));
+            self.distrusted.insert(t, distrust.clone());
+            self.disagreements.push(distrust);
         }
-        true
+        self.contradicted.clear();
+        Ok(())
     }
 }

@@ -2,14 +2,16 @@
 //! by type and window, newest first, in pages of 50 (like Telnyx); keys can be revoked,
 //! now or after a number of calls.
 
+mod usage;
+
 use super::lock;
 use crate::domain::{
     DetailRecord, ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
 };
 use crate::error::{KeyRefusal, PortError, Transience};
 use crate::ports::{
-    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, TimeWindow, UsageCounts,
-    UsageQuery, UsageTotals,
+    ApiKey, PortResult, RecordPage, RecordPages, RecordQuery, TelnyxApi, TimeWindow, UsageOptions,
+    UsageRequest, UsageRow,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,6 +39,8 @@ struct TelnyxData {
     time_fields: BTreeMap<RecordType, &'static str>,
     /// Records counted by the usage report that no walk is served (a dropped page).
     unserved: BTreeSet<String>,
+    /// How the usage report departs from the live-like one.
+    usage: usage::FakeUsage,
 }
 
 /// An in-memory [`TelnyxApi`]: accounts, per-account keys, snapshots and detail records
@@ -136,8 +140,32 @@ impl InMemoryTelnyx {
         lock(&self.data).usage_failing.insert(record_type);
     }
 
+    /// No product offers `count` (the live `sip-trunking` product, everywhere).
+    pub fn usage_without_count(&self) {
+        lock(&self.data).usage.without_count = true;
+    }
+
+    /// The usage report of `record_type` counts no record at or after `until` (it lags
+    /// its records); `None`: it has caught up.
+    pub fn lag_usage_report(
+        &self,
+        record_type: RecordType,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) {
+        let mut d = lock(&self.data);
+        match until {
+            Some(t) => d.usage.lag.insert(record_type, t),
+            None => d.usage.lag.remove(&record_type),
+        };
+    }
+
+    /// The usage report counts one record of `record_type` fewer on `day`.
+    pub fn undercount_usage(&self, record_type: RecordType, day: chrono::NaiveDate) {
+        lock(&self.data).usage.undercount.push((record_type, day));
+    }
+
     /// Every call made, e.g. `snapshot`, `detail_records sip-trunking`,
-    /// `detail_records sip-trunking page 2`, `usage_counts fax`.
+    /// `detail_records sip-trunking page 2`, `usage_report messaging`, `usage_options`.
     pub fn calls(&self) -> Vec<String> {
         lock(&self.data).calls.clone()
     }
@@ -316,63 +344,50 @@ impl TelnyxApi for InMemoryTelnyx {
         }))
     }
 
-    async fn usage_counts(&self, key: &ApiKey, query: UsageQuery) -> PortResult<UsageCounts> {
-        let call = format!("usage_counts {}", query.record_type);
-        let d_accounts: Vec<ManagedAccountId> = if query.across_accounts {
+    async fn usage_options(&self, key: &ApiKey) -> PortResult<UsageOptions> {
+        {
             let d = lock(&self.data);
+            if key.expose() != d.master_key {
+                drop(d);
+                self.authorize(key, "usage_options".into())?;
+            }
+        }
+        let without_count = lock(&self.data).usage.without_count;
+        Ok(usage::options(without_count))
+    }
+
+    async fn usage_report(
+        &self,
+        key: &ApiKey,
+        request: &UsageRequest,
+    ) -> PortResult<Vec<UsageRow>> {
+        let call = format!("usage_report {}", request.product);
+        let accounts: Vec<ManagedAccountId> = if request.across_accounts {
+            let mut d = lock(&self.data);
             if key.expose() != d.master_key {
                 return Err(unauthorized());
             }
+            d.calls.push(call);
             d.accounts.iter().map(|a| a.id.clone()).collect()
         } else {
-            vec![self.authorize(key, call.clone())?]
+            vec![self.authorize(key, call)?]
         };
-        let mut d = lock(&self.data);
-        if query.across_accounts {
-            d.calls.push(call);
-        }
-        if d.usage_failing.contains(&query.record_type) {
-            return Err(PortError::message(
-                "usage report unavailable",
-                Transience::Transient,
-            ));
-        }
-        let counts = d_accounts
-            .iter()
-            .map(|a| {
-                let rows = Self::all_rows(&d, a, query.record_type, query.window);
-                (a, rows.len() as u64)
-            })
-            .filter(|(_, n)| *n > 0)
-            .map(|(a, n)| (query.across_accounts.then(|| a.clone()), n))
-            .collect();
-        Ok(UsageCounts(counts))
-    }
-
-    async fn usage_totals(
-        &self,
-        key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
-    ) -> PortResult<UsageTotals> {
-        let account = self.authorize(key, format!("usage_totals {record_type}"))?;
         let d = lock(&self.data);
-        if d.usage_failing.contains(&record_type) {
+        let product = usage::product(request, d.usage.without_count)?;
+        if d.usage_failing.contains(&product.record_type) {
             return Err(PortError::message(
                 "usage report unavailable",
                 Transience::Transient,
             ));
         }
-        let rows = Self::all_rows(&d, &account, record_type, window);
-        let metered = !record_type.audit_metrics().is_empty();
-        Ok(UsageTotals {
-            count: rows.len() as u64,
-            quantity: metered.then(|| rows.iter().filter_map(|r| r.billed_quantity).sum()),
-            cost: rows
-                .iter()
-                .any(|r| r.cost.is_some())
-                .then(|| rows.iter().filter_map(|r| r.cost).sum()),
-        })
+        let mut rows = Vec::new();
+        for account in &accounts {
+            let records = Self::all_rows(&d, account, product.record_type, request.window);
+            let counted = d.usage.counted(product.record_type, records);
+            let by = request.across_accounts.then_some(account);
+            rows.extend(usage::rows(product, request, by, &counted));
+        }
+        Ok(rows)
     }
 
     async fn newest_rows(
