@@ -52,6 +52,7 @@ pub(super) async fn audit_and_heal(
         overlaps: &overlaps,
         now: run.started,
         not_after: run.ctx.deadline.map(|d| d - run.settings.deadline_margin),
+        hint: run.request.usage.as_ref(),
         writes: true,
     };
     let mut report = match audit::audit(run.ports, &input).await {

@@ -235,3 +235,41 @@ async fn the_heal_rewalks_a_bounded_number_of_days_per_run_and_the_rest_on_the_n
 fn audit_heal_bound() -> usize {
     super::audit::HEAL_DAYS_PER_RUN
 }
+
+#[tokio::test]
+async fn the_audit_asks_telnyx_only_for_types_the_schedulers_report_shows_usage_of() {
+    let w = World::new();
+    w.add(calls("c", &[20, 30]));
+    w.run(1).await;
+    w.clock.advance(Duration::hours(1));
+    let hint = crate::invocation::UsageHint {
+        window: crate::ports::TimeWindow {
+            from: ago(24 * 5),
+            to: ago(-1),
+        },
+        shown: RecordType::ALL.to_vec(),
+        checked: Vec::new(),
+        with_usage: vec![RecordType::SipTrunking],
+    };
+    let request = SyncRequest {
+        usage: Some(hint),
+        ..SyncRequest::for_account(ACCOUNT)
+    };
+    let before = w.telnyx.calls().len();
+    let summary = sync_account(
+        &w.ports(),
+        &w.settings,
+        &request,
+        RunContext::new(RunId::new("hinted")),
+    )
+    .await
+    .unwrap();
+    let asked: Vec<String> = w.telnyx.calls()[before..]
+        .iter()
+        .filter(|c| c.starts_with("usage_report"))
+        .cloned()
+        .collect();
+    assert_eq!(asked, vec!["usage_report sip-trunking".to_owned()]);
+    assert!(summary.audit_clean_days > 0);
+    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+}

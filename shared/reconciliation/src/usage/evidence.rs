@@ -57,13 +57,16 @@ pub fn records(value: Decimal) -> u64 {
     value.round().to_u64().unwrap_or_default()
 }
 
+/// A row with any metric other than zero: usage (a credit counts too).
+fn shows_usage(row: &UsageRow) -> bool {
+    row.metrics.values().any(|v| !v.is_zero())
+}
+
 /// What `rows` (one type's report over a window) say.
 fn judge(rows: &[&UsageRow], shape: &UsageShape, trusted: bool) -> Evidence {
     let trusted = trusted && shape.count.is_some();
     let count = shape.count.as_deref().map(|m| records(sum(rows, m)));
-    let usage = rows
-        .iter()
-        .any(|r| r.metrics.values().any(|v| *v > Decimal::ZERO));
+    let usage = rows.iter().any(|r| shows_usage(r));
     match (usage, trusted, &shape.count) {
         (true, _, _) => Evidence::Records { count },
         (false, true, _) => Evidence::NoRecords,
@@ -160,7 +163,7 @@ pub async fn across_accounts(
             let Some(account) = row.account.clone() else {
                 continue;
             };
-            if !row.metrics.values().any(|v| *v > Decimal::ZERO) {
+            if !shows_usage(&row) {
                 continue;
             }
             let n = shape
