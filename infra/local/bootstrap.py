@@ -47,8 +47,13 @@ def table_properties(template_path):
 
 def create_table(props, name):
     ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
-    existing = ddb.list_tables()["TableNames"]
-    if name in existing:
+    # Asked by name: list_tables answers 100 names a page, and a test run leaves more.
+    try:
+        ddb.describe_table(TableName=name)
+        exists = True
+    except ddb.exceptions.ResourceNotFoundException:
+        exists = False
+    if exists:
         print(f"bootstrap: table {name} exists")
         warn_if_indexes_differ(ddb, props, name)
     else:
