@@ -6,9 +6,11 @@
 //! that a deliberately wrong implementation fails it.
 //!
 //! - [`store`]: the `Store` contract (every concern).
+//! - [`telnyx`]: the `TelnyxApi` contract (walks, the usage report, refused keys).
 
 mod billing;
 pub mod store;
+pub mod telnyx;
 mod usage;
 
 #[cfg(test)]

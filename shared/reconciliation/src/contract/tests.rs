@@ -19,6 +19,22 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 #[tokio::test]
+async fn the_in_memory_telnyx_keeps_the_telnyx_contract() {
+    use super::telnyx::{CHECKS, ContractWorld, check_telnyx};
+    use crate::fakes::InMemoryTelnyx;
+    let world = ContractWorld::new("acct-1", "key-1", "master", "revoked-key");
+    let fake = InMemoryTelnyx::new("master").with_account(
+        crate::fixtures::managed_account("acct-1", "Acme"),
+        "key-1",
+        crate::domain::TelnyxSnapshot::default(),
+    );
+    fake.add_records(&world.account, world.detail_records());
+    let report = check_telnyx(&fake, &world).await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.passed.len(), CHECKS.len());
+}
+
+#[tokio::test]
 async fn the_in_memory_store_keeps_the_store_contract() {
     let report = check_store(&InMemoryStore::new()).await;
     assert!(report.is_clean(), "{report}");
