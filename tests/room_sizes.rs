@@ -1,18 +1,22 @@
 //! Rooms stay small (STYLE.md, convention 11): no production source file over 600
-//! lines and no production function over 80 lines, across the whole workspace. Test
-//! code (test modules and files, fakes, fixtures, contract suites, benches) is not
-//! production and is not measured.
+//! lines, no production function over 80 lines or over 6 parameters, and no `#[allow(`
+//! silencing a lint in production code, across the whole workspace. Test code (test
+//! modules, files only tests declare (`#[cfg(test)] mod x;`), fakes, fixtures, contract
+//! suites, benches) is not production and is not measured.
 
 use std::path::{Path, PathBuf};
 
 const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
+const MAX_FN_PARAMS: usize = 6;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Test code, by path: whole files that only tests (or the `test-util` feature) use.
+/// Test code, by path: whole files that only tests (or the `test-util` feature) use —
+/// by where they live, or because their parent module declares them under
+/// `#[cfg(test)]`.
 fn is_test_code(path: &Path) -> bool {
     let s = path.to_string_lossy();
     let name = path
@@ -22,6 +26,39 @@ fn is_test_code(path: &Path) -> bool {
     s.contains("/fakes/")
         || s.contains("/contract/")
         || ["tests.rs", "proptests.rs", "fixtures.rs", "test_util.rs"].contains(&name.as_str())
+        || declared_for_tests_only(path)
+}
+
+/// True when the module file at `path` is declared `#[cfg(test)] mod <name>;` by its
+/// parent (`mod.rs`, `lib.rs` or `main.rs` beside it, or `<dir>.rs` above it).
+fn declared_for_tests_only(path: &Path) -> bool {
+    let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+        return false;
+    };
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let mut parents: Vec<PathBuf> = ["mod.rs", "lib.rs", "main.rs"]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+    parents.push(dir.with_extension("rs"));
+    parents
+        .iter()
+        .filter(|p| p.as_path() != path)
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|text| {
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            lines.iter().enumerate().any(|(i, l)| {
+                let declares = *l == format!("mod {stem};") || *l == format!("pub mod {stem};");
+                declares
+                    && lines[..i]
+                        .iter()
+                        .rev()
+                        .take_while(|a| a.starts_with("#["))
+                        .any(|a| *a == "#[cfg(test)]")
+            })
+        })
 }
 
 /// Every production `.rs` file under a crate's `src/`.
@@ -178,6 +215,57 @@ fn code_only(lines: &[&str]) -> Vec<String> {
     out.split('\n').map(str::to_owned).collect()
 }
 
+/// The number of parameters of the function whose signature starts on `code[start]`
+/// (`self` in any form not counted).
+fn parameters(code: &[String], start: usize) -> usize {
+    let text: String = code[start..].join("\n");
+    let chars: Vec<char> = text.chars().collect();
+    // The parameter list: the first `(` outside the generics after `fn`.
+    let mut i = text.find("fn ").map_or(0, |at| text[..at].chars().count());
+    let mut angle = 0i32;
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '<' => angle += 1,
+            '>' => angle -= 1,
+            '(' if angle == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut depth = 0i32;
+    let mut params = Vec::new();
+    let mut current = String::new();
+    let mut previous = ' ';
+    for &ch in &chars[i.min(chars.len())..] {
+        match ch {
+            '(' | '<' | '[' | '{' => {
+                depth += 1;
+                if depth > 1 {
+                    current.push(ch);
+                }
+            }
+            '>' if previous == '-' => current.push(ch),
+            ')' | '>' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    params.push(std::mem::take(&mut current));
+                    break;
+                }
+                current.push(ch);
+            }
+            ',' if depth == 1 => params.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+        previous = ch;
+    }
+    params
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .filter(|p| !p.ends_with("self") || p.contains(':'))
+        .count()
+}
+
 /// `(name, first line, lines)` of every function with a body.
 fn functions(code: &[String]) -> Vec<(String, usize, usize)> {
     let mut out = Vec::new();
@@ -227,7 +315,7 @@ fn functions(code: &[String]) -> Vec<(String, usize, usize)> {
 }
 
 #[test]
-fn no_production_file_is_over_600_lines_and_no_function_over_80() {
+fn no_production_file_is_over_600_lines_no_function_over_80_lines_or_6_parameters_and_no_allow() {
     let files = production_files();
     assert!(
         files.len() > 50,
@@ -242,9 +330,23 @@ fn no_production_file_is_over_600_lines_and_no_function_over_80() {
         if lines.len() > MAX_FILE_LINES {
             too_big.push(format!("{shown}: {} lines", lines.len()));
         }
-        for (name, line, length) in functions(&code_only(&lines)) {
+        let code = code_only(&lines);
+        for (name, line, length) in functions(&code) {
             if length > MAX_FN_LINES {
                 too_big.push(format!("{shown}:{line} fn {name}: {length} lines"));
+            }
+            let params = parameters(&code, line - 1);
+            if params > MAX_FN_PARAMS {
+                too_big.push(format!("{shown}:{line} fn {name}: {params} parameters"));
+            }
+        }
+        for (i, l) in code.iter().enumerate() {
+            if l.contains("#[allow(") || l.contains("#![allow(") {
+                too_big.push(format!(
+                    "{shown}:{}: a lint silenced in production: {}",
+                    i + 1,
+                    l.trim()
+                ));
             }
         }
     }
@@ -261,4 +363,22 @@ fn the_measure_sees_through_strings_and_counts_a_function_to_its_closing_brace()
     let lines: Vec<&str> = src.lines().collect();
     let found = functions(&code_only(&lines));
     assert_eq!(found, vec![("a".to_owned(), 1, 6), ("c".to_owned(), 8, 2)]);
+}
+
+#[test]
+fn parameters_are_counted_at_the_top_level_of_the_signature_without_self() {
+    let src = "pub(crate) async fn f<'a, T: Into<(u8, u8)>>(\n    &'a self,\n    x: BTreeMap<String, (u8, u8)>,\n    y: impl Fn(u8, u8) -> u8,\n    [a, b]: [u8; 2],\n) -> (u8, u8) {\n}\nfn g() {}\n";
+    let lines: Vec<&str> = src.lines().collect();
+    let code = code_only(&lines);
+    assert_eq!(parameters(&code, 0), 3);
+    assert_eq!(parameters(&code, 7), 0);
+}
+
+#[test]
+fn a_file_its_parent_declares_under_cfg_test_is_test_code() {
+    let root = workspace().join("shared/reconciliation/src/sync");
+    assert!(is_test_code(&root.join("billing_tests.rs")));
+    assert!(is_test_code(&root.join("billing_world.rs")));
+    assert!(!is_test_code(&root.join("windows.rs")));
+    assert!(!is_test_code(&root.join("walk.rs")));
 }

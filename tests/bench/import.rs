@@ -3,7 +3,9 @@
 //! `raw_records_per_sec`: a minimal loop over the same data on the same stack (fetch a
 //! page, turn each record into the same item, BatchWriteItem 25 at a time) into a table
 //! of the same design. Both in one run (the baseline before and after the import, its
-//! mean); their ratio is `import_vs_raw_ratio`.
+//! mean); their ratio is `import_vs_raw_ratio`. `import_cpu_us_per_record`: the
+//! account-sync process's CPU time (user and system, its whole life: start, the run,
+//! the audit) per record imported.
 
 use crate::world::{World, account_id, account_key, scenario};
 use aws_adapters::store::record_item::record_item;
@@ -45,6 +47,7 @@ pub async fn run(records: u64) -> Vec<(String, String)> {
     let import_secs = started.elapsed().as_secs_f64();
     let written = answer["records"]["written"].as_u64().unwrap_or_default();
     assert_eq!(written, records, "the import wrote {answer}");
+    let cpu = function.cpu_time().unwrap_or_default();
     function.stop().await;
 
     let raw_secs = (raw_before + raw_loop(&world, records, "raw-after").await) / 2.0;
@@ -57,6 +60,10 @@ pub async fn run(records: u64) -> Vec<(String, String)> {
         (
             "import_vs_raw_ratio".into(),
             format!("{:.2}", import_rate / raw_rate),
+        ),
+        (
+            "import_cpu_us_per_record".into(),
+            format!("{:.1}", cpu.as_secs_f64() * 1e6 / records as f64),
         ),
     ]
 }

@@ -140,6 +140,20 @@ impl Function {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// The CPU time the process has used so far (user and system, every thread; Linux
+    /// reports it in clock ticks of 10 ms), where `/proc` tells.
+    pub fn cpu_time(&self) -> Option<std::time::Duration> {
+        let pid = self.child.id()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The fields after the command name (which may hold spaces) in parentheses.
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(std::time::Duration::from_millis(ticks * 10))
+    }
+
     /// Stops the process.
     pub async fn stop(mut self) {
         let _killed = self.child.kill().await;

@@ -15,7 +15,7 @@ use crate::paging::{self, Page};
 use crate::record_types::RecordType;
 use crate::rows::{SplitMix, build_row, timestamp};
 use crate::scenario::AccountSpec;
-use crate::store::{RowList, TimeWindow, ceil_ms, merged_page};
+use crate::store::{RowList, TimeWindow, TypeRows, ceil_ms, merged_page};
 use crate::world::Caller;
 
 pub(crate) type QueryPairs = Query<Vec<(String, String)>>;
@@ -449,15 +449,13 @@ fn detail_page(
         };
         let empty = RowList::default();
         let stored = state.records.get(&(index, q.kind)).unwrap_or(&empty);
-        merged_page(
+        let rows = TypeRows {
             stored,
             generator,
-            a,
-            q.kind,
-            window,
-            page.offset(),
-            page.size,
-        )
+            account: a,
+            kind: q.kind,
+        };
+        merged_page(rows, window, page.offset(), page.size)
     };
     let mut rows = merged.rows;
     let carried = ctl.time_field(q.kind);

@@ -245,17 +245,30 @@ pub(crate) struct MergedPage {
     pub rows: Vec<Value>,
 }
 
-/// Computes rows `[offset, offset + size)` of the newest-first merge of `stored` and
-/// `generator` within `window`. Among equal times, generated rows come first.
+/// The rows of one account and type: its stored (scenario and late) rows and its
+/// generator's.
+#[derive(Clone, Copy)]
+pub(crate) struct TypeRows<'a> {
+    pub stored: &'a RowList,
+    pub generator: Option<&'a Generator>,
+    pub account: &'a AccountSpec,
+    pub kind: RecordType,
+}
+
+/// Computes rows `[offset, offset + size)` of the newest-first merge of the stored and
+/// generated rows of `rows` within `window`. Among equal times, generated rows come first.
 pub(crate) fn merged_page(
-    stored: &RowList,
-    generator: Option<&Generator>,
-    account: &AccountSpec,
-    kind: RecordType,
+    rows: TypeRows<'_>,
     window: TimeWindow,
     offset: u64,
     size: u64,
 ) -> MergedPage {
+    let TypeRows {
+        stored,
+        generator,
+        account,
+        kind,
+    } = rows;
     let statics = stored.filtered(window);
     let generated = generator.map_or(0, |g| g.count(kind, window));
     // Position of each stored row in the merged order.
@@ -362,15 +375,15 @@ mod tests {
             gte_ms: Some(g.from_ms + 3_600_000),
             lt_ms: Some(g.from_ms + 7_200_000),
         };
-        let page = merged_page(
-            &RowList::default(),
-            Some(&g),
-            &account(),
-            RecordType::Messaging,
-            w,
-            0,
-            50,
-        );
+        let empty = RowList::default();
+        let account = account();
+        let rows = TypeRows {
+            stored: &empty,
+            generator: Some(&g),
+            account: &account,
+            kind: RecordType::Messaging,
+        };
+        let page = merged_page(rows, w, 0, 50);
         assert_eq!(page.total, brute_count(&g, RecordType::Messaging, w));
         let times: Vec<i64> = page
             .rows
@@ -389,15 +402,14 @@ mod tests {
             RecordType::Tts,
             serde_json::json!({"call_leg_id": "x", "created_at": "2026-11-01T12:00:00.500Z"}),
         );
-        let page = merged_page(
-            &stored,
-            Some(&g),
-            &account(),
-            RecordType::Tts,
-            TimeWindow::default(),
-            0,
-            200,
-        );
+        let account = account();
+        let rows = TypeRows {
+            stored: &stored,
+            generator: Some(&g),
+            account: &account,
+            kind: RecordType::Tts,
+        };
+        let page = merged_page(rows, TimeWindow::default(), 0, 200);
         assert_eq!(page.total, 101);
         let times: Vec<i64> = page
             .rows
