@@ -320,25 +320,36 @@ impl Scenario {
         self
     }
 
-    /// The plan input of this scenario.
+    /// The plan input of this scenario: its usage and the service types its records
+    /// show per connection (as a run learns them page by page, rule 8).
     pub fn input(&self) -> PlanInput<'_> {
+        let mut usage = self.usage.clone();
+        learn_usage(&mut usage, &self.records);
         PlanInput::new(
             &self.onboarding,
             &self.snapshot,
             &self.state,
             self.settings.clone(),
         )
-        .with_usage(self.usage.clone())
-        .with_records(self.records.clone())
+        .with_usage(usage)
     }
 
-    /// Plans this scenario (the state is not changed).
-    pub fn plan(&self) -> Plan {
-        plan(&self.input())
+    /// Plans this scenario (the state is not changed), and attributes its records with
+    /// the plan, as a run attributes each page.
+    pub fn plan(&self) -> Planned {
+        let mut plan = plan(&self.input());
+        let attributed = plan.attribution.attribute(&self.records);
+        plan.tally = RecordTally::of(&attributed.records);
+        Planned {
+            plan,
+            records: attributed.records,
+            unmatched: attributed.unmatched,
+            duplicates: attributed.duplicates,
+        }
     }
 
     /// Plans, applies the plan to the stored state, and returns the plan.
-    pub fn settle(&mut self) -> Plan {
+    pub fn settle(&mut self) -> Planned {
         let p = self.plan();
         apply_to_state(&mut self.state, &p.actions);
         p
@@ -467,6 +478,38 @@ impl RecordBuilder {
     }
 }
 
+/// A plan and a scenario's records attributed by it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub plan: Plan,
+    /// Every record, attributed or flagged (never dropped), in (record type, id) order.
+    pub records: Vec<StoredDetailRecord>,
+    /// Records that matched nobody.
+    pub unmatched: u64,
+    /// Records given twice (same type and id), kept once.
+    pub duplicates: u64,
+}
+
+impl std::ops::Deref for Planned {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+impl std::fmt::Display for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.plan.fmt(f)
+    }
+}
+
+impl Planned {
+    /// The attribution of the record with this id.
+    pub fn record(&self, id: &str) -> Option<&StoredDetailRecord> {
+        self.records.iter().find(|r| r.record.id.as_str() == id)
+    }
+}
+
 /// Questions tests ask of a plan.
 pub trait PlanExt {
     /// The customers of `CreateCustomer` actions, in plan order.
@@ -485,8 +528,6 @@ pub trait PlanExt {
     fn reactivated(&self) -> Vec<&ServiceId>;
     /// The log entries with `code`.
     fn entries(&self, code: LogCode) -> Vec<&LogEntry>;
-    /// The attribution of the record with this id.
-    fn record(&self, id: &str) -> Option<&StoredDetailRecord>;
 }
 
 impl PlanExt for Plan {
@@ -555,8 +596,5 @@ impl PlanExt for Plan {
     }
     fn entries(&self, code: LogCode) -> Vec<&LogEntry> {
         self.log.iter().filter(|e| e.code == code).collect()
-    }
-    fn record(&self, id: &str) -> Option<&StoredDetailRecord> {
-        self.records.iter().find(|r| r.record.id.as_str() == id)
     }
 }

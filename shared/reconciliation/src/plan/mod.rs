@@ -27,7 +27,7 @@ pub use apply::{apply_to_state, missing_target};
 pub use attribution::{Attributed, Attribution};
 pub use codes::LogCode;
 pub use model::*;
-pub use planner::{PlanInput, PlanSettings, Usage, plan};
+pub use planner::{PlanInput, PlanSettings, Usage, learn_usage, plan};
 pub use service_types::default_service_type;
 
 #[cfg(test)]

@@ -260,9 +260,6 @@ impl LogEntry {
 pub struct Plan {
     /// The writes, in the order they must be applied (see [`crate::plan::plan`]).
     pub actions: Vec<Action>,
-    /// Every input detail record, attributed or flagged (never dropped), in (record type,
-    /// id) order.
-    pub records: Vec<StoredDetailRecord>,
     /// The import-log entries of the run, in the order they were found.
     pub log: Vec<LogEntry>,
     /// What the cease, reactivate and link actions name, so the diff can say what they
@@ -273,8 +270,7 @@ pub struct Plan {
     /// later, page by page). Read-only: never written anywhere.
     #[serde(skip)]
     pub attribution: Attribution,
-    /// How the run's records were matched (of `records`, or of every page a streaming
-    /// run attributed).
+    /// How the run's records were matched (of every page the run attributed).
     #[serde(default)]
     pub tally: RecordTally,
 }

@@ -73,7 +73,7 @@ use super::attribution::{Attribution, Decided};
 use super::context::Context;
 use super::model::{Action, Plan, PlanContext, RecordTally};
 use super::services::Assigned;
-use super::{assignment, customers, messages, service_types, services, statuses};
+use super::{assignment, customers, service_types, services, statuses};
 use crate::domain::{
     ConnectionId, DetailRecord, Onboarding, ServiceTypeName, StoredState, TelnyxSnapshot,
 };
@@ -82,6 +82,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Service types seen per connection in CDR.
 pub type Usage = BTreeMap<ConnectionId, BTreeSet<ServiceTypeName>>;
+
+/// Adds to `usage` the service types `records` show per connection (rule 8); true when
+/// one is new.
+pub fn learn_usage(usage: &mut Usage, records: &[DetailRecord]) -> bool {
+    let mut changed = false;
+    for r in records {
+        if let Some(c) = &r.connection_id {
+            changed |= usage
+                .entry(c.clone())
+                .or_default()
+                .insert(r.record_type.service_type());
+        }
+    }
+    changed
+}
 
 /// Run-level settings of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,11 +134,9 @@ pub struct PlanInput<'a> {
     pub onboarding: &'a Onboarding,
     /// What Telnyx says now: billing groups, connections, profiles, numbers.
     pub snapshot: &'a TelnyxSnapshot,
-    /// Service types seen per connection in CDR (e.g. from earlier runs); merged with the
-    /// usage of `records`.
+    /// Service types seen per connection in CDR (rule 8: this run's pages so far, and
+    /// the services earlier runs created).
     pub usage: Usage,
-    /// This run's detail records, to attribute (rule 15).
-    pub records: Vec<DetailRecord>,
     /// The stored state; may hold other accounts' records, which are ignored.
     pub state: &'a StoredState,
     /// The run's date and portal link template.
@@ -131,7 +144,7 @@ pub struct PlanInput<'a> {
 }
 
 impl<'a> PlanInput<'a> {
-    /// An input with no usage and no records (a configuration-only plan).
+    /// An input with no usage (a configuration-only plan).
     pub fn new(
         onboarding: &'a Onboarding,
         snapshot: &'a TelnyxSnapshot,
@@ -142,7 +155,6 @@ impl<'a> PlanInput<'a> {
             onboarding,
             snapshot,
             usage: Usage::new(),
-            records: Vec::new(),
             state,
             settings,
         }
@@ -153,30 +165,11 @@ impl<'a> PlanInput<'a> {
         self.usage = usage;
         self
     }
-
-    /// Replaces this run's detail records (any order; duplicates are kept once).
-    pub fn with_records(mut self, records: Vec<DetailRecord>) -> Self {
-        self.records = records;
-        self
-    }
-
-    /// `usage` plus the service types of `records` per connection.
-    pub fn effective_usage(&self) -> Usage {
-        let mut usage = self.usage.clone();
-        for r in &self.records {
-            if let Some(c) = &r.connection_id {
-                usage
-                    .entry(c.clone())
-                    .or_default()
-                    .insert(r.record_type.service_type());
-            }
-        }
-        usage
-    }
 }
 
 /// Computes the plan for one account. Pure and deterministic: the same input always
-/// yields the same plan (same actions in the same order, same log, same records).
+/// yields the same plan (same actions in the same order, same log). Detail records are
+/// not planned: the run attributes each page with [`Plan::attribution`] as it walks.
 ///
 /// Action order: `CreateServiceType` (parent department first, then child),
 /// `LinkServiceType`, `CreateCustomer`, `CreateService`, `CreateWholesaleTwin`, then
@@ -199,7 +192,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     log.extend(entries);
     let stored_types = service_types::stored_types(&ctx);
     let (conn_types, entries) =
-        service_types::connection_types(&ctx, &input.effective_usage(), &stored_types, defaults);
+        service_types::connection_types(&ctx, &input.usage, &stored_types, defaults);
     log.extend(entries);
     let assigned = Assigned {
         conn_customer: &conn_customer,
@@ -230,20 +223,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             active_after: &statuses.active_after,
         },
     );
-    let attributed = attribution.attribute(&input.records);
-    if attributed.unmatched > 0 {
-        log.push(messages::unmatched_detail_records(attributed.unmatched));
-    }
-    if attributed.duplicates > 0 {
-        log.push(messages::duplicate_detail_records(attributed.duplicates));
-    }
     Plan {
         context: context_of(input.state, &actions),
         actions,
-        tally: RecordTally::of(&attributed.records),
-        records: attributed.records,
         log,
         attribution,
+        tally: RecordTally::default(),
     }
 }
 

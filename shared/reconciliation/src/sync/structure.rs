@@ -70,17 +70,7 @@ impl<'o> Structure<'o> {
 
     /// Adds the service types `records` show per connection; true when one is new.
     pub fn learn(&mut self, records: &[DetailRecord]) -> bool {
-        let mut changed = false;
-        for r in records {
-            if let Some(c) = &r.connection_id {
-                changed |= self
-                    .usage
-                    .entry(c.clone())
-                    .or_default()
-                    .insert(r.record_type.service_type());
-            }
-        }
-        changed
+        crate::plan::learn_usage(&mut self.usage, records)
     }
 
     /// Plans with the usage seen so far and applies what is missing (a dry run applies
