@@ -455,7 +455,7 @@ async fn a_record_published_after_the_overlap_window_is_imported_by_the_heal_wit
     let h = Harness::start(Names::isolated(), no_rate_limit()).await;
     h.onboard_sample_reseller().await;
     let first = run_acme(&h).await;
-    assert_eq!(first.audit_mismatched_days, 0, "{:?}", first.log);
+    assert_eq!(first.audit_totals().mismatched, 0, "{:?}", first.log);
     let (day, at) = two_days_ago();
     h.sim
         .control()
@@ -476,7 +476,7 @@ async fn a_record_published_after_the_overlap_window_is_imported_by_the_heal_wit
         "{}",
         healed.message
     );
-    assert_eq!(second.audit_settled_mismatches, 0);
+    assert_eq!(second.audit_totals().findings, 0);
     assert_eq!(audit_emails(&h.emails_to(&h.names.alert_to).await), 0);
 }
 
@@ -508,10 +508,10 @@ async fn a_record_hidden_from_every_rewalk_is_alerted_once_with_what_the_rewalk_
             finding.message
         );
     }
-    assert_eq!(second.audit_settled_mismatches, 1);
+    assert_eq!(second.audit_totals().findings, 1);
     assert_eq!(audit_emails(&h.emails_to(&h.names.alert_to).await), 1);
     let third = run_acme(&h).await;
-    assert_eq!(third.audit_settled_mismatches, 1, "still a finding");
+    assert_eq!(third.audit_totals().findings, 1, "still a finding");
     assert_eq!(
         audit_emails(&h.emails_to(&h.names.alert_to).await),
         1,
@@ -553,17 +553,17 @@ async fn a_report_without_count_anywhere_imports_every_record_and_calls_nothing_
         "only the call legs keep a metric that counts them (`attempted`)"
     );
     assert_eq!(
-        summary.audit_not_auditable.len(),
+        summary.not_auditable_lines().len(),
         RecordType::ALL.len() - 2,
         "{:?}",
-        summary.audit_not_auditable
+        summary.not_auditable_lines()
     );
     assert!(
         summary
-            .audit_not_auditable
+            .not_auditable_lines()
             .iter()
             .any(|n| n.starts_with("messaging: ") && n.contains("`count`")),
         "{:?}",
-        summary.audit_not_auditable
+        summary.not_auditable_lines()
     );
 }

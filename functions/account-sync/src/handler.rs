@@ -165,7 +165,7 @@ async fn run_one(
             created = summary.applied.created,
             records_written = summary.records.written,
             records_duplicate = summary.records.duplicates,
-            records_unmatched = summary.unmatched_records,
+            records_unmatched = summary.unmatched_records(),
             emails_sent = summary.emails.sent,
             log_entries = summary.log.len(),
             "sync run finished"

@@ -141,7 +141,7 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         ),
         (
             "RecordsUnmatched",
-            count(summary.unmatched_records),
+            count(summary.unmatched_records()),
             Unit::Count,
         ),
         ("AttributionRate", attribution_rate(summary), Unit::Percent),
@@ -187,13 +187,16 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
 
 /// One line per record type read: `RecordsRead` (rows Telnyx served, re-reads
 /// included) by `Function × RecordType`.
-fn by_record_type(account: &ManagedAccountId, fetched: &BTreeMap<String, u64>) -> Vec<MetricLine> {
+fn by_record_type(
+    account: &ManagedAccountId,
+    fetched: &BTreeMap<crate::domain::RecordType, u64>,
+) -> Vec<MetricLine> {
     fetched
         .iter()
         .map(|(record_type, n)| MetricLine {
             dimensions: vec![
                 ("Function", "account-sync".to_owned()),
-                ("RecordType", record_type.clone()),
+                ("RecordType", record_type.to_string()),
             ],
             dimension_sets: vec![vec!["Function", "RecordType"]],
             metrics: vec![("RecordsRead", count(*n), Unit::Count)],
@@ -204,30 +207,15 @@ fn by_record_type(account: &ManagedAccountId, fetched: &BTreeMap<String, u64>) -
 
 /// The completeness audit's figures of a run.
 fn audit_metrics(summary: &RunSummary) -> Vec<(&'static str, f64, Unit)> {
+    let audit = summary.audit_totals();
     vec![
-        (
-            "AuditDaysClean",
-            count(summary.audit_clean_days),
-            Unit::Count,
-        ),
-        (
-            "AuditDaysMismatched",
-            count(summary.audit_mismatched_days),
-            Unit::Count,
-        ),
-        (
-            "AuditMismatchesSettled",
-            count(summary.audit_settled_mismatches),
-            Unit::Count,
-        ),
-        (
-            "AuditDaysHealed",
-            count(summary.audit_healed_days),
-            Unit::Count,
-        ),
+        ("AuditDaysClean", count(audit.clean), Unit::Count),
+        ("AuditDaysMismatched", count(audit.mismatched), Unit::Count),
+        ("AuditMismatchesSettled", count(audit.findings), Unit::Count),
+        ("AuditDaysHealed", count(audit.healed), Unit::Count),
         (
             "AuditTypesNotAuditable",
-            count(summary.audit_not_auditable.len() as u64),
+            count(summary.not_auditable.len() as u64),
             Unit::Count,
         ),
         (

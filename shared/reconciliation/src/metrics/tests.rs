@@ -14,13 +14,15 @@ fn summary() -> RunSummary {
         remaining: vec!["sip-trunking ...".into()],
         continued: true,
     };
-    s.fetched = BTreeMap::from([("sip-trunking".to_owned(), 3), ("messaging".to_owned(), 1)]);
+    s.fetched = BTreeMap::from([
+        (crate::domain::RecordType::SipTrunking, 3),
+        (crate::domain::RecordType::Messaging, 1),
+    ]);
     s.records = RecordWriteReport {
         written: 4,
         duplicates: 2,
         raw_trimmed: 0,
     };
-    s.unmatched_records = 1;
     s.tally = crate::plan::RecordTally {
         connection: 2,
         session: 1,
@@ -28,11 +30,19 @@ fn summary() -> RunSummary {
         ..Default::default()
     };
     s.records_relinked = 2;
-    s.audit_clean_days = 5;
-    s.audit_mismatched_days = 2;
-    s.audit_settled_mismatches = 1;
-    s.audit_healed_days = 3;
-    s.audit_not_auditable = vec!["wireless: no count".into(), "embedding: no product".into()];
+    s.audit = Some(crate::billing::audit::AuditTotals {
+        days: 7,
+        clean: 5,
+        mismatched: 2,
+        findings: 1,
+        healed: 3,
+    });
+    s.not_auditable = ["wireless", "embedding"]
+        .map(|t| crate::usage::NotAuditable {
+            record_type: t.parse().unwrap(),
+            reason: "no count".into(),
+        })
+        .to_vec();
     s.usage_report_disagreements = 1;
     s.applied = ApplyReport {
         created: 5,

@@ -12,8 +12,7 @@ use super::walk::Walker;
 use super::windows;
 use crate::billing::audit::{self, AuditInput, AuditReport};
 use crate::domain::RecordType;
-use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, AuditVerdict};
+use crate::ports::AuditVerdict;
 use std::collections::BTreeMap;
 
 /// Settled short days re-walked in one run, at most (the rest wait for the next runs).
@@ -25,7 +24,7 @@ pub(super) async fn audit_and_heal(
     walker: &mut Walker<'_>,
     structure: &mut Structure<'_>,
 ) -> Option<AuditReport> {
-    let run = walker.parts();
+    let run = walker.run();
     if run.request.dry_run {
         return None;
     }
@@ -39,7 +38,7 @@ pub(super) async fn audit_and_heal(
     // Every type with a watermark: a continuation walks only what was left, but the
     // types finished by the runs before it are audited too.
     let watermarks = walker.watermarks().clone();
-    let walked_from = walker.walked_from.clone();
+    let walked_from = walker.tally.walked_from.clone();
     let input = AuditInput {
         account,
         key: run.key,
@@ -77,9 +76,7 @@ pub(super) async fn audit_and_heal(
     if let Err(e) = walker.trust_again(&clean).await {
         tracing::warn!(account_id = %account, error = %e, "distrusted usage reports not lifted; the next clean audit lifts them");
     }
-    if !report.newly_final.is_empty() {
-        alert_findings(walker, &report).await;
-    }
+    super::alerts::audit_findings(&run, &report).await;
     Some(report)
 }
 
@@ -91,7 +88,7 @@ async fn heal(
     input: &AuditInput<'_>,
     report: &mut AuditReport,
 ) {
-    let run = walker.parts();
+    let run = walker.run();
     let mut rewalked = Vec::new();
     for day in report.heal_due.iter().take(HEAL_DAYS_PER_RUN) {
         match walker.rewalk_day(structure, day.record_type, day.day).await {
@@ -115,34 +112,4 @@ async fn heal(
             tracing::warn!(account_id = %input.account, error = %e.chain(), "re-walked days not judged again; the next run judges them");
         }
     }
-}
-
-/// The findings that became final are reported to the operator, at most once per
-/// account per alert interval.
-async fn alert_findings(walker: &Walker<'_>, report: &AuditReport) {
-    let run = walker.parts();
-    if run.settings.alert_to.is_empty() {
-        return;
-    }
-    let account = &run.request.managed_account_id;
-    let alert = Notification::AuditMismatch {
-        to: run.settings.alert_to.clone(),
-        account: account.clone(),
-        findings: report
-            .newly_final
-            .iter()
-            .map(|d| crate::plan::messages::audit_mismatch(d).message)
-            .collect(),
-        raised_at: run.started,
-        repeat_every: RepeatEvery::of(run.settings.alert_interval),
-    };
-    super::admit_alert(
-        run.ports,
-        run.settings,
-        AlertKind::AuditMismatch,
-        account,
-        &alert,
-        run.started,
-    )
-    .await;
 }

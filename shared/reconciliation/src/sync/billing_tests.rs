@@ -20,7 +20,7 @@ async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
     // 2026-11-21 and 2026-11-22 are the whole days of the first run's window.
     w.add(calls("c", &[20, 30, 40, 50]));
     let summary = w.run(1).await;
-    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+    assert_eq!(summary.audit_totals().mismatched, 0, "{:?}", summary.log);
     let audits = w.audits().await;
     let sip: Vec<_> = audits
         .iter()
@@ -52,11 +52,11 @@ async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
     );
     assert!(
         summary
-            .audit_not_auditable
+            .not_auditable_lines()
             .iter()
             .any(|n| n.starts_with("wireless: ") && n.contains("no metric counting")),
         "{:?}",
-        summary.audit_not_auditable
+        summary.not_auditable_lines()
     );
 }
 
@@ -64,14 +64,14 @@ async fn a_complete_window_audits_clean_and_every_day_is_recorded() {
 async fn a_recheck_of_settled_clean_days_asks_telnyx_but_does_not_read_the_table_again() {
     let w = World::new();
     w.add(calls("c", &[20, 30, 40, 50]));
-    assert_eq!(w.run(1).await.audit_mismatched_days, 0);
+    assert_eq!(w.run(1).await.audit_totals().mismatched, 0);
     let written = w.audits().await;
     // The next run rechecks 2026-11-21 and -22 (settled, clean) without the table.
     w.clock.advance(Duration::minutes(15));
     w.store.fail("billed_page");
     let again = w.run(2).await;
-    assert!(again.audit_clean_days > 0, "{:?}", again.log);
-    assert_eq!(again.audit_mismatched_days, 0);
+    assert!(again.audit_totals().clean > 0, "{:?}", again.log);
+    assert_eq!(again.audit_totals().mismatched, 0);
     assert_eq!(
         w.audits().await,
         written,
@@ -91,8 +91,8 @@ async fn a_record_hidden_from_every_rewalk_is_alerted_once_saying_what_the_rewal
             .build(),
     );
     let summary = w.run(1).await;
-    assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
-    assert_eq!(summary.audit_settled_mismatches, 1, "a finding");
+    assert_eq!(summary.audit_totals().mismatched, 1, "{:?}", summary.log);
+    assert_eq!(summary.audit_totals().findings, 1, "a finding");
     let finding = summary
         .log
         .iter()
@@ -122,9 +122,13 @@ async fn a_record_hidden_from_every_rewalk_is_alerted_once_saying_what_the_rewal
     // The next run finds it again, re-walks nothing more and does not alert twice.
     w.clock.advance(Duration::minutes(15));
     let again = w.run(2).await;
-    assert_eq!(again.audit_settled_mismatches, 1);
+    assert_eq!(again.audit_totals().findings, 1);
     assert_eq!(
-        again.fetched.get("sip-trunking").copied().unwrap_or(0),
+        again
+            .fetched
+            .get(&RecordType::SipTrunking)
+            .copied()
+            .unwrap_or(0),
         0,
         "no second re-walk of the day (its records lie outside the regular window)"
     );
@@ -146,7 +150,7 @@ async fn a_missing_record_without_usage_or_cost_is_still_a_mismatch_by_its_count
             .build(),
     );
     let summary = w.run(1).await;
-    assert_eq!(summary.audit_mismatched_days, 1, "{:?}", summary.log);
+    assert_eq!(summary.audit_totals().mismatched, 1, "{:?}", summary.log);
     let day = w.mismatch().await;
     assert_eq!((day.telnyx.count, day.stored.count), (3, 2));
     assert_eq!(day.telnyx.quantity, day.stored.quantity, "usage agrees");
@@ -156,7 +160,7 @@ async fn a_missing_record_without_usage_or_cost_is_still_a_mismatch_by_its_count
 async fn a_record_published_after_the_overlap_is_imported_by_the_heal_without_an_alert() {
     let w = World::new();
     w.add(calls("c", &[20, 30]));
-    assert_eq!(w.run(1).await.audit_mismatched_days, 0);
+    assert_eq!(w.run(1).await.audit_totals().mismatched, 0);
     // A record of 2026-11-22 published a day later: no walk re-reads that far back.
     w.clock.advance(Duration::hours(24));
     w.add([record(RecordType::SipTrunking, "late")
@@ -165,8 +169,8 @@ async fn a_record_published_after_the_overlap_is_imported_by_the_heal_without_an
         .build()]);
     let summary = w.run(2).await;
     assert_eq!(w.store.data().records.len(), 3, "the heal imported it");
-    assert_eq!(summary.audit_healed_days, 1, "{:?}", summary.log);
-    assert_eq!(summary.audit_settled_mismatches, 0);
+    assert_eq!(summary.audit_totals().healed, 1, "{:?}", summary.log);
+    assert_eq!(summary.audit_totals().findings, 0);
     let healed = summary
         .log
         .iter()
@@ -219,7 +223,7 @@ async fn a_type_whose_records_carry_another_time_field_is_found_imported_and_aud
         .filter(|(_, t, _)| *t == RecordType::Stt)
         .count();
     assert_eq!(stt, 3);
-    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+    assert_eq!(summary.audit_totals().mismatched, 0, "{:?}", summary.log);
     let found = w.store.time_fields(&ACCOUNT.into()).await.unwrap();
     assert_eq!(
         found.get(&RecordType::Stt).map(String::as_str),
@@ -286,7 +290,7 @@ async fn hidden_pricing_audits_on_usage_not_cost() {
             .build()
     }));
     let summary = w.run(1).await;
-    assert_eq!(summary.audit_mismatched_days, 0);
+    assert_eq!(summary.audit_totals().mismatched, 0);
     let day = w
         .audits()
         .await

@@ -1,82 +1,51 @@
-//! Around a run: the account's lease (one worker at a time), and after it the run log
-//! and, for a run stopped at its deadline, the continuation that carries it on without
-//! waiting for the next tick.
+//! After a run: the account's lease given back, the continuation that carries a run
+//! stopped at its deadline on without waiting for the next tick, and the run log.
 
+use super::SyncError;
+use super::lease::LeaseKeeper;
+use super::run::Job;
 use super::summary::RunSummary;
 use super::windows;
-use super::{RunContext, SyncError, SyncSettings};
 use crate::domain::ManagedAccountId;
 use crate::error::error_chain;
-use crate::invocation::SyncRequest;
-use crate::ports::{LeaseGrant, Ports, RunLog, RunOutcome};
-use chrono::{DateTime, Duration, Utc};
+use crate::ports::{RunLog, RunOutcome};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-
-/// Takes the account's lease until the invocation's deadline (plus a little: a run
-/// killed at its deadline frees the account soon after), or for the no-deadline lease.
-pub(super) async fn take_lease(
-    ports: &Ports,
-    settings: &SyncSettings,
-    account: &ManagedAccountId,
-    ctx: &RunContext,
-) -> Result<LeaseGrant, SyncError> {
-    let now = ports.clock.now();
-    let until = match ctx.deadline {
-        Some(deadline) => deadline + Duration::seconds(30),
-        None => now + settings.lease_without_deadline,
-    };
-    ports
-        .store
-        .acquire_lease(account, &ctx.run_id, now, until)
-        .await
-        .map_err(SyncError::store(account, "taking the account's lease"))
-}
 
 /// Gives the lease back, queues the continuation of a partial run, writes the run log.
 /// Best effort: a failure here is logged; the run's own result stands.
 pub(super) async fn finish(
-    ports: &Ports,
-    settings: &SyncSettings,
-    request: &SyncRequest,
-    ctx: &RunContext,
-    started_at: DateTime<Utc>,
+    job: &Job<'_>,
+    lease: LeaseKeeper,
     result: &mut Result<RunSummary, SyncError>,
 ) {
-    let account = &request.managed_account_id;
     // Released before the continuation is queued, so the continuation finds it free.
-    if let Err(e) = ports.store.release_lease(account, &ctx.run_id).await {
-        tracing::warn!(account_id = %account, error = %e.chain(), "lease not released; it expires on its own");
-    }
+    lease.release(job).await;
     if let Ok(summary) = result.as_mut() {
         if !summary.remaining_types.is_empty() {
-            let continued = continue_later(ports, settings, request, started_at, summary).await;
+            let continued = continue_later(job, summary).await;
             if let RunOutcome::Partial { continued: c, .. } = &mut summary.outcome {
                 *c = continued;
             }
         }
     }
-    let log = run_log(account, ctx, started_at, ports.clock.now(), result);
-    if let Err(error) = ports.store.put_run_log(&log).await {
+    let log = run_log(job, job.ports.clock.now(), result);
+    if let Err(error) = job.ports.store.put_run_log(&log).await {
         // The run's work is done (or failed for its own reason): report, don't mask it.
-        tracing::warn!(account_id = %account, error = %error.chain(), "run log not written");
+        tracing::warn!(account_id = %job.account(), error = %error.chain(), "run log not written");
     }
 }
 
 /// Queues the same request for the types left; true when queued.
-async fn continue_later(
-    ports: &Ports,
-    settings: &SyncSettings,
-    request: &SyncRequest,
-    started_at: DateTime<Utc>,
-    summary: &RunSummary,
-) -> bool {
+async fn continue_later(job: &Job<'_>, summary: &RunSummary) -> bool {
+    let request = job.request;
     let mut next = request.continued(
-        windows::backfill_end(request, started_at),
+        windows::backfill_end(request, job.started),
         summary.remaining_types.clone(),
     );
     next.usage.clone_from(&request.usage);
-    let delay = settings.continuation_delay;
-    match ports.dispatcher.dispatch_later(&next, delay).await {
+    let delay = job.settings.continuation_delay;
+    match job.ports.dispatcher.dispatch_later(&next, delay).await {
         Ok(()) => {
             tracing::info!(account_id = %request.managed_account_id, continuation = next.continuation, remaining = summary.remaining_types.len(), "deadline near: continuation queued");
             true
@@ -89,12 +58,11 @@ async fn continue_later(
 }
 
 fn run_log(
-    account: &ManagedAccountId,
-    ctx: &RunContext,
-    started_at: DateTime<Utc>,
+    job: &Job<'_>,
     finished_at: DateTime<Utc>,
     result: &Result<RunSummary, SyncError>,
 ) -> RunLog {
+    let account: &ManagedAccountId = job.account();
     let (outcome, entries, counts) = match result {
         Ok(summary) => (
             summary.outcome.clone(),
@@ -111,8 +79,8 @@ fn run_log(
     };
     RunLog {
         account: account.clone(),
-        run_id: ctx.run_id.clone(),
-        started_at,
+        run_id: job.ctx.run_id.clone(),
+        started_at: job.started,
         finished_at,
         counts,
         entries,

@@ -34,10 +34,13 @@
 //!   continues from the checkpoint (re-reading a page is a duplicate, never a double
 //!   charge: records are keyed by account, type and Telnyx id).
 
+mod alerts;
 mod audit;
 mod error;
 mod finish;
+mod lease;
 mod relink;
+mod run;
 mod structure;
 mod summary;
 mod walk;
@@ -48,13 +51,14 @@ pub(crate) use windows::month_start;
 pub use error::SyncError;
 pub use summary::RunSummary;
 
-use crate::domain::{ManagedAccountId, Onboarding, RunId};
-use crate::error::PortError;
+use crate::domain::{Onboarding, RunId};
 use crate::invocation::SyncRequest;
-use crate::outbox::{FlushReport, flush_outbox};
-use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, LeaseGrant, Ports, RunOutcome};
+use crate::outbox::FlushReport;
+use crate::plan::RepeatEvery;
+use crate::ports::{Ports, RunOutcome};
 use chrono::{DateTime, Duration, Utc};
+use lease::LeaseKeeper;
+use run::{Job, Run};
 use structure::Structure;
 use walk::Walker;
 
@@ -151,39 +155,45 @@ pub async fn sync_account(
     request: &SyncRequest,
     ctx: RunContext,
 ) -> Result<RunSummary, SyncError> {
-    let started_at = ports.clock.now();
-    let account = request.managed_account_id.clone();
+    let job = Job {
+        ports,
+        settings,
+        request,
+        ctx: &ctx,
+        started: ports.clock.now(),
+    };
+    let account = job.account();
     request
-        .validate(started_at)
+        .validate(job.started)
         .map_err(SyncError::InvalidRequest)?;
     let onboarding = ports
         .store
-        .onboarding(&account)
+        .onboarding(account)
         .await
-        .map_err(SyncError::store(&account, "reading the onboarding"))?
+        .map_err(SyncError::store(account, "reading the onboarding"))?
         .ok_or_else(|| SyncError::UnknownAccount(account.clone()))?;
     if request.dry_run {
-        return run(ports, settings, request, &onboarding, &ctx, started_at).await;
+        return run(&job, &onboarding, &mut LeaseKeeper::not_held(&job)).await;
     }
-    if let LeaseGrant::HeldBy(lease) = finish::take_lease(ports, settings, &account, &ctx).await? {
-        tracing::info!(account_id = %account, held_by = %lease.holder, until = %lease.until, "another run holds the account's lease; this one does nothing");
-        return Ok(RunSummary::skipped(&account, &ctx.run_id, &lease.holder));
-    }
-    let mut result = run(ports, settings, request, &onboarding, &ctx, started_at).await;
-    finish::finish(ports, settings, request, &ctx, started_at, &mut result).await;
+    let mut lease = match LeaseKeeper::take(&job).await? {
+        Ok(lease) => lease,
+        Err(held) => {
+            tracing::info!(account_id = %account, held_by = %held.holder, until = %held.until, "another run holds the account's lease; this one does nothing");
+            return Ok(RunSummary::skipped(account, &ctx.run_id, &held.holder));
+        }
+    };
+    let mut result = run(&job, &onboarding, &mut lease).await;
+    finish::finish(&job, lease, &mut result).await;
     result
 }
 
 /// The run itself, between taking and giving back the lease.
 async fn run(
-    ports: &Ports,
-    settings: &SyncSettings,
-    request: &SyncRequest,
+    job: &Job<'_>,
     onboarding: &Onboarding,
-    ctx: &RunContext,
-    now: DateTime<Utc>,
+    lease: &mut LeaseKeeper,
 ) -> Result<RunSummary, SyncError> {
-    let account = &onboarding.account;
+    let (ports, account) = (job.ports, job.account());
     let key = ports
         .secrets
         .account_key(account)
@@ -192,41 +202,46 @@ async fn run(
             account: account.clone(),
             source,
         })?;
-    let snapshot = ports
-        .telnyx
-        .snapshot(&key)
-        .await
-        .map_err(SyncError::telnyx(account, "the configuration"));
-    let snapshot = match snapshot {
+    let snapshot = match ports.telnyx.snapshot(&key).await {
         Ok(s) => s,
-        Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
+        Err(e) => {
+            let e = SyncError::telnyx(account, "the configuration")(e);
+            return Err(alerts::key_refused(job, e).await);
+        }
     };
     let state = ports
         .store
         .load_state(onboarding)
         .await
         .map_err(SyncError::store(account, "loading the stored state"))?;
-    let mut structure = Structure::new(onboarding, snapshot, state, settings, now);
-    structure.settle(ports, request.dry_run, false).await?;
+    let mut structure = Structure::new(onboarding, snapshot, state, job.settings, job.started);
+    structure.settle(ports, !job.writes(), false).await?;
 
-    let catalog = crate::usage::catalog::load(ports, &key, !request.dry_run).await;
-    let mut walker = Walker::new(ports, settings, request, ctx, (&key, &catalog), now);
+    let catalog = crate::usage::catalog::load(ports, &key, job.writes()).await;
+    let run = Run {
+        job: *job,
+        key: &key,
+        catalog: &catalog,
+    };
+    let mut walker = Walker::new(run, lease);
     let remaining = match walker.walk_all(&mut structure).await {
         Ok(remaining) => remaining,
-        Err(e) => return Err(alerted(ports, settings, request, account, e, now).await),
+        Err(e) => return Err(alerts::key_refused(job, e).await),
     };
-    let mut relinked = 0;
-    let mut audit = None;
+    let mut billing = summary::Billing {
+        not_auditable: catalog.not_auditable(),
+        ..summary::Billing::default()
+    };
     if remaining.is_empty() {
-        relinked = relink::relink(ports, &mut structure, account, request.dry_run).await?;
+        billing.relinked = relink::relink(ports, &mut structure, account, !job.writes()).await?;
         // Every window is walked: a connection still without usage gets its kind's type.
-        structure.settle(ports, request.dry_run, true).await?;
-        audit = audit::audit_and_heal(&mut walker, &mut structure).await;
+        structure.settle(ports, !job.writes(), true).await?;
+        billing.audit = audit::audit_and_heal(&mut walker, &mut structure).await;
     }
-    let emails = if request.dry_run {
-        FlushReport::default()
+    let emails = if job.writes() {
+        alerts::flush(job).await
     } else {
-        flush(ports, account).await
+        FlushReport::default()
     };
     let outcome = if remaining.is_empty() {
         RunOutcome::Complete
@@ -236,96 +251,18 @@ async fn run(
             continued: false,
         }
     };
-    let remaining_types = remaining.iter().map(|c| c.record_type).collect();
-    let not_auditable = catalog.not_auditable();
-    let mut summary = RunSummary::of(
-        request,
-        ctx,
-        &structure,
-        &walker,
-        emails,
+    let ended = summary::Ended {
         outcome,
-        remaining_types,
-    );
-    summary.add_billing(relinked, audit.as_ref(), &not_auditable);
-    Ok(summary)
-}
-
-/// Admits and queues one throttled alert in one atomic write, and sends it when
-/// admitted. Best effort: a failure is logged, the run's result stands.
-async fn admit_alert(
-    ports: &Ports,
-    settings: &SyncSettings,
-    kind: AlertKind,
-    account: &ManagedAccountId,
-    alert: &Notification,
-    now: DateTime<Utc>,
-) {
-    let admitted = ports
-        .store
-        .admit_and_queue_alert(kind, account, alert, now, settings.alert_interval)
-        .await;
-    match admitted {
-        Ok(true) => {
-            flush(ports, account).await;
-        }
-        Ok(false) => {}
-        Err(e) => {
-            tracing::warn!(account_id = %account, kind = kind.as_str(), error = %e.chain(), "alert not admitted (nothing queued)")
-        }
-    }
-}
-
-/// Sends what the outbox holds; a failed send stays queued for the next run.
-async fn flush(ports: &Ports, account: &ManagedAccountId) -> FlushReport {
-    match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {
-        Ok(r) => r,
-        Err(error) => {
-            tracing::warn!(account_id = %account, error = %error.chain(), "outbox flush failed; emails stay queued");
-            FlushReport::default()
-        }
-    }
-}
-
-/// Reports a key Telnyx refused (401/403) to the operator, then hands the error back.
-async fn alerted(
-    ports: &Ports,
-    settings: &SyncSettings,
-    request: &SyncRequest,
-    account: &ManagedAccountId,
-    error: SyncError,
-    now: DateTime<Utc>,
-) -> SyncError {
-    if !request.dry_run {
-        if let SyncError::Telnyx { source, .. } = &error {
-            alert_key_problem(ports, settings, account, source, now).await;
-        }
-    }
-    error
-}
-
-/// A key Telnyx refuses (permanent error) is reported to the operator, at most once per
-/// account per alert interval. Best effort: the run fails for its own reason either way.
-async fn alert_key_problem(
-    ports: &Ports,
-    settings: &SyncSettings,
-    account: &ManagedAccountId,
-    source: &PortError,
-    now: DateTime<Utc>,
-) {
-    // Only a refused key (401/403) is the key's problem; a rejected request is ours.
-    if source.key_refusal().is_none() || settings.alert_to.is_empty() {
-        return;
-    }
-    let alert = Notification::KeyProblem {
-        to: settings.alert_to.clone(),
-        account: account.clone(),
-        problem: source.chain(),
-        raised_at: now,
-        repeat_every: RepeatEvery::of(settings.alert_interval),
+        remaining_types: remaining.iter().map(|c| c.record_type).collect(),
+        emails,
     };
-    // One atomic write: the interval's slot is taken only together with its email.
-    admit_alert(ports, settings, AlertKind::KeyProblem, account, &alert, now).await;
+    Ok(RunSummary::of(
+        job,
+        &structure,
+        &walker.tally,
+        ended,
+        billing,
+    ))
 }
 
 #[cfg(test)]

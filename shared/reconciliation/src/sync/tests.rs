@@ -103,7 +103,7 @@ async fn a_first_run_creates_the_customer_stores_every_record_and_sends_one_emai
     assert!(data.state.customers.iter().any(|c| c.id == customer));
     assert_eq!(summary.records.written, 3);
     assert_eq!(data.records.len(), 3);
-    assert_eq!(summary.unmatched_records, 1);
+    assert_eq!(summary.unmatched_records(), 1);
     let sent = w.mailer.sent();
     assert_eq!(sent.len(), 1);
     assert!(

@@ -54,7 +54,7 @@ async fn binary_double_noise_in_telnyxs_sums_is_not_a_finding() {
     );
     assert!(day.cost_compared);
     assert_eq!(day.verdict, AuditVerdict::Clean, "{:?}", summary.log);
-    assert_eq!(summary.audit_mismatched_days, 0);
+    assert_eq!(summary.audit_totals().mismatched, 0);
 }
 
 #[tokio::test]
@@ -88,11 +88,11 @@ async fn a_report_without_count_imports_everything_skips_nothing_and_calls_nothi
     );
     assert!(
         second
-            .audit_not_auditable
+            .not_auditable_lines()
             .iter()
             .any(|n| n.starts_with("messaging: ") && n.contains("`count`")),
         "{:?}",
-        second.audit_not_auditable
+        second.not_auditable_lines()
     );
 }
 
@@ -117,14 +117,14 @@ async fn a_messaging_report_lagging_four_hours_is_not_alerted_and_turns_clean_on
     assert!(!first.settled && !first.is_finding(), "{first:?}");
     assert!(lagging.log.iter().any(|e| e.code == LogCode::AuditPending));
     assert!(!lagging.log.iter().any(|e| e.code == LogCode::AuditMismatch));
-    assert_eq!(lagging.audit_settled_mismatches, 0);
+    assert_eq!(lagging.audit_totals().findings, 0);
     // Two hours later the report still lags four hours: it has caught up with that day.
     w.clock.advance(Duration::hours(2));
     w.telnyx
         .lag_usage_report(RecordType::Messaging, Some(ago(7) - Duration::hours(4)));
     let caught_up = w.run(2).await;
     assert_eq!(day(w.audits().await).verdict, AuditVerdict::Clean);
-    assert_eq!(caught_up.audit_settled_mismatches, 0);
+    assert_eq!(caught_up.audit_totals().findings, 0);
     assert_eq!(audit_alerts(&w), 0);
 }
 
@@ -203,7 +203,7 @@ async fn stored_records_above_telnyxs_count_are_a_finding_at_once_and_never_dele
         "more stored than Telnyx counts: nothing to re-walk"
     );
     assert!(day.is_finding());
-    assert_eq!(summary.audit_settled_mismatches, 1);
+    assert_eq!(summary.audit_totals().findings, 1);
     assert_eq!(w.store.data().records.len(), 2, "never healed by deleting");
 }
 
@@ -225,11 +225,11 @@ async fn the_heal_rewalks_a_bounded_number_of_days_per_run_and_the_rest_on_the_n
     let rewalked =
         |audits: &[crate::ports::AuditDay]| audits.iter().filter(|d| d.rewalk.is_some()).count();
     assert_eq!(rewalked(&w.audits().await), audit_heal_bound());
-    assert_eq!(first.audit_settled_mismatches, audit_heal_bound() as u64);
+    assert_eq!(first.audit_totals().findings, audit_heal_bound() as u64);
     w.clock.advance(Duration::minutes(15));
     let second = w.run(2).await;
     assert_eq!(rewalked(&w.audits().await), 5);
-    assert_eq!(second.audit_settled_mismatches, 5);
+    assert_eq!(second.audit_totals().findings, 5);
 }
 
 fn audit_heal_bound() -> usize {
@@ -270,6 +270,6 @@ async fn the_audit_asks_telnyx_only_for_types_the_schedulers_report_shows_usage_
         .cloned()
         .collect();
     assert_eq!(asked, vec!["usage_report sip-trunking".to_owned()]);
-    assert!(summary.audit_clean_days > 0);
-    assert_eq!(summary.audit_mismatched_days, 0, "{:?}", summary.log);
+    assert!(summary.audit_totals().clean > 0);
+    assert_eq!(summary.audit_totals().mismatched, 0, "{:?}", summary.log);
 }

@@ -123,15 +123,14 @@ impl AuditReport {
     fn count(&self, f: impl Fn(&AuditDay) -> bool) -> u64 {
         self.days.iter().filter(|d| f(d)).count() as u64
     }
-    /// `clean (n days)`, `MISMATCH (n of m days)`, `pending (n of m days)` (differences
-    /// not final yet), or `not audited` (for a summary table).
-    pub fn verdict(&self) -> String {
-        let total = self.days.len();
-        match (total, self.findings(), self.mismatched()) {
-            (0, _, _) => "not audited".to_owned(),
-            (_, 0, 0) => format!("clean ({} days)", self.clean()),
-            (_, 0, n) => format!("pending ({n} of {total} days)"),
-            (_, n, _) => format!("MISMATCH ({n} of {total} days)"),
+    /// The run's verdicts in numbers.
+    pub fn totals(&self) -> AuditTotals {
+        AuditTotals {
+            days: self.days.len() as u64,
+            clean: self.clean(),
+            mismatched: self.mismatched(),
+            findings: self.findings(),
+            healed: self.healed.len() as u64,
         }
     }
 
@@ -147,6 +146,34 @@ impl AuditReport {
         self.newly_final.extend(other.newly_final);
         self.healed.extend(other.healed);
         self.confirmed.extend(other.confirmed);
+    }
+}
+
+/// What the audit of a run concluded, in numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditTotals {
+    /// Days (× type) judged.
+    pub days: u64,
+    pub clean: u64,
+    /// Days that differ, final or not.
+    pub mismatched: u64,
+    /// Of those, the final ones.
+    pub findings: u64,
+    /// Short days a re-walk made clean.
+    pub healed: u64,
+}
+
+impl std::fmt::Display for AuditTotals {
+    /// `clean (n days)`, `MISMATCH (n of m days)`, `pending (n of m days)` (differences
+    /// not final yet), or `not audited` (for a summary table).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.days;
+        match (total, self.findings, self.mismatched) {
+            (0, _, _) => f.write_str("not audited"),
+            (_, 0, 0) => write!(f, "clean ({} days)", self.clean),
+            (_, 0, n) => write!(f, "pending ({n} of {total} days)"),
+            (_, n, _) => write!(f, "MISMATCH ({n} of {total} days)"),
+        }
     }
 }
 

@@ -4,10 +4,12 @@
 //! pages and runs (call-session links, orphans), beside the write.
 
 use super::Walker;
+use super::tally::WalkTally;
 use crate::domain::{DetailRecordId, MatchedBy, RecordType, StoredDetailRecord};
 use crate::plan::RecordTally;
-use crate::ports::{RecordPage, TimeWindow};
+use crate::ports::{Ports, RecordPage, RecordWriteReport, TimeWindow};
 use crate::sync::SyncError;
+use crate::sync::run::Job;
 use crate::sync::structure::Structure;
 use std::collections::HashSet;
 
@@ -21,7 +23,8 @@ impl Walker<'_> {
         page: &RecordPage,
         check: bool,
     ) -> Result<(), SyncError> {
-        *self.fetched.entry(record_type).or_default() += page.records.len() as u64;
+        let run = self.run;
+        *self.tally.fetched.entry(record_type).or_default() += page.records.len() as u64;
         self.note_found(record_type, &page.records);
         let relinked = self.link_sessions(structure, &page.records).await?;
         let (records, linked) = match &relinked {
@@ -30,7 +33,7 @@ impl Walker<'_> {
         };
         if structure.learn(records) {
             structure
-                .settle(self.ports, self.request.dry_run, false)
+                .settle(run.ports, run.request.dry_run, false)
                 .await?;
         }
         let mut attributed = structure.attribution().attribute(records);
@@ -38,16 +41,23 @@ impl Walker<'_> {
             let via_session = linked.is_some_and(|l| l.contains(&r.record.id));
             if via_session && r.matched_by == MatchedBy::Connection {
                 r.matched_by = MatchedBy::Session;
-                self.linked_by_session += 1;
+                self.tally.linked_by_session += 1;
             }
         }
-        self.duplicates_in_pages += attributed.duplicates;
-        self.tally.merge(&RecordTally::of(&attributed.records));
-        if self.writes() {
+        self.tally.duplicates_in_pages += attributed.duplicates;
+        self.tally
+            .matched
+            .merge(&RecordTally::of(&attributed.records));
+        if run.writes() {
             let links = self.wants_links(window).await;
             let remember = self.remember_sessions(&attributed.records, links);
             let (written, remembered) = futures::join!(
-                self.write(record_type, &attributed.records, check),
+                self.writer.write(
+                    &run,
+                    &mut self.tally,
+                    (record_type, &attributed.records),
+                    check
+                ),
                 remember
             );
             written?;
@@ -55,16 +65,31 @@ impl Walker<'_> {
         }
         Ok(())
     }
+}
 
+/// Writes a walk's pages; remembers the ids of the page before (an unchecked write skips
+/// a row repeated from it: a record arriving mid-walk shifts the last row of a page onto
+/// the next).
+#[derive(Debug, Default)]
+pub(super) struct PageWriter {
+    previous_page: HashSet<DetailRecordId>,
+}
+
+impl PageWriter {
+    /// Stores one page's records: `check`ed against what is stored (below the type's
+    /// reach), else written without looking, less any row the page before held.
     async fn write(
         &mut self,
-        record_type: RecordType,
-        records: &[StoredDetailRecord],
+        job: &Job<'_>,
+        tally: &mut WalkTally,
+        (record_type, records): (RecordType, &[StoredDetailRecord]),
         check: bool,
     ) -> Result<(), SyncError> {
-        let store = &self.ports.store;
+        let ports: &Ports = job.ports;
+        let store = &ports.store;
         let page: HashSet<DetailRecordId> = records.iter().map(|r| r.record.id.clone()).collect();
         let previous = std::mem::replace(&mut self.previous_page, page);
+        let mut repeated_rows = 0;
         let written = if check {
             store.put_detail_records(records).await
         } else if records.iter().any(|r| previous.contains(&r.record.id)) {
@@ -72,19 +97,20 @@ impl Walker<'_> {
                 .iter()
                 .cloned()
                 .partition(|r| previous.contains(&r.record.id));
-            self.written.duplicates += repeated.len() as u64;
+            repeated_rows = repeated.len() as u64;
             store.put_new_detail_records(&new).await
         } else {
             store.put_new_detail_records(records).await
         };
-        let written = written.map_err(SyncError::store(
-            self.account(),
+        let written: RecordWriteReport = written.map_err(SyncError::store(
+            job.account(),
             format!("storing {record_type} detail records"),
         ))?;
-        self.written.written += written.written;
-        self.written.duplicates += written.duplicates;
-        self.written.raw_trimmed += written.raw_trimmed;
-        *self.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
+        tally.written.duplicates += repeated_rows;
+        tally.written.written += written.written;
+        tally.written.duplicates += written.duplicates;
+        tally.written.raw_trimmed += written.raw_trimmed;
+        *tally.raw_trimmed.entry(record_type).or_default() += written.raw_trimmed;
         Ok(())
     }
 }

@@ -26,39 +26,40 @@ impl Walker<'_> {
         };
         let query = RecordQuery {
             record_type: t,
-            time_field: self.time_field(t),
+            time_field: self.streams.time_field(t),
             window,
             first_page: 1,
-            not_after: self.not_after(),
+            not_after: self.run.not_after(),
         };
         let what = || format!("{t} detail records of {day} (re-walk)");
         let mut pages = self
+            .run
             .ports
             .telnyx
-            .detail_records(self.key, query)
+            .detail_records(self.run.key, query)
             .await
-            .map_err(SyncError::telnyx(self.account(), what()))?;
-        let stored_before = self.written.written;
+            .map_err(SyncError::telnyx(self.run.account(), what()))?;
+        let stored_before = self.tally.written.written;
         let mut read = 0;
         loop {
-            if !self.time_left() {
+            if !self.run.time_left() {
                 return Ok(None);
             }
             match pages.next_page().await {
                 Ok(Some(page)) => {
                     read += page.records.len() as u64;
-                    self.pages += 1;
+                    self.tally.pages += 1;
                     self.page(structure, (t, window), &page, true).await?;
                 }
                 Ok(None) => break,
                 Err(e) if e.is_past_deadline() => return Ok(None),
-                Err(e) => return Err(SyncError::telnyx(self.account(), what())(e)),
+                Err(e) => return Err(SyncError::telnyx(self.run.account(), what())(e)),
             }
         }
         Ok(Some(Rewalk {
-            at: self.ports.clock.now(),
+            at: self.run.ports.clock.now(),
             read,
-            stored: self.written.written - stored_before,
+            stored: self.tally.written.written - stored_before,
         }))
     }
 }

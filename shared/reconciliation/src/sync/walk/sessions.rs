@@ -31,12 +31,13 @@ impl Walker<'_> {
             return Ok(None);
         }
         let links = self
+            .run
             .ports
             .store
-            .session_links(self.account(), &wanted)
+            .session_links(self.run.account(), &wanted)
             .await
             .map_err(SyncError::store(
-                self.account(),
+                self.run.account(),
                 "reading call-session links",
             ))?;
         let by_session: BTreeMap<&str, &SessionLink> =
@@ -87,8 +88,8 @@ impl Walker<'_> {
             .filter(|r| r.matched_by == MatchedBy::Unmatched && !r.record.sessions.is_empty())
             .cloned()
             .collect();
-        let store = self.ports.store.clone();
-        let account = self.account().clone();
+        let store = self.run.ports.store.clone();
+        let account = self.run.account().clone();
         async move {
             let (a, b) = futures::join!(
                 async {

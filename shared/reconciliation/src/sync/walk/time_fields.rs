@@ -7,31 +7,8 @@ use super::Walker;
 use crate::domain::{RecordType, TIME_FIELD_CANDIDATES};
 use crate::ports::TimeWindow;
 use crate::sync::SyncError;
-use std::collections::BTreeMap;
 
 impl Walker<'_> {
-    /// The time fields earlier runs found (only known candidate names are used).
-    pub(super) async fn found_time_fields(
-        &self,
-    ) -> Result<BTreeMap<RecordType, &'static str>, SyncError> {
-        let found =
-            self.ports
-                .store
-                .time_fields(self.account())
-                .await
-                .map_err(SyncError::store(
-                    self.account(),
-                    "reading the found time fields",
-                ))?;
-        Ok(found
-            .into_iter()
-            .filter_map(|(t, f)| {
-                let known = TIME_FIELD_CANDIDATES.iter().find(|c| **c == f)?;
-                Some((t, *known))
-            })
-            .collect())
-    }
-
     /// A type's walk found nothing while Telnyx reports usage (or, for a type the usage
     /// report does not cover, on its first window): reads its newest rows unfiltered
     /// and, when they carry another time field than the one filtered on, uses (and
@@ -43,20 +20,21 @@ impl Walker<'_> {
         t: RecordType,
         window: TimeWindow,
     ) -> Result<(), SyncError> {
-        let current = self.time_field(t);
-        let expected = self.expected.get(&t).copied();
+        let current = self.streams.time_field(t);
+        let expected = self.usage.expected.get(&t).copied();
         let rows = self
+            .run
             .ports
             .telnyx
-            .newest_rows(self.key, t)
+            .newest_rows(self.run.key, t)
             .await
             .map_err(SyncError::telnyx(
-                self.account(),
+                self.run.account(),
                 format!("the newest {t} rows"),
             ))?;
         let found = carried_time_field(&rows, current);
         let evidence = match (expected, found) {
-            (Some(super::USAGE_WITHOUT_COUNT), _) => {
+            (Some(super::usage::USAGE_WITHOUT_COUNT), _) => {
                 "Telnyx's usage report shows records in the window".to_owned()
             }
             (Some(n), _) => format!("Telnyx's usage report counts {n} in the window"),
@@ -68,28 +46,22 @@ impl Walker<'_> {
         };
         match found {
             Some(field) => {
-                tracing::warn!(account_id = %self.account(), record_type = %t, table_field = current, found_field = field, evidence = %evidence, "time field discovered");
-                if self.writes() {
-                    self.ports
-                        .store
-                        .put_time_field(self.account(), t, field)
-                        .await
-                        .map_err(SyncError::store(
-                            self.account(),
-                            "storing a found time field",
-                        ))?;
-                }
-                self.time_fields.insert(t, field);
-                self.entries
+                tracing::warn!(account_id = %self.run.account(), record_type = %t, table_field = current, found_field = field, evidence = %evidence, "time field discovered");
+                let run = self.run;
+                self.streams.found_time_field(&run, t, field).await?;
+                self.tally
+                    .entries
                     .push(crate::plan::messages::time_field_discovered(
                         t, current, field, &evidence,
                     ));
             }
             None => {
-                tracing::warn!(account_id = %self.account(), record_type = %t, field = current, evidence = %evidence, "record type silent");
-                self.entries.push(crate::plan::messages::record_type_silent(
-                    t, current, &evidence,
-                ));
+                tracing::warn!(account_id = %self.run.account(), record_type = %t, field = current, evidence = %evidence, "record type silent");
+                self.tally
+                    .entries
+                    .push(crate::plan::messages::record_type_silent(
+                        t, current, &evidence,
+                    ));
             }
         }
         Ok(())
