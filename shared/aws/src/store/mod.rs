@@ -32,6 +32,7 @@
 //! [`retry`] (the backoff policy).
 
 pub mod billing;
+mod digest;
 pub mod inspect;
 pub mod items;
 pub mod keys;

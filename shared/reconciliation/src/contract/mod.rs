@@ -6,8 +6,10 @@
 //! that a deliberately wrong implementation fails it.
 //!
 //! - [`store`]: the `Store` contract (every concern).
+//! - [`secrets`]: the `KeyStore` contract (keys stored, replaced, deleted, raced).
 
 mod billing;
+pub mod secrets;
 pub mod store;
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //!   `Store`.
 //! - [`billing`]: `BillingStore`, the billing truth beside the records (partitions read
 //!   by time, session links, audit verdicts, found time fields); part of `Store`.
-//! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
+//! - [`outside`]: `Secrets` (and `KeyStore`, its writing side), `Mailer`, `Dispatcher`
+//!   and `Clock`.
 //!
 //! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
 //! it to the core's jobs.
@@ -25,11 +26,11 @@ pub mod telnyx;
 pub use billing::{
     AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, SessionLink,
 };
-pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
+pub use outside::{Clock, Dispatcher, KeyStore, Mailer, Secrets, SystemClock};
 pub use store::{
-    AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
-    OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore,
-    Store,
+    AlertKind, ApplyReport, Cursor, DigestFn, Lease, LeaseGrant, LeaseStore, OnboardingStore,
+    OutboxEntry, OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome,
+    StateStore, Store,
 };
 pub use telnyx::{
     ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
