@@ -5,66 +5,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use integration_tests::cli::{admin, secret_exists};
 use integration_tests::e2e::*;
-use lambda_local::function::binary;
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::{OnboardingStore, RunLogStore};
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
-
-/// What one command line printed, and how it exited.
-struct Ran {
-    ok: bool,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// The environment an operator exports (`.local/stack.env` plus account-sync's
-/// variables, which only `sync` reads).
-fn env(h: &Harness) -> Vec<(String, String)> {
-    h.function_env()
-}
-
-async fn admin(h: &Harness, args: &[&str], stdin: &str) -> Ran {
-    let path = binary("billing-admin");
-    assert!(
-        path.exists(),
-        "{} is built by `cargo test --workspace` (or `cargo build -p billing-admin`)",
-        path.display()
-    );
-    let mut child = tokio::process::Command::new(path)
-        .args(args)
-        .env_clear()
-        .envs(env(h))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("billing-admin starts");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.as_bytes())
-        .await
-        .expect("stdin written");
-    drop(input);
-    let out = child.wait_with_output().await.expect("billing-admin exits");
-    Ran {
-        ok: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-async fn secret_exists(h: &Harness, name: &str) -> bool {
-    aws_sdk_secretsmanager::Client::new(&h.stack.sdk)
-        .describe_secret()
-        .secret_id(name)
-        .send()
-        .await
-        .is_ok()
-}
 
 /// The departments of the sample reseller, created with the CLI.
 async fn departments(h: &Harness) {
