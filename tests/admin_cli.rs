@@ -252,6 +252,41 @@ async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
     let bad_date = admin(&h, &["sync", "--account", ACME, "--from", "yesterday"], "").await;
     assert!(!bad_date.ok);
     assert!(bad_date.stderr.contains("--from:"), "{}", bad_date.stderr);
+    let runs_before = h
+        .store
+        .run_logs(&ManagedAccountId::new(ACME), 10)
+        .await
+        .unwrap()
+        .len();
+    let future = admin(
+        &h,
+        &[
+            "sync",
+            "--account",
+            ACME,
+            "--from",
+            "2030-01-01T00:00:00Z",
+            "--to",
+            "2030-01-02T00:00:00Z",
+        ],
+        "",
+    )
+    .await;
+    assert!(!future.ok);
+    assert!(
+        future.stderr.contains("--from: ") && future.stderr.contains("lies in the future"),
+        "{}",
+        future.stderr
+    );
+    assert_eq!(
+        h.store
+            .run_logs(&ManagedAccountId::new(ACME), 10)
+            .await
+            .unwrap()
+            .len(),
+        runs_before,
+        "no run log for a refused window"
+    );
     let bad_type = admin(
         &h,
         &["sync", "--account", ACME, "--record-types", "sip"],
