@@ -6,8 +6,10 @@ STACK := infra/local/stack.sh
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
 export SAM_CLI_TELEMETRY := 0
+# The functions' processor for sam-build (the template's Architecture parameter).
+ARCH ?= arm64
 
-.PHONY: help demo test lint fmt build bench sim-up stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
+.PHONY: help demo test lint fmt build bench sim-up stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build sam-artifacts clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -69,9 +71,13 @@ sam-validate: tools ## Validate template.yaml (sam validate --lint, and cfn-lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam validate --lint --region us-east-1
 	$(VENV)/bin/cfn-lint --include-checks I --non-zero-exit-code informational -- template.yaml
 
-sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig; samconfig.toml opts into the Rust build)
-	infra/local/check-sam-build.sh
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
+sam-build: tools ## Build both functions with SAM for ARCH=arm64 (default) or ARCH=x86_64 (cargo lambda + zig from PyPI into .venv), then check both bootstraps start
+	ARCH=$(ARCH) infra/local/check-sam-build.sh
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build --parameter-overrides Architecture=$(ARCH)
+	ARCH=$(ARCH) infra/local/check-sam-artifacts.sh
+
+sam-artifacts: ## Check the last sam-build: both bootstraps exist for ARCH and start, naming their missing configuration
+	ARCH=$(ARCH) infra/local/check-sam-artifacts.sh
 
 clean: stack-down ## Stop the stack and remove build output
 	cargo clean
