@@ -173,115 +173,116 @@ pub fn parse_csv(text: &str) -> Result<Vec<Row>, Problems> {
     }
 }
 
-/// One row's cells checked; all its problems, not just the first.
-fn row(line: usize, cells: &BTreeMap<&str, &str>) -> Result<Row, Problems> {
-    let place = |column: &str| format!("line {line}, column {column}");
-    let cell = |column: &str| cells.get(column).copied().unwrap_or_default();
-    let optional = |column: &str| Some(cell(column)).filter(|v| !v.is_empty());
-    let mut problems = Vec::new();
-    let mut keep = |r: Result<String, Invalid>| r.map_err(|e| problems.push(e.to_string())).ok();
-    let account =
-        validate::account_id(&place("account"), cell("account")).map_err(|e| e.to_string());
-    let organization = keep(validate::name(&place("organization"), cell("organization")));
-    let reseller_name =
-        optional("reseller_name").and_then(|v| keep(validate::name(&place("reseller_name"), v)));
-    let dept = |column: &str, keep: &mut dyn FnMut(Result<String, Invalid>) -> Option<String>| {
-        match optional(column) {
-            Some(v) => keep(validate::id(&place(column), v)),
-            None => None,
-        }
-    };
-    let parent = dept("parent_department", &mut keep);
-    let child = dept("child_department", &mut keep);
-    let direct = dept("department", &mut keep);
-    let child_name = optional("child_department_name")
-        .and_then(|v| keep(validate::name(&place("child_department_name"), v)));
-    let child_email = optional("child_billing_email")
-        .and_then(|v| keep(validate::email(&place("child_billing_email"), v)));
-    let mapping = match optional("mapping").unwrap_or("per-billing-group") {
-        "per-billing-group" => Some(MappingPreference::PerBillingGroup),
-        "one-customer" => Some(MappingPreference::OneCustomer),
-        other => {
-            problems.push(format!(
-                "{}: {other:?} is not per-billing-group or one-customer",
-                place("mapping")
-            ));
-            None
-        }
-    };
-    let mode = match cell("mode") {
-        "wholesale" => {
-            for (value, column) in [(&parent, "parent_department"), (&child, "child_department")] {
-                if value.is_none() && !problems.iter().any(|p| p.contains(column)) {
-                    problems.push(format!("{}: required in wholesale mode", place(column)));
-                }
-            }
-            match (&parent, &child) {
-                (Some(p), Some(c)) => Some(Mode::Wholesale {
-                    parent_department: DepartmentId::new(p),
-                    child_department: DepartmentId::new(c),
-                    reseller_name: reseller_name
-                        .clone()
-                        .or_else(|| organization.clone())
-                        .unwrap_or_default(),
-                }),
-                _ => None,
-            }
-        }
-        "direct" => match &direct {
-            Some(d) => Some(Mode::Direct {
-                department: DepartmentId::new(d),
-            }),
-            None => {
-                if !problems.iter().any(|p| p.contains("column department")) {
-                    problems.push(format!("{}: required in direct mode", place("department")));
-                }
+/// One row's cells, read by column name, each problem named by line and column.
+struct Cells<'a> {
+    line: usize,
+    cells: &'a BTreeMap<&'a str, &'a str>,
+    problems: Problems,
+}
+
+impl Cells<'_> {
+    fn place(&self, column: &str) -> String {
+        format!("line {}, column {column}", self.line)
+    }
+
+    fn optional(&self, column: &str) -> Option<&str> {
+        self.cells.get(column).copied().filter(|v| !v.is_empty())
+    }
+
+    /// The column's value checked by `check`; `None` (and the problem noted) when bad
+    /// or, for `required`, missing.
+    fn checked<T>(
+        &mut self,
+        column: &str,
+        required: Option<&str>,
+        check: impl Fn(&str, &str) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        let place = self.place(column);
+        match (self.optional(column), required) {
+            (Some(v), _) => check(&place, v)
+                .map_err(|e| self.problems.push(e.to_string()))
+                .ok(),
+            (None, Some(why)) => {
+                self.problems.push(format!("{place}: {why}"));
                 None
             }
-        },
-        other => {
-            problems.push(format!(
-                "{}: {other:?} is not wholesale or direct",
-                place("mode")
-            ));
-            None
+            (None, None) => None,
         }
-    };
-    if let Err(e) = &account {
-        problems.insert(0, e.clone());
     }
-    let new_child = match (&mode, child_name) {
-        (
-            Some(Mode::Wholesale {
-                parent_department,
-                child_department,
-                ..
-            }),
-            Some(name),
-        ) => Some(Department {
-            id: child_department.clone(),
-            name,
-            billing_email: child_email,
-            parent: Some(parent_department.clone()),
+}
+
+/// One row's cells checked; all its problems, not just the first.
+fn row(line: usize, cells: &BTreeMap<&str, &str>) -> Result<Row, Problems> {
+    let mut c = Cells {
+        line,
+        cells,
+        problems: Vec::new(),
+    };
+    let account = c.checked("account", Some("is empty"), validate::account_id);
+    let organization = c.checked("organization", Some("is empty"), validate::name);
+    let reseller_name = c.checked("reseller_name", None, validate::name);
+    let mapping = c.checked("mapping", None, |place, v| match v {
+        "per-billing-group" => Ok(MappingPreference::PerBillingGroup),
+        "one-customer" => Ok(MappingPreference::OneCustomer),
+        other => Err(Invalid {
+            place: place.to_owned(),
+            reason: format!("{other:?} is not per-billing-group or one-customer"),
         }),
+    });
+    let mode = mode(&mut c, reseller_name.or_else(|| organization.clone()));
+    let new_child = match &mode {
+        Some(Mode::Wholesale {
+            parent_department,
+            child_department,
+            ..
+        }) => c
+            .checked("child_department_name", None, validate::name)
+            .map(|name| Department {
+                id: child_department.clone(),
+                name,
+                billing_email: c.checked("child_billing_email", None, validate::email),
+                parent: Some(parent_department.clone()),
+            }),
         _ => None,
     };
-    match (account, organization, mode, mapping) {
-        (Ok(account), Some(organization_name), Some(mode), Some(mapping))
-            if problems.is_empty() =>
-        {
-            Ok(Row {
-                line,
-                request: OnboardRequest {
-                    account,
-                    organization_name,
-                    mode,
-                    mapping,
-                },
-                new_child,
+    match (account, organization, mode) {
+        (Some(account), Some(organization_name), Some(mode)) if c.problems.is_empty() => Ok(Row {
+            line,
+            request: OnboardRequest {
+                account,
+                organization_name,
+                mode,
+                mapping: mapping.unwrap_or_default(),
+            },
+            new_child,
+        }),
+        _ => Err(c.problems),
+    }
+}
+
+/// The row's billing mode and the departments it names.
+fn mode(c: &mut Cells<'_>, reseller_name: Option<String>) -> Option<Mode> {
+    let dept = |place: &str, v: &str| validate::id(place, v).map(DepartmentId::new);
+    match c.cells.get("mode").copied().unwrap_or_default() {
+        "wholesale" => {
+            let why = Some("required in wholesale mode");
+            let parent = c.checked("parent_department", why, dept);
+            let child = c.checked("child_department", why, dept);
+            Some(Mode::Wholesale {
+                parent_department: parent?,
+                child_department: child?,
+                reseller_name: reseller_name.unwrap_or_default(),
             })
         }
-        _ => Err(problems),
+        "direct" => Some(Mode::Direct {
+            department: c.checked("department", Some("required in direct mode"), dept)?,
+        }),
+        other => {
+            let place = c.place("mode");
+            c.problems
+                .push(format!("{place}: {other:?} is not wholesale or direct"));
+            None
+        }
     }
 }
 

@@ -21,79 +21,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let sdk = load_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), cli.table.clone());
     match cli.command.clone() {
-        Command::Department {
-            id,
-            name,
-            billing_email,
-            parent,
-        } => {
-            let department = Department {
-                id: DepartmentId::new(validate::id("--id", &id)?),
-                name: validate::name("--name", &name)?,
-                billing_email: billing_email
-                    .map(|e| validate::email("--billing-email", &e))
-                    .transpose()?,
-                parent: parent
-                    .map(|p| validate::id("--parent", &p).map(DepartmentId::new))
-                    .transpose()?,
-            };
-            put_department(&store, department).await?;
-        }
-        Command::Onboard {
-            one,
-            csv,
-            keys,
-            dry_run,
-        } => match (one, csv) {
-            (_, Some(csv)) => {
-                let ports = ports(&cli).await?;
-                let key_store = key_store(&cli, &sdk)?;
-                let options = BulkOptions { csv, keys, dry_run };
-                onboard_csv(&ports, &store, &key_store, &options).await?;
-            }
-            (Some(one), None) => onboard_account(&store, &request(&one)?).await?,
-            (None, None) => {
-                return Err("onboard: give --account … (one account) or --csv FILE (many)".into());
-            }
-        },
-        Command::Offboard {
-            account,
-            delete_key,
-        } => {
-            let account = validate::account_id("--account", &account)?;
-            let key_store = key_store(&cli, &sdk)?;
-            offboard_account(&store, &key_store, &account, delete_key).await?;
-        }
-        Command::Plan {
-            onboarding,
-            portal_url_template,
-        } => {
-            let ports = ports(&cli).await?;
-            let diff = onboard::preview(&ports, &request(&onboarding)?, &portal_url_template)
-                .await
-                .map_err(|e| error_chain(&e))?;
-            println!("{diff}");
-            println!("(nothing written: onboard with the same arguments to apply it)");
-        }
-        Command::PutKey {
-            master,
-            account,
-            force,
-            key_on_command_line,
-        } => {
-            if key_on_command_line.is_some() {
-                return Err("put-key reads the key from standard input, never from the command line (it would stay in the shell's history); nothing stored".into());
-            }
-            let target = match (master, account) {
-                (true, _) => KeyTarget::Manager,
-                (false, Some(account)) => {
-                    KeyTarget::Account(validate::account_id("--account", &account)?)
-                }
-                (false, None) => return Err("give --master or --account".into()),
-            };
-            let ports = ports(&cli).await?;
-            put_key(&ports, &key_store(&cli, &sdk)?, &target, force).await?;
-        }
+        change @ (Command::Department { .. }
+        | Command::Onboard { .. }
+        | Command::Offboard { .. }
+        | Command::Plan { .. }
+        | Command::PutKey { .. }) => change_cmd(&cli, &sdk, &store, change).await?,
         Command::Show { account } => show(&store, ManagedAccountId::new(account)).await?,
         Command::Accounts => {
             let ports = ports(&cli).await?;
@@ -127,6 +59,90 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The commands that onboard, offboard, store keys, or preview an onboarding.
+async fn change_cmd(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    store: &DynamoStore,
+    command: Command,
+) -> Result<(), String> {
+    match command {
+        Command::Department {
+            id,
+            name,
+            billing_email,
+            parent,
+        } => department_cmd(store, &id, &name, billing_email, parent).await?,
+        Command::Onboard {
+            one,
+            csv,
+            keys,
+            dry_run,
+        } => match csv {
+            Some(csv) => {
+                let options = BulkOptions { csv, keys, dry_run };
+                onboard_csv(cli, sdk, store, &options).await?;
+            }
+            None => onboard_account(store, &request(&one)?).await?,
+        },
+        Command::Offboard {
+            account,
+            delete_key,
+        } => {
+            let account = validate::account_id("--account", &account)?;
+            offboard_account(store, &key_store(cli, sdk)?, &account, delete_key).await?;
+        }
+        Command::Plan {
+            onboarding,
+            portal_url_template,
+        } => {
+            let ports = ports(cli).await?;
+            let diff = onboard::preview(&ports, &request(&onboarding)?, &portal_url_template)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("{diff}");
+            println!("(nothing written: onboard with the same arguments to apply it)");
+        }
+        Command::PutKey {
+            master,
+            account,
+            force,
+            key_on_command_line,
+        } => {
+            put_key_cmd(
+                cli,
+                sdk,
+                key_target(master, account, key_on_command_line)?,
+                force,
+            )
+            .await?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `department`: every flag checked (`--id`, `--name`, `--billing-email`, `--parent`).
+async fn department_cmd(
+    store: &DynamoStore,
+    id: &str,
+    name: &str,
+    billing_email: Option<String>,
+    parent: Option<String>,
+) -> Result<(), String> {
+    let department = Department {
+        id: DepartmentId::new(validate::id("--id", id)?),
+        name: validate::name("--name", name)?,
+        billing_email: billing_email
+            .map(|e| validate::email("--billing-email", &e))
+            .transpose()?,
+        parent: parent
+            .map(|p| validate::id("--parent", &p).map(DepartmentId::new))
+            .transpose()?,
+    };
+    put_department(store, department).await
 }
 
 async fn put_department(store: &DynamoStore, department: Department) -> Result<(), String> {
@@ -222,8 +238,20 @@ fn request(args: &OnboardArgs) -> Result<onboard::OnboardRequest, validate::Inva
     let dept = |flag: &str, v: &Option<String>| {
         validate::id(flag, v.as_deref().unwrap_or_default()).map(DepartmentId::new)
     };
-    let organization = validate::name("--organization", &args.organization)?;
-    let mode = match args.mode {
+    let required = |flag: &str| validate::Invalid {
+        place: flag.to_owned(),
+        reason: "is required (onboard --csv FILE takes many accounts instead)".to_owned(),
+    };
+    let account = args
+        .account
+        .as_deref()
+        .ok_or_else(|| required("--account"))?;
+    let organization = args
+        .organization
+        .as_deref()
+        .ok_or_else(|| required("--organization"))?;
+    let organization = validate::name("--organization", organization)?;
+    let mode = match args.mode.ok_or_else(|| required("--mode"))? {
         ModeArg::Wholesale => onboard::Mode::Wholesale {
             parent_department: dept("--parent-department", &args.parent_department)?,
             child_department: dept("--child-department", &args.child_department)?,
@@ -237,7 +265,7 @@ fn request(args: &OnboardArgs) -> Result<onboard::OnboardRequest, validate::Inva
         },
     };
     Ok(onboard::OnboardRequest {
-        account: validate::account_id("--account", &args.account)?,
+        account: validate::account_id("--account", account)?,
         organization_name: organization,
         mode,
         mapping: match args.mapping {
@@ -269,6 +297,34 @@ async fn onboard_account(
 enum KeyTarget {
     Manager,
     Account(ManagedAccountId),
+}
+
+/// `put-key`'s target; a key given on the command line is refused, never echoed.
+fn key_target(
+    master: bool,
+    account: Option<String>,
+    key_on_command_line: Option<String>,
+) -> Result<KeyTarget, String> {
+    if key_on_command_line.is_some() {
+        return Err("put-key reads the key from standard input, never from the command line (it would stay in the shell's history); nothing stored".into());
+    }
+    match (master, account) {
+        (true, _) => Ok(KeyTarget::Manager),
+        (false, Some(account)) => Ok(KeyTarget::Account(validate::account_id(
+            "--account",
+            &account,
+        )?)),
+        (false, None) => Err("give --master or --account".into()),
+    }
+}
+
+async fn put_key_cmd(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    target: KeyTarget,
+    force: bool,
+) -> Result<(), String> {
+    put_key(&ports(cli).await?, &key_store(cli, sdk)?, &target, force).await
 }
 
 /// Reads the key from standard input, tries it against Telnyx, stores it when every
@@ -345,11 +401,13 @@ fn read_input(path: &str, what: &str) -> Result<String, String> {
 
 /// `onboard --csv`: every check, then (unless a dry run) every write.
 async fn onboard_csv(
-    ports: &Ports,
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
     store: &DynamoStore,
-    key_store: &SecretsManagerKeys,
     options: &BulkOptions,
 ) -> Result<(), String> {
+    let ports = ports(cli).await?;
+    let key_store = &key_store(cli, sdk)?;
     let refuse = |problems: Vec<String>| {
         format!(
             "{} problem(s); nothing written:\n  {}",
