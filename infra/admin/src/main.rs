@@ -43,13 +43,15 @@ struct Cli {
 /// How an account is to be billed (`onboard` and `plan`).
 #[derive(clap::Args, Clone)]
 struct OnboardArgs {
+    /// The managed account id (required unless `onboard --csv`).
     #[arg(long)]
-    account: String,
-    /// The managed account's organization name.
+    account: Option<String>,
+    /// The managed account's organization name (required with --account).
     #[arg(long)]
-    organization: String,
+    organization: Option<String>,
+    /// wholesale or direct (required with --account).
     #[arg(long, value_enum)]
-    mode: ModeArg,
+    mode: Option<ModeArg>,
     /// Wholesale: the operator's department (CDR and twins land here).
     #[arg(long, required_if_eq("mode", "wholesale"))]
     parent_department: Option<String>,
@@ -84,7 +86,7 @@ enum Command {
     /// Onboard a managed account (idempotent), or many from a CSV file (all or nothing).
     Onboard {
         #[command(flatten)]
-        one: Option<OnboardArgs>,
+        one: OnboardArgs,
         /// Many accounts: a CSV with the columns account, organization, mode,
         /// parent_department, child_department, department, reseller_name, mapping,
         /// child_department_name, child_billing_email (README "Onboarding many accounts").
