@@ -2,10 +2,11 @@
 # After `make sam-build`: each function's bootstrap exists, is an executable for ARCH,
 # and starts: without its configuration it names what is missing and exits non-zero
 # (as tests/binaries.rs checks for the debug build). Prints each artifact's size.
+# SAM_BUILD_DIR: where sam build put them (default .aws-sam/build).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ARCH=${ARCH:-arm64}
-BUILD="$ROOT/.aws-sam/build"
+BUILD="$ROOT/${SAM_BUILD_DIR:-.aws-sam/build}"
 case "$ARCH" in
   arm64) machine="ARM aarch64" ;;
   x86_64) machine="x86-64" ;;
