@@ -8,7 +8,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use aws_adapters::secrets::account_secret_name;
-use integration_tests::cli::{admin, secret_exists};
+use integration_tests::cli::{Ran, acme_wholesale, admin, secret_exists};
 use integration_tests::e2e::*;
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::{ApiKey, KeyStore, OnboardingStore, RecordStore, RunLogStore, Secrets};
@@ -79,6 +79,20 @@ fn csv(n: usize) -> String {
     text
 }
 
+/// Writes `text` as this harness's CSV file `name`.
+fn csv_file(h: &Harness, name: &str, text: &str) -> std::path::PathBuf {
+    let file = std::env::temp_dir().join(format!("{}-{name}.csv", h.names.table));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// `billing-admin onboard --csv FILE --keys - EXTRA…` with `keys` on standard input.
+async fn onboard_csv(h: &Harness, file: &std::path::Path, keys: &str, extra: &[&str]) -> Ran {
+    let mut args = vec!["onboard", "--csv", file.to_str().unwrap(), "--keys", "-"];
+    args.extend_from_slice(extra);
+    admin(h, &args, keys).await
+}
+
 fn keys(n: usize) -> String {
     (0..n)
         .map(|i| format!("{},{}\n", account_id(i), account_key(i)))
@@ -89,16 +103,10 @@ fn keys(n: usize) -> String {
 async fn a_csv_of_200_accounts_is_onboarded_in_one_command_with_keys_from_stdin() {
     let h = harness(Names::isolated_shared_keys(), 200).await;
     operator_department(&h).await;
-    let file = std::env::temp_dir().join(format!("{}.csv", h.names.table));
-    std::fs::write(&file, csv(200)).unwrap();
+    let file = csv_file(&h, "200", &csv(200));
 
     let started = std::time::Instant::now();
-    let ran = admin(
-        &h,
-        &["onboard", "--csv", file.to_str().unwrap(), "--keys", "-"],
-        &keys(200),
-    )
-    .await;
+    let ran = onboard_csv(&h, &file, &keys(200), &[]).await;
     // The README's figure (`cargo test --test admin_bulk -- --nocapture`).
     println!(
         "onboard --csv of 200 accounts with keys: {:.1} s",
@@ -183,15 +191,9 @@ async fn a_csv_with_three_bad_rows_is_refused_whole_naming_each_and_nothing_is_w
         ",direct,,,dept-operator,,",
         ",wholesale,dept-operator,dept-r7,,R7 customers,not-an-email",
     );
-    let file = std::env::temp_dir().join(format!("{}.csv", h.names.table));
-    std::fs::write(&file, lines.join("\n")).unwrap();
+    let file = csv_file(&h, "bad", &lines.join("\n"));
 
-    let ran = admin(
-        &h,
-        &["onboard", "--csv", file.to_str().unwrap(), "--keys", "-"],
-        &keys(10),
-    )
-    .await;
+    let ran = onboard_csv(&h, &file, &keys(10), &[]).await;
     assert!(!ran.ok);
     assert_eq!(ran.code, Some(1));
     for named in [
@@ -223,14 +225,8 @@ async fn a_csv_with_three_bad_rows_is_refused_whole_naming_each_and_nothing_is_w
 
     // A key Telnyx refuses is a bad row too, named by its line; still nothing written.
     h.sim.control().revoke_key(&account_key(3));
-    let good = std::env::temp_dir().join(format!("{}-good.csv", h.names.table));
-    std::fs::write(&good, csv(10)).unwrap();
-    let ran = admin(
-        &h,
-        &["onboard", "--csv", good.to_str().unwrap(), "--keys", "-"],
-        &keys(10),
-    )
-    .await;
+    let good = csv_file(&h, "good", &csv(10));
+    let ran = onboard_csv(&h, &good, &keys(10), &[]).await;
     assert!(!ran.ok);
     assert!(
         ran.stderr
@@ -241,12 +237,8 @@ async fn a_csv_with_three_bad_rows_is_refused_whole_naming_each_and_nothing_is_w
     );
     assert!(h.store.onboardings().await.unwrap().is_empty());
     // A key naming an account the file lacks, and an account without a key.
-    let ran = admin(
-        &h,
-        &["onboard", "--csv", good.to_str().unwrap(), "--keys", "-"],
-        &format!("{}{},KEYstray\n", keys(9), account_id(42)),
-    )
-    .await;
+    let stray = format!("{}{},KEYstray\n", keys(9), account_id(42));
+    let ran = onboard_csv(&h, &good, &stray, &[]).await;
     assert!(!ran.ok);
     assert!(
         ran.stderr
@@ -269,21 +261,8 @@ async fn a_csv_with_three_bad_rows_is_refused_whole_naming_each_and_nothing_is_w
 async fn a_dry_run_checks_everything_prints_what_would_be_created_and_writes_nothing() {
     let h = harness(Names::isolated(), 4).await;
     operator_department(&h).await;
-    let file = std::env::temp_dir().join(format!("{}.csv", h.names.table));
-    std::fs::write(&file, csv(4)).unwrap();
-    let ran = admin(
-        &h,
-        &[
-            "onboard",
-            "--csv",
-            file.to_str().unwrap(),
-            "--keys",
-            "-",
-            "--dry-run",
-        ],
-        &keys(4),
-    )
-    .await;
+    let file = csv_file(&h, "4", &csv(4));
+    let ran = onboard_csv(&h, &file, &keys(4), &["--dry-run"]).await;
     assert!(ran.ok, "{}", ran.stderr);
     let out = &ran.stdout;
     assert!(
@@ -412,24 +391,7 @@ async fn offboarding_stops_the_sync_keeps_every_record_and_onboarding_again_resu
             .await
             .ok
     );
-    let again = admin(
-        &h,
-        &[
-            "onboard",
-            "--account",
-            ACME,
-            "--organization",
-            "Acme Reseller",
-            "--mode",
-            "wholesale",
-            "--parent-department",
-            OPERATOR_DEPT,
-            "--child-department",
-            ACME_CHILD_DEPT,
-        ],
-        "",
-    )
-    .await;
+    let again = admin(&h, &acme_wholesale("onboard"), "").await;
     assert!(again.ok, "{}", again.stderr);
     assert_eq!(h.store.onboarding(&acme).await.unwrap(), Some(before));
     assert!(h.store.offboardings().await.unwrap().is_empty());

@@ -5,7 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use integration_tests::cli::{admin, secret_exists};
+use integration_tests::cli::{acme_wholesale, admin, secret_exists};
 use integration_tests::e2e::*;
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::{OnboardingStore, RunLogStore};
@@ -117,19 +117,7 @@ async fn plan_previews_the_first_sync_before_onboarding_and_writes_nothing() {
             .await
             .ok
     );
-    let plan = [
-        "plan",
-        "--account",
-        ACME,
-        "--organization",
-        "Acme Reseller",
-        "--mode",
-        "wholesale",
-        "--parent-department",
-        OPERATOR_DEPT,
-        "--child-department",
-        ACME_CHILD_DEPT,
-    ];
+    let plan = acme_wholesale("plan");
     let ran = admin(&h, &plan, "").await;
     assert!(ran.ok, "{}", ran.stderr);
     assert!(

@@ -2,7 +2,7 @@
 //! operator exports for a harness, standard input fed, what it printed and how it
 //! exited.
 
-use crate::e2e::Harness;
+use crate::e2e::{ACME, ACME_CHILD_DEPT, Harness, OPERATOR_DEPT};
 use lambda_local::function::binary;
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
@@ -61,4 +61,22 @@ pub async fn secret_exists(h: &Harness, name: &str) -> bool {
         .send()
         .await
         .is_ok()
+}
+
+/// `COMMAND` (`plan` or `onboard`) for the sample's Acme, wholesale under the sample's
+/// departments: the account id is at index 2, the child department at index 10.
+pub fn acme_wholesale(command: &'static str) -> Vec<&'static str> {
+    vec![
+        command,
+        "--account",
+        ACME,
+        "--organization",
+        "Acme Reseller",
+        "--mode",
+        "wholesale",
+        "--parent-department",
+        OPERATOR_DEPT,
+        "--child-department",
+        ACME_CHILD_DEPT,
+    ]
 }
