@@ -6,8 +6,19 @@ STACK := infra/local/stack.sh
 WITH_STACK := infra/local/with-stack.sh
 CARGO_LAMBDA := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda
 export SAM_CLI_TELEMETRY := 0
+# The functions' processor for sam-build (the template's Architecture parameter).
+ARCH ?= arm64
+# SAM_BUILD_LIGHT=1 (CI): the same `sam build`, with Cargo's release profile lightened
+# through its CARGO_PROFILE_RELEASE_* variables (no LTO, opt-level 0, many codegen units),
+# into .aws-sam/light (never .aws-sam/build, which `sam deploy` reads) and without SAM's
+# build cache, so the build path and both bootstraps are checked in minutes and what it
+# builds can never be deployed by mistake.
+SAM_BUILD_LIGHT ?=
+SAM_BUILD_DIR := $(if $(filter 1,$(SAM_BUILD_LIGHT)),.aws-sam/light,.aws-sam/build)
+SAM_BUILD_ENV := $(if $(filter 1,$(SAM_BUILD_LIGHT)),CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256,)
+SAM_BUILD_FLAGS := $(if $(filter 1,$(SAM_BUILD_LIGHT)),--no-cached --build-dir $(SAM_BUILD_DIR),)
 
-.PHONY: help demo test lint fmt build bench sim-up stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build clean
+.PHONY: help demo test lint fmt build bench sim-up stack-up stack-down stack-status stack-env tools watch invoke-scheduler invoke-account-sync sam-validate sam-build sam-artifacts clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -69,9 +80,13 @@ sam-validate: tools ## Validate template.yaml (sam validate --lint, and cfn-lint
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam validate --lint --region us-east-1
 	$(VENV)/bin/cfn-lint --include-checks I --non-zero-exit-code informational -- template.yaml
 
-sam-build: tools ## Build both functions for arm64 with SAM (cargo lambda + zig; samconfig.toml opts into the Rust build)
-	infra/local/check-sam-build.sh
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build
+sam-build: tools ## Build both functions with SAM for ARCH=arm64 (default) or ARCH=x86_64 (cargo lambda + zig from PyPI into .venv), then check both bootstraps start
+	ARCH=$(ARCH) infra/local/check-sam-build.sh
+	$(SAM_BUILD_ENV) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sam build $(SAM_BUILD_FLAGS) --parameter-overrides Architecture=$(ARCH)
+	ARCH=$(ARCH) SAM_BUILD_DIR=$(SAM_BUILD_DIR) infra/local/check-sam-artifacts.sh
+
+sam-artifacts: ## Check the last sam-build: both bootstraps exist for ARCH and start, naming their missing configuration
+	ARCH=$(ARCH) SAM_BUILD_DIR=$(SAM_BUILD_DIR) infra/local/check-sam-artifacts.sh
 
 clean: stack-down ## Stop the stack and remove build output
 	cargo clean

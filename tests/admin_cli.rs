@@ -5,66 +5,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use integration_tests::cli::{acme_wholesale, admin, secret_exists};
 use integration_tests::e2e::*;
-use lambda_local::function::binary;
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::{OnboardingStore, RunLogStore};
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
-
-/// What one command line printed, and how it exited.
-struct Ran {
-    ok: bool,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// The environment an operator exports (`.local/stack.env` plus account-sync's
-/// variables, which only `sync` reads).
-fn env(h: &Harness) -> Vec<(String, String)> {
-    h.function_env()
-}
-
-async fn admin(h: &Harness, args: &[&str], stdin: &str) -> Ran {
-    let path = binary("billing-admin");
-    assert!(
-        path.exists(),
-        "{} is built by `cargo test --workspace` (or `cargo build -p billing-admin`)",
-        path.display()
-    );
-    let mut child = tokio::process::Command::new(path)
-        .args(args)
-        .env_clear()
-        .envs(env(h))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("billing-admin starts");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.as_bytes())
-        .await
-        .expect("stdin written");
-    drop(input);
-    let out = child.wait_with_output().await.expect("billing-admin exits");
-    Ran {
-        ok: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-async fn secret_exists(h: &Harness, name: &str) -> bool {
-    aws_sdk_secretsmanager::Client::new(&h.stack.sdk)
-        .describe_secret()
-        .secret_id(name)
-        .send()
-        .await
-        .is_ok()
-}
 
 /// The departments of the sample reseller, created with the CLI.
 async fn departments(h: &Harness) {
@@ -173,19 +117,7 @@ async fn plan_previews_the_first_sync_before_onboarding_and_writes_nothing() {
             .await
             .ok
     );
-    let plan = [
-        "plan",
-        "--account",
-        ACME,
-        "--organization",
-        "Acme Reseller",
-        "--mode",
-        "wholesale",
-        "--parent-department",
-        OPERATOR_DEPT,
-        "--child-department",
-        ACME_CHILD_DEPT,
-    ];
+    let plan = acme_wholesale("plan");
     let ran = admin(&h, &plan, "").await;
     assert!(ran.ok, "{}", ran.stderr);
     assert!(
@@ -308,6 +240,41 @@ async fn sync_runs_an_account_now_and_runs_and_accounts_show_what_it_did() {
     let bad_date = admin(&h, &["sync", "--account", ACME, "--from", "yesterday"], "").await;
     assert!(!bad_date.ok);
     assert!(bad_date.stderr.contains("--from:"), "{}", bad_date.stderr);
+    let runs_before = h
+        .store
+        .run_logs(&ManagedAccountId::new(ACME), 10)
+        .await
+        .unwrap()
+        .len();
+    let future = admin(
+        &h,
+        &[
+            "sync",
+            "--account",
+            ACME,
+            "--from",
+            "2030-01-01T00:00:00Z",
+            "--to",
+            "2030-01-02T00:00:00Z",
+        ],
+        "",
+    )
+    .await;
+    assert!(!future.ok);
+    assert!(
+        future.stderr.contains("--from: ") && future.stderr.contains("lies in the future"),
+        "{}",
+        future.stderr
+    );
+    assert_eq!(
+        h.store
+            .run_logs(&ManagedAccountId::new(ACME), 10)
+            .await
+            .unwrap()
+            .len(),
+        runs_before,
+        "no run log for a refused window"
+    );
     let bad_type = admin(
         &h,
         &["sync", "--account", ACME, "--record-types", "sip"],

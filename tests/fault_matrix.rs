@@ -285,6 +285,7 @@ async fn run_case(case: &Case, seed: u64) {
         let working = lambda_shell::build_ports(&lambda_shell::AdapterConfig {
             table_name: h.names.table.clone(),
             secret_prefix: h.names.secret_prefix.clone(),
+            key_storage: h.names.key_storage,
             telnyx_base_url: h.sim.base_url(),
             ses_sender: h.stack.ses_sender.clone(),
             queue_url: h.queue_url.clone(),

@@ -1,7 +1,10 @@
 //! `template.yaml` grants what the code calls and nothing wider, keeps every failure
 //! somewhere an alarm sees it, and says what happens to its data on delete:
-//! - the DynamoDB actions are exactly the calls `shared/aws/src/store` makes, on the
-//!   table and its index; no `*` resource for the table, the secrets, SES or KMS;
+//! - account-sync's and the operator CLI's DynamoDB actions are exactly the calls
+//!   `shared/aws/src/store` makes, on the table and its index (the scheduler's, a
+//!   subset, are checked against its recorded calls in `granted_actions.rs`); the CLI's
+//!   Secrets Manager actions exactly the calls `shared/aws/src/secrets` makes; no `*`
+//!   resource for the table, the secrets, SES or KMS;
 //! - SES only as the sender address or its domain; KMS only when a key is given, and
 //!   only through Secrets Manager;
 //! - a tick that fails is kept (schedule dead-letter queue, async on-failure
@@ -66,29 +69,136 @@ fn dynamodb_actions_the_store_calls() -> BTreeSet<String> {
     found
 }
 
+/// The statements of a managed policy resource (those under `!If` included).
+fn policy_statements<'a>(tpl: &'a Value, name: &str) -> Vec<&'a Value> {
+    template::resource(tpl, name)["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .expect("a policy document")
+        .iter()
+        .flat_map(|st| match st {
+            Value::Tagged(t) => t
+                .value
+                .as_sequence()
+                .map(|b| b.iter().filter(|b| b.get("Effect").is_some()).collect())
+                .unwrap_or_default(),
+            plain => vec![plain],
+        })
+        .collect()
+}
+
+fn granted_with_prefix(statements: &[&Value], prefix: &str) -> BTreeSet<String> {
+    statements
+        .iter()
+        .flat_map(|s| actions(s))
+        .filter(|a| a.starts_with(prefix))
+        .collect()
+}
+
 #[test]
 fn the_dynamodb_actions_granted_are_exactly_those_the_store_calls() {
     let tpl = template::load();
     let called = dynamodb_actions_the_store_calls();
-    for function in FUNCTIONS {
-        let f = template::resource(&tpl, function);
-        let granted: BTreeSet<String> = statements(f)
+    let expected: BTreeSet<String> = ["BillingTable.Arn", "${BillingTable.Arn}/index/gsi1"]
+        .map(str::to_owned)
+        .into();
+    let worker = statements(template::resource(&tpl, "AccountSyncFunction"));
+    let cli = policy_statements(&tpl, "OperatorCliPolicy");
+    for (who, statements) in [
+        ("AccountSyncFunction", &worker),
+        ("OperatorCliPolicy", &cli),
+    ] {
+        assert_eq!(
+            granted_with_prefix(statements, "dynamodb:"),
+            called,
+            "{who}: granted vs called"
+        );
+        for st in statements
             .iter()
-            .flat_map(|s| actions(s))
-            .filter(|a| a.starts_with("dynamodb:"))
-            .collect();
-        assert_eq!(granted, called, "{function}: granted vs called");
-        for st in statements(f)
-            .into_iter()
             .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
         {
             let on: BTreeSet<String> = resources(st).into_iter().collect();
-            let expected: BTreeSet<String> = ["BillingTable.Arn", "${BillingTable.Arn}/index/gsi1"]
-                .map(str::to_owned)
-                .into();
-            assert_eq!(on, expected, "{function}: the table and its one index only");
+            assert_eq!(on, expected, "{who}: the table and its one index only");
         }
     }
+    let scheduler = statements(template::resource(&tpl, "SchedulerFunction"));
+    assert!(
+        granted_with_prefix(&scheduler, "dynamodb:").is_subset(&called),
+        "the scheduler is granted only calls the store has"
+    );
+}
+
+/// The Secrets Manager actions the key adapter's calls need (a secret created with its
+/// tags needs `TagResource` too).
+fn secretsmanager_actions_the_key_store_calls() -> BTreeSet<String> {
+    let code = sources("shared/aws/src/secrets")
+        + &std::fs::read_to_string(root().join("shared/aws/src/secrets.rs")).unwrap();
+    let calls = [
+        (".get_secret_value()", "GetSecretValue"),
+        (".create_secret()", "CreateSecret"),
+        (".put_secret_value()", "PutSecretValue"),
+        (".update_secret_version_stage()", "UpdateSecretVersionStage"),
+        (".describe_secret()", "DescribeSecret"),
+        (".delete_secret()", "DeleteSecret"),
+        (".restore_secret()", "RestoreSecret"),
+        (".set_tags(", "TagResource"),
+        (".list_secrets()", "ListSecrets"),
+    ];
+    calls
+        .iter()
+        .filter(|(call, _)| code.contains(call))
+        .map(|(_, action)| format!("secretsmanager:{action}"))
+        .collect()
+}
+
+#[test]
+fn the_operator_cli_policy_holds_exactly_what_billing_admin_calls() {
+    let tpl = template::load();
+    let cli = policy_statements(&tpl, "OperatorCliPolicy");
+    let called = secretsmanager_actions_the_key_store_calls();
+    assert!(
+        called.contains("secretsmanager:UpdateSecretVersionStage"),
+        "{called:?}"
+    );
+    assert_eq!(granted_with_prefix(&cli, "secretsmanager:"), called);
+    for st in cli
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("secretsmanager:")))
+    {
+        for r in resources(st) {
+            assert!(
+                r.ends_with(":secret:${SecretPrefix}*"),
+                "under the prefix only: {r}"
+            );
+        }
+    }
+    assert_eq!(
+        granted_with_prefix(&cli, "sqs:"),
+        BTreeSet::from(["sqs:SendMessage".to_owned()])
+    );
+    assert_eq!(
+        granted_with_prefix(&cli, "ses:"),
+        BTreeSet::from(["ses:SendEmail".to_owned()])
+    );
+    let kms = granted_with_prefix(&cli, "kms:");
+    assert_eq!(
+        kms,
+        BTreeSet::from(["kms:Decrypt".to_owned(), "kms:GenerateDataKey".to_owned()])
+    );
+    let all: BTreeSet<String> = cli.iter().flat_map(|s| actions(s)).collect();
+    let known = ["dynamodb:", "secretsmanager:", "sqs:", "ses:", "kms:"];
+    assert!(
+        all.iter().all(|a| known.iter().any(|p| a.starts_with(p))),
+        "{all:?}"
+    );
+    assert_eq!(
+        template::tag(&tpl["Outputs"]["OperatorCliPolicyArn"]["Value"]).as_deref(),
+        Some("Ref")
+    );
+    let admin = std::fs::read_to_string(root().join("infra/admin/src/commands.rs")).unwrap();
+    assert!(
+        admin.contains("SecretsManagerKeys"),
+        "billing-admin writes keys through the adapter checked above"
+    );
 }
 
 #[test]

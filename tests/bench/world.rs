@@ -2,12 +2,11 @@
 //! prefix per world), the Telnyx simulator in this process, accounts onboarded as an
 //! operator would, and the environment the function binaries get.
 
-use aws_adapters::secrets::{account_secret_name, master_secret_name};
 use aws_adapters::store::DynamoStore;
-use billing_admin::{keys::put_key, onboard};
+use billing_admin::onboard;
 use integration_tests::stack::Stack;
 use reconciliation::domain::{Department, DepartmentId, ManagedAccountId, MappingPreference};
-use reconciliation::ports::ApiKey;
+use reconciliation::ports::{ApiKey, KeyStore};
 use std::time::Duration;
 
 pub const MASTER_KEY: &str = "KEYbenchMASTER0000000000000000";
@@ -104,14 +103,13 @@ impl World {
         )
         .await
         .expect("department");
-        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk);
-        put_key(
-            &sm,
-            &master_secret_name(&self.prefix),
-            &ApiKey::new(MASTER_KEY),
-        )
-        .await
-        .expect("master key");
+        let keys = aws_adapters::secrets::SecretsManagerKeys::new(
+            aws_sdk_secretsmanager::Client::new(&self.stack.sdk),
+            &self.prefix,
+        );
+        keys.put_master_key(&ApiKey::new(MASTER_KEY))
+            .await
+            .expect("master key");
         for i in 0..n {
             let account = ManagedAccountId::new(account_id(i));
             onboard::onboard(
@@ -127,13 +125,9 @@ impl World {
             )
             .await
             .expect("onboarded");
-            put_key(
-                &sm,
-                &account_secret_name(&self.prefix, &account),
-                &ApiKey::new(account_key(i)),
-            )
-            .await
-            .expect("account key");
+            keys.put_account_keys(&[(account, ApiKey::new(account_key(i)))])
+                .await
+                .expect("account key");
         }
     }
 

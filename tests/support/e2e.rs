@@ -8,17 +8,17 @@
 //! (for `make demo`).
 
 use crate::stack::Stack;
-use aws_adapters::secrets::{account_secret_name, master_secret_name};
+use aws_adapters::secrets::{KeyStorage, SecretsManagerKeys};
 use aws_adapters::store::{DynamoStore, keys};
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use billing_admin::{keys::put_key, onboard};
+use billing_admin::onboard;
 use chrono::{DateTime, TimeZone, Utc};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use reconciliation::domain::{
     Department, DepartmentId, ManagedAccountId, MappingPreference, RecordType,
 };
-use reconciliation::ports::{ApiKey, Ports, Store};
+use reconciliation::ports::{ApiKey, KeyStore, Ports, Store};
 use reconciliation::schedule::{ScheduleReport, ScheduleSettings};
 use reconciliation::sync::SyncSettings;
 use std::path::PathBuf;
@@ -80,6 +80,8 @@ pub struct Names {
     /// Billing emails of the three departments.
     pub operator_billing: String,
     pub acme_billing: String,
+    /// Where account keys live (`KEY_STORAGE`).
+    pub key_storage: KeyStorage,
 }
 
 impl Names {
@@ -94,6 +96,15 @@ impl Names {
             alert_to: format!("ops-{tag}@operator.example"),
             operator_billing: format!("billing-{tag}@operator.example"),
             acme_billing: format!("billing-{tag}@acme-reseller.example"),
+            key_storage: KeyStorage::PerAccount,
+        }
+    }
+
+    /// As [`Names::isolated`], the account keys in shared secrets.
+    pub fn isolated_shared_keys() -> Self {
+        Self {
+            key_storage: KeyStorage::Shared,
+            ..Self::isolated()
         }
     }
 
@@ -106,6 +117,7 @@ impl Names {
             alert_to: "ops@operator.example".into(),
             operator_billing: "billing@operator.example".into(),
             acme_billing: "billing@acme-reseller.example".into(),
+            key_storage: KeyStorage::PerAccount,
         }
     }
 }
@@ -166,6 +178,7 @@ impl Harness {
         let adapters = lambda_shell::AdapterConfig {
             table_name: names.table.clone(),
             secret_prefix: names.secret_prefix.clone(),
+            key_storage: names.key_storage,
             telnyx_base_url: sim.base_url(),
             ses_sender: stack.ses_sender.clone(),
             queue_url: queue_url.clone(),
@@ -244,25 +257,25 @@ impl Harness {
         )
         .await
         .expect("Beta onboarded");
-        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk);
-        let prefix = &self.names.secret_prefix;
-        put_key(&sm, &master_secret_name(prefix), &ApiKey::new(MASTER_KEY))
+        let keys = self.key_store();
+        keys.put_master_key(&ApiKey::new(MASTER_KEY))
             .await
             .expect("master key");
-        put_key(
-            &sm,
-            &account_secret_name(prefix, &ACME.into()),
-            &ApiKey::new(ACME_KEY),
-        )
+        keys.put_account_keys(&[
+            (ACME.into(), ApiKey::new(ACME_KEY)),
+            (BETA.into(), ApiKey::new(BETA_KEY)),
+        ])
         .await
-        .expect("Acme key");
-        put_key(
-            &sm,
-            &account_secret_name(prefix, &BETA.into()),
-            &ApiKey::new(BETA_KEY),
+        .expect("Acme and Beta keys");
+    }
+
+    /// The key storage an operator's `billing-admin` writes to, on this harness.
+    pub fn key_store(&self) -> SecretsManagerKeys {
+        SecretsManagerKeys::new(
+            aws_sdk_secretsmanager::Client::new(&self.stack.sdk),
+            &self.names.secret_prefix,
         )
-        .await
-        .expect("Beta key");
+        .with_storage(self.names.key_storage)
     }
 
     /// Onboards one direct-mode account in its own department (new-customer emails to
@@ -293,9 +306,10 @@ impl Harness {
         )
         .await
         .expect("onboarded");
-        let sm = aws_sdk_secretsmanager::Client::new(&self.stack.sdk);
-        let secret = account_secret_name(&self.names.secret_prefix, &account.into());
-        put_key(&sm, &secret, &ApiKey::new(key)).await.expect("key");
+        self.key_store()
+            .put_account_keys(&[(account.into(), ApiKey::new(key))])
+            .await
+            .expect("key");
     }
 
     /// One scheduler tick through its handler.
@@ -373,6 +387,14 @@ impl Harness {
                 ("TABLE_NAME", self.names.table.clone()),
                 ("QUEUE_URL", self.queue_url.clone()),
                 ("SECRET_PREFIX", self.names.secret_prefix.clone()),
+                (
+                    "KEY_STORAGE",
+                    match self.names.key_storage {
+                        KeyStorage::PerAccount => "per-account",
+                        KeyStorage::Shared => "shared",
+                    }
+                    .to_owned(),
+                ),
                 ("SES_SENDER", self.stack.ses_sender.clone()),
                 ("ALERT_EMAIL", self.names.alert_to.clone()),
                 (

@@ -3,6 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod cli;
 pub mod e2e;
 pub mod stack;
 pub mod template;

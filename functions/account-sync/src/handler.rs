@@ -51,6 +51,11 @@ pub async fn handle(
         ));
     }
     let request = SyncRequest::from_invoke(payload).map_err(|e| invalid_payload(&e))?;
+    // Refused here, like a malformed payload: before the onboarding, a key or Telnyx
+    // is read, and without a run log (a window in the future, reversed, empty…).
+    request
+        .validate(ports.clock.now())
+        .map_err(|e| invalid_payload(&e))?;
     let ctx = run_context(RunId::new(context.request_id.clone()), &context);
     let summary = run_one(&request, ctx, ports, settings)
         .await

@@ -252,3 +252,36 @@ async fn a_revoked_key_fails_permanently_and_never_shows_the_key() {
     assert!(!err.error_message.contains(KEY), "{}", err.error_message);
     assert!(w.store.data().records.is_empty(), "no partial state");
 }
+
+#[tokio::test]
+async fn a_backfill_window_in_the_future_is_refused_naming_backfill_from_before_telnyx_or_the_store_is_touched()
+ {
+    let w = world();
+    let before = w.store.data();
+    let err = handle(
+        event(json!({
+            "managed_account_id": ACCOUNT,
+            "backfill_from": "2030-01-01T00:00:00Z",
+            "backfill_to": "2030-01-02T00:00:00Z",
+        })),
+        &w.ports,
+        &w.settings,
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(err.error_type, "InvalidPayload", "{}", err.error_message);
+    assert!(
+        err.error_message.contains("backfill_from") && err.error_message.contains("future"),
+        "{}",
+        err.error_message
+    );
+    assert!(
+        w.telnyx.calls().is_empty(),
+        "Telnyx was called: {:?}",
+        w.telnyx.calls()
+    );
+    let after = w.store.data();
+    assert!(after.run_logs.is_empty(), "a run log was written");
+    assert_eq!(after.business(), before.business(), "nothing written");
+    assert!(w.mailer.sent().is_empty());
+}

@@ -1,5 +1,6 @@
 //! The scheduler handler on the in-memory fakes: fan-out to onboarded accounts,
-//! throttled alerts for unknown ones, failures surfaced for the schedule's retry.
+//! throttled digests for unknown ones, offboarded and unlisted accounts left alone,
+//! failures surfaced for the schedule's retry.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,6 +27,7 @@ fn account(id: &str, name: &str) -> ManagedAccount {
 
 struct World {
     telnyx: Arc<InMemoryTelnyx>,
+    store: Arc<InMemoryStore>,
     mailer: Arc<RecordingMailer>,
     dispatcher: Arc<RecordingDispatcher>,
     clock: Arc<ManualClock>,
@@ -52,20 +54,22 @@ fn world() -> World {
     let mailer = Arc::new(RecordingMailer::new());
     let dispatcher = Arc::new(RecordingDispatcher::new());
     let clock = Arc::new(ManualClock::new(fixed_now()));
+    let store = Arc::new(
+        InMemoryStore::new()
+            .with_onboarding(scenario.onboarding)
+            .with_state(scenario.state),
+    );
     let ports = Ports {
         telnyx: telnyx.clone(),
         secrets: Arc::new(InMemorySecrets::new().with_master_key(MASTER)),
-        store: Arc::new(
-            InMemoryStore::new()
-                .with_onboarding(scenario.onboarding)
-                .with_state(scenario.state),
-        ),
+        store: store.clone(),
         mailer: mailer.clone(),
         dispatcher: dispatcher.clone(),
         clock: clock.clone(),
     };
     World {
         telnyx,
+        store,
         mailer,
         dispatcher,
         clock,
@@ -103,18 +107,137 @@ async fn onboarded_accounts_are_dispatched_and_unknown_ones_alerted_once() {
     let sent = w.mailer.sent();
     assert_eq!(sent.len(), 1);
     match &sent[0] {
-        Notification::UnknownManagedAccount {
-            to,
-            account,
-            organization_name,
-            ..
-        } => {
+        Notification::UnknownManagedAccounts { to, accounts, .. } => {
             assert_eq!(to, &vec!["ops@operator.example".to_owned()]);
-            assert_eq!(account.as_str(), "acc-new");
-            assert_eq!(organization_name.as_deref(), Some("Newco <b>"));
+            assert_eq!(accounts.len(), 1);
+            assert_eq!(accounts[0].account.as_str(), "acc-new");
+            assert_eq!(accounts[0].organization_name.as_deref(), Some("Newco <b>"));
         }
         other => panic!("unexpected email {other:?}"),
     }
+}
+
+/// The accounts each digest the mailer sent names.
+fn digests(w: &World) -> Vec<Vec<String>> {
+    w.mailer
+        .sent()
+        .into_iter()
+        .filter_map(|n| match n {
+            Notification::UnknownManagedAccounts { accounts, .. } => Some(
+                accounts
+                    .into_iter()
+                    .map(|a| a.account.into_inner())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+fn add_unknown(w: &World, ids: impl IntoIterator<Item = String>) {
+    for id in ids {
+        w.telnyx
+            .add_account(account(&id, &format!("Org {id}")), &format!("KEY{id}"));
+    }
+}
+
+#[tokio::test]
+async fn many_unknown_accounts_make_one_digest_per_tick_and_each_is_named_once_per_interval() {
+    let w = world();
+    add_unknown(&w, (0..40).map(|n| format!("acc-u{n:02}")));
+    let first = handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert_eq!(first.unknown.len(), 41);
+    assert_eq!(first.alerted.len(), 41);
+    let sent = digests(&w);
+    assert_eq!(sent.len(), 1, "one email for all of them");
+    assert_eq!(sent[0].len(), 41);
+
+    // Fifteen minutes later one more appears: the next digest names only it.
+    w.clock.advance(Duration::minutes(15));
+    add_unknown(&w, ["acc-late".to_owned()]);
+    let second = handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert_eq!(second.unknown.len(), 42);
+    assert_eq!(second.alerted, vec![ManagedAccountId::new("acc-late")]);
+    assert_eq!(
+        digests(&w),
+        vec![sent[0].clone(), vec!["acc-late".to_owned()]]
+    );
+
+    // Nothing new: no email at all.
+    w.clock.advance(Duration::minutes(15));
+    handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert_eq!(digests(&w).len(), 2);
+}
+
+#[tokio::test]
+async fn an_offboarded_account_is_neither_synced_nor_reported_and_onboarding_again_brings_it_back()
+{
+    use reconciliation::ports::OnboardingStore;
+    let w = world();
+    let onboarding = w.store.onboarding(&ACCOUNT.into()).await.unwrap().unwrap();
+    w.store
+        .offboard(&ACCOUNT.into(), fixed_now())
+        .await
+        .unwrap();
+    let report = handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert!(
+        w.dispatcher.dispatched().is_empty(),
+        "an offboarded account is not synced"
+    );
+    assert_eq!(report.offboarded, vec![ManagedAccountId::new(ACCOUNT)]);
+    assert_eq!(
+        report.unknown,
+        vec![ManagedAccountId::new("acc-new")],
+        "nor reported as unknown"
+    );
+    assert_eq!(digests(&w), vec![vec!["acc-new".to_owned()]]);
+
+    w.store.put_onboarding(&onboarding).await.unwrap();
+    w.clock.advance(Duration::minutes(15));
+    let report = handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert_eq!(report.dispatched, vec![ManagedAccountId::new(ACCOUNT)]);
+    assert!(report.offboarded.is_empty());
+}
+
+#[tokio::test]
+async fn an_onboarded_account_telnyx_no_longer_lists_is_not_synced_and_named_once_in_the_tick_log()
+{
+    use reconciliation::ports::OnboardingStore;
+    let w = world();
+    let mut gone = w.store.onboarding(&ACCOUNT.into()).await.unwrap().unwrap();
+    gone.account = ManagedAccountId::new("acc-cancelled");
+    w.store.put_onboarding(&gone).await.unwrap();
+    let report = handle(tick(), &w.ports, &w.settings).await.expect("tick");
+    assert_eq!(
+        report.onboarded_not_listed,
+        vec![ManagedAccountId::new("acc-cancelled")]
+    );
+    let dispatched: Vec<String> = w
+        .dispatcher
+        .dispatched()
+        .into_iter()
+        .map(|r| r.managed_account_id.into_inner())
+        .collect();
+    assert_eq!(
+        dispatched,
+        vec![ACCOUNT.to_owned()],
+        "the unlisted account is not queued"
+    );
+    let logs = w.store.data().run_logs;
+    let entries: Vec<_> = logs.iter().flat_map(|l| l.entries.clone()).collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].code.as_str(), "ACCOUNTS_NOT_LISTED");
+    assert!(
+        entries[0].message.contains("acc-cancelled"),
+        "{}",
+        entries[0].message
+    );
+    assert!(
+        entries[0].message.contains("billing-admin offboard"),
+        "{}",
+        entries[0].message
+    );
+    assert_eq!(logs[0].counts["onboarded_not_listed"], 1);
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub struct AccountRow {
     pub id: ManagedAccountId,
     pub organization: String,
-    /// `wholesale`, `direct`, or `not onboarded`.
+    /// `wholesale`, `direct`, `offboarded (wholesale)`, or `not onboarded`.
     pub onboarding: String,
     /// Listed by the manager key (false: onboarded, but cancelled or another manager's).
     pub listed: bool,
@@ -58,14 +58,25 @@ pub async fn accounts(ports: &Ports, store: &DynamoStore) -> Result<Vec<AccountR
         .into_iter()
         .map(|o| (o.account.clone(), o))
         .collect();
+    let offboarded: BTreeMap<ManagedAccountId, Onboarding> = ports
+        .store
+        .offboardings()
+        .await
+        .map_err(|e| e.chain())?
+        .into_iter()
+        .map(|o| (o.onboarding.account.clone(), o.onboarding))
+        .collect();
     let mut rows = Vec::new();
     for account in listed {
         let onboarding = onboarded.remove(&account.id);
+        let state = match (&onboarding, offboarded.get(&account.id)) {
+            (Some(o), _) => mode(o),
+            (None, Some(o)) => format!("offboarded ({})", mode(o)),
+            (None, None) => "not onboarded".to_owned(),
+        };
         rows.push(AccountRow {
             organization: account.organization_name.clone().unwrap_or_default(),
-            onboarding: onboarding
-                .as_ref()
-                .map_or_else(|| "not onboarded".to_owned(), mode),
+            onboarding: state,
             listed: true,
             created_at: account.created_at,
             ..row(ports, store, &account.id).await?

@@ -3,15 +3,17 @@
 //! message (the caller prints it and exits non-zero); nothing is half written.
 
 use super::{Cli, Command, FormatArg, LevelArg, MappingArg, ModeArg, OnboardArgs};
-use aws_adapters::{config::load_sdk_config, secrets, store::DynamoStore};
+use aws_adapters::secrets::{KeyStorage, SecretsManagerKeys, WriteOptions};
+use aws_adapters::{config::load_sdk_config, store::DynamoStore};
 use billing_admin::key_check::{self, KeyKind};
-use billing_admin::{accounts, keys, onboard, runs, sync_now, usage};
+use billing_admin::validate;
+use billing_admin::{accounts, bulk, keys, offboard, onboard, runs, sync_now, usage};
 use lambda_shell::AdapterConfig;
 use reconciliation::domain::{
     Department, DepartmentId, ManagedAccountId, MappingPreference, RunId,
 };
 use reconciliation::error_chain;
-use reconciliation::ports::{ApiKey, OnboardingStore, Ports, StateStore};
+use reconciliation::ports::{ApiKey, KeyStore, OnboardingStore, Ports, StateStore};
 use std::io::Read;
 
 /// Runs one parsed command line.
@@ -19,46 +21,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let sdk = load_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), cli.table.clone());
     match cli.command.clone() {
-        Command::Department {
-            id,
-            name,
-            billing_email,
-            parent,
-        } => {
-            let department = Department {
-                id: DepartmentId::new(id),
-                name,
-                billing_email,
-                parent: parent.map(DepartmentId::new),
-            };
-            put_department(&store, department).await?;
-        }
-        Command::Onboard(args) => onboard_account(&store, &args).await?,
-        Command::Plan {
-            onboarding,
-            portal_url_template,
-        } => {
-            let ports = ports(&cli).await?;
-            let diff = onboard::preview(&ports, &request(&onboarding), &portal_url_template)
-                .await
-                .map_err(|e| error_chain(&e))?;
-            println!("{diff}");
-            println!("(nothing written: onboard with the same arguments to apply it)");
-        }
-        Command::PutKey {
-            master,
-            account,
-            force,
-            key_on_command_line,
-        } => {
-            if key_on_command_line.is_some() {
-                return Err("put-key reads the key from standard input, never from the command line (it would stay in the shell's history); nothing stored".into());
-            }
-            let (name, kind) = secret_of(&cli.secret_prefix, master, account)?;
-            let ports = ports(&cli).await?;
-            let client = aws_sdk_secretsmanager::Client::new(&sdk);
-            put_key(&ports, &client, &name, kind, force).await?;
-        }
+        change @ (Command::Department { .. }
+        | Command::Onboard { .. }
+        | Command::Offboard { .. }
+        | Command::Plan { .. }
+        | Command::PutKey { .. }) => change_cmd(&cli, &sdk, &store, change).await?,
         Command::Show { account } => show(&store, ManagedAccountId::new(account)).await?,
         Command::Accounts => {
             let ports = ports(&cli).await?;
@@ -92,6 +59,90 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The commands that onboard, offboard, store keys, or preview an onboarding.
+async fn change_cmd(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    store: &DynamoStore,
+    command: Command,
+) -> Result<(), String> {
+    match command {
+        Command::Department {
+            id,
+            name,
+            billing_email,
+            parent,
+        } => department_cmd(store, &id, &name, billing_email, parent).await?,
+        Command::Onboard {
+            one,
+            csv,
+            keys,
+            dry_run,
+        } => match csv {
+            Some(csv) => {
+                let options = BulkOptions { csv, keys, dry_run };
+                onboard_csv(cli, sdk, store, &options).await?;
+            }
+            None => onboard_account(store, &request(&one)?).await?,
+        },
+        Command::Offboard {
+            account,
+            delete_key,
+        } => {
+            let account = validate::account_id("--account", &account)?;
+            offboard_account(store, &key_store(cli, sdk)?, &account, delete_key).await?;
+        }
+        Command::Plan {
+            onboarding,
+            portal_url_template,
+        } => {
+            let ports = ports(cli).await?;
+            let diff = onboard::preview(&ports, &request(&onboarding)?, &portal_url_template)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("{diff}");
+            println!("(nothing written: onboard with the same arguments to apply it)");
+        }
+        Command::PutKey {
+            master,
+            account,
+            force,
+            key_on_command_line,
+        } => {
+            put_key_cmd(
+                cli,
+                sdk,
+                key_target(master, account, key_on_command_line)?,
+                force,
+            )
+            .await?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `department`: every flag checked (`--id`, `--name`, `--billing-email`, `--parent`).
+async fn department_cmd(
+    store: &DynamoStore,
+    id: &str,
+    name: &str,
+    billing_email: Option<String>,
+    parent: Option<String>,
+) -> Result<(), String> {
+    let department = Department {
+        id: DepartmentId::new(validate::id("--id", id)?),
+        name: validate::name("--name", name)?,
+        billing_email: billing_email
+            .map(|e| validate::email("--billing-email", &e))
+            .transpose()?,
+        parent: parent
+            .map(|p| validate::id("--parent", &p).map(DepartmentId::new))
+            .transpose()?,
+    };
+    put_department(store, department).await
 }
 
 async fn put_department(store: &DynamoStore, department: Department) -> Result<(), String> {
@@ -154,28 +205,13 @@ async fn audit_cmd(store: &DynamoStore, account: &str, month: &str) -> Result<()
     Ok(())
 }
 
-/// The secret a key goes to, and which kind of key it is.
-fn secret_of(
-    prefix: &str,
-    master: bool,
-    account: Option<String>,
-) -> Result<(String, KeyKind), String> {
-    match (master, account) {
-        (true, _) => Ok((secrets::master_secret_name(prefix), KeyKind::Manager)),
-        (false, Some(account)) => Ok((
-            secrets::account_secret_name(prefix, &ManagedAccountId::new(account)),
-            KeyKind::Account,
-        )),
-        (false, None) => Err("give --master or --account".into()),
-    }
-}
-
 /// The ports as the functions build them, from the command line's table, prefix and
 /// Telnyx URL (and `SES_SENDER` / `QUEUE_URL` when set: only `sync` sends or queues).
 async fn ports(cli: &Cli) -> Result<Ports, String> {
     let config = AdapterConfig {
         table_name: cli.table.clone(),
         secret_prefix: cli.secret_prefix.clone(),
+        key_storage: key_storage(cli)?,
         telnyx_base_url: cli.telnyx_base_url.clone(),
         ses_sender: std::env::var("SES_SENDER").unwrap_or_default(),
         queue_url: std::env::var("QUEUE_URL").unwrap_or_default(),
@@ -185,35 +221,74 @@ async fn ports(cli: &Cli) -> Result<Ports, String> {
         .map_err(|e| error_chain(&*e))
 }
 
-fn request(args: &OnboardArgs) -> onboard::OnboardRequest {
-    let mode = match args.mode {
+/// `--key-storage` (`KEY_STORAGE`).
+fn key_storage(cli: &Cli) -> Result<KeyStorage, String> {
+    KeyStorage::parse(&cli.key_storage)
+        .ok_or_else(|| "--key-storage: expected per-account or shared".to_owned())
+}
+
+/// The key storage `put-key`, `onboard --csv` and `offboard --delete-key` write to:
+/// new secrets get `SECRETS_KMS_KEY_ARN`'s key and the product's tags.
+fn key_store(cli: &Cli, sdk: &aws_config::SdkConfig) -> Result<SecretsManagerKeys, String> {
+    let kms = cli.secrets_kms_key_arn.trim();
+    Ok(SecretsManagerKeys::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        cli.secret_prefix.clone(),
+    )
+    .with_storage(key_storage(cli)?)
+    .with_write_options(WriteOptions {
+        kms_key_id: (!kms.is_empty()).then(|| kms.to_owned()),
+        tags: Vec::new(),
+    }))
+}
+
+/// The onboarding a command line asks for, every value checked (the error names the flag).
+fn request(args: &OnboardArgs) -> Result<onboard::OnboardRequest, validate::Invalid> {
+    let dept = |flag: &str, v: &Option<String>| {
+        validate::id(flag, v.as_deref().unwrap_or_default()).map(DepartmentId::new)
+    };
+    let required = |flag: &str| validate::Invalid {
+        place: flag.to_owned(),
+        reason: "is required (onboard --csv FILE takes many accounts instead)".to_owned(),
+    };
+    let account = args
+        .account
+        .as_deref()
+        .ok_or_else(|| required("--account"))?;
+    let organization = args
+        .organization
+        .as_deref()
+        .ok_or_else(|| required("--organization"))?;
+    let organization = validate::name("--organization", organization)?;
+    let mode = match args.mode.ok_or_else(|| required("--mode"))? {
         ModeArg::Wholesale => onboard::Mode::Wholesale {
-            parent_department: DepartmentId::new(
-                args.parent_department.clone().unwrap_or_default(),
-            ),
-            child_department: DepartmentId::new(args.child_department.clone().unwrap_or_default()),
-            reseller_name: args
-                .reseller_name
-                .clone()
-                .unwrap_or_else(|| args.organization.clone()),
+            parent_department: dept("--parent-department", &args.parent_department)?,
+            child_department: dept("--child-department", &args.child_department)?,
+            reseller_name: match &args.reseller_name {
+                Some(name) => validate::name("--reseller-name", name)?,
+                None => organization.clone(),
+            },
         },
         ModeArg::Direct => onboard::Mode::Direct {
-            department: DepartmentId::new(args.department.clone().unwrap_or_default()),
+            department: dept("--department", &args.department)?,
         },
     };
-    onboard::OnboardRequest {
-        account: ManagedAccountId::new(args.account.clone()),
-        organization_name: args.organization.clone(),
+    Ok(onboard::OnboardRequest {
+        account: validate::account_id("--account", account)?,
+        organization_name: organization,
         mode,
         mapping: match args.mapping {
             MappingArg::PerBillingGroup => MappingPreference::PerBillingGroup,
             MappingArg::OneCustomer => MappingPreference::OneCustomer,
         },
-    }
+    })
 }
 
-async fn onboard_account(store: &DynamoStore, args: &OnboardArgs) -> Result<(), String> {
-    let onboarding = onboard::onboard(store, request(args))
+async fn onboard_account(
+    store: &DynamoStore,
+    request: &onboard::OnboardRequest,
+) -> Result<(), String> {
+    let onboarding = onboard::onboard(store, request.clone())
         .await
         .map_err(|e| error_chain(&e))?;
     println!(
@@ -227,13 +302,46 @@ async fn onboard_account(store: &DynamoStore, args: &OnboardArgs) -> Result<(), 
     Ok(())
 }
 
-/// Reads the key from standard input, tries it against Telnyx, stores it under `name`
-/// when every permission holds (or with `force`, warning).
+/// Which key `put-key` stores.
+enum KeyTarget {
+    Manager,
+    Account(ManagedAccountId),
+}
+
+/// `put-key`'s target; a key given on the command line is refused, never echoed.
+fn key_target(
+    master: bool,
+    account: Option<String>,
+    key_on_command_line: Option<String>,
+) -> Result<KeyTarget, String> {
+    if key_on_command_line.is_some() {
+        return Err("put-key reads the key from standard input, never from the command line (it would stay in the shell's history); nothing stored".into());
+    }
+    match (master, account) {
+        (true, _) => Ok(KeyTarget::Manager),
+        (false, Some(account)) => Ok(KeyTarget::Account(validate::account_id(
+            "--account",
+            &account,
+        )?)),
+        (false, None) => Err("give --master or --account".into()),
+    }
+}
+
+async fn put_key_cmd(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    target: KeyTarget,
+    force: bool,
+) -> Result<(), String> {
+    put_key(&ports(cli).await?, &key_store(cli, sdk)?, &target, force).await
+}
+
+/// Reads the key from standard input, tries it against Telnyx, stores it when every
+/// permission holds (or with `force`, warning).
 async fn put_key(
     ports: &Ports,
-    client: &aws_sdk_secretsmanager::Client,
-    name: &str,
-    kind: KeyKind,
+    key_store: &SecretsManagerKeys,
+    target: &KeyTarget,
     force: bool,
 ) -> Result<(), String> {
     let mut raw = String::new();
@@ -242,6 +350,10 @@ async fn put_key(
         .map_err(|e| format!("reading the key from stdin: {e}"))?;
     let key = ApiKey::new(raw.trim().to_owned());
     keys::validate(&key).map_err(|e| e.to_string())?;
+    let kind = match target {
+        KeyTarget::Manager => KeyKind::Manager,
+        KeyTarget::Account(_) => KeyKind::Account,
+    };
     let checked = key_check::check_key(&*ports.telnyx, kind, &key, ports.clock.now()).await;
     let refused = key_check::refusals(&checked);
     for p in checked.iter().filter(|p| p.result.is_ok()) {
@@ -256,16 +368,123 @@ async fn put_key(
         }
         eprintln!("warning: storing a key Telnyx refused (--force):\n  {list}");
     }
-    let created = keys::put_key(client, name, &key)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "secret {name} {}",
-        if created {
-            "created"
-        } else {
-            "updated (new version)"
+    let stored_in = match target {
+        KeyTarget::Manager => {
+            key_store
+                .put_master_key(&key)
+                .await
+                .map_err(|e| e.chain())?;
+            aws_adapters::secrets::master_secret_name(key_store.prefix())
         }
+        KeyTarget::Account(account) => {
+            key_store
+                .put_account_keys(&[(account.clone(), key)])
+                .await
+                .map_err(|e| e.chain())?;
+            key_store.account_key_location(account)
+        }
+    };
+    println!("key stored in secret {stored_in}");
+    Ok(())
+}
+
+/// `onboard --csv`'s command line.
+struct BulkOptions {
+    csv: std::path::PathBuf,
+    keys: Option<String>,
+    dry_run: bool,
+}
+
+/// A file's text, or standard input's for `-`.
+fn read_input(path: &str, what: &str) -> Result<String, String> {
+    let mut text = String::new();
+    if path == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("{what}: reading standard input: {e}"))?;
+    } else {
+        text = std::fs::read_to_string(path).map_err(|e| format!("{what}: {path}: {e}"))?;
+    }
+    Ok(text)
+}
+
+/// `onboard --csv`: every check, then (unless a dry run) every write.
+async fn onboard_csv(
+    cli: &Cli,
+    sdk: &aws_config::SdkConfig,
+    store: &DynamoStore,
+    options: &BulkOptions,
+) -> Result<(), String> {
+    let ports = ports(cli).await?;
+    let key_store = &key_store(cli, sdk)?;
+    let refuse = |problems: Vec<String>| {
+        format!(
+            "{} problem(s); nothing written:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        )
+    };
+    let csv = read_input(&options.csv.to_string_lossy(), "--csv")?;
+    let rows = bulk::parse_csv(&csv).map_err(refuse)?;
+    let keys = match &options.keys {
+        Some(path) => bulk::match_keys(&rows, &read_input(path, "--keys")?).map_err(refuse)?,
+        None => Vec::new(),
+    };
+    let mut plan = bulk::check_store(store, rows).await.map_err(refuse)?;
+    plan.keys = keys;
+    let refused = bulk::check_keys(&*ports.telnyx, &plan, ports.clock.now()).await;
+    if !refused.is_empty() {
+        return Err(refuse(refused));
+    }
+    print!("{}", bulk::describe(&plan, key_store));
+    if options.dry_run {
+        println!(
+            "dry run: {} account(s) checked; nothing written",
+            plan.rows.len()
+        );
+        return Ok(());
+    }
+    bulk::apply(store, key_store, &plan).await?;
+    println!(
+        "onboarded {} account(s), {} key(s) stored, {} department(s) created",
+        plan.rows.len(),
+        plan.keys.len(),
+        plan.departments.len()
+    );
+    if plan.keys.is_empty() {
+        println!(
+            "no --keys given: store each account's key with billing-admin put-key --account <id> < key.txt"
+        );
+    }
+    Ok(())
+}
+
+/// `offboard`: what was done, in the operator's words.
+async fn offboard_account(
+    store: &DynamoStore,
+    key_store: &SecretsManagerKeys,
+    account: &ManagedAccountId,
+    delete_key: bool,
+) -> Result<(), String> {
+    let done = offboard::offboard(store, key_store, account, delete_key, chrono::Utc::now())
+        .await
+        .map_err(|e| error_chain(&e))?;
+    let when = done.offboarding.offboarded_at.format("%Y-%m-%d %H:%M UTC");
+    if done.already {
+        println!("{account} was already offboarded ({when})");
+    } else {
+        println!("{account} offboarded ({when}): not synced any more; every stored record is kept");
+    }
+    match done.key_deleted {
+        Some(true) => println!(
+            "its key was deleted from secret {}",
+            key_store.account_key_location(account)
+        ),
+        Some(false) => println!("it had no stored key"),
+        None => {}
+    }
+    println!(
+        "to sync it again: billing-admin onboard with its settings (the sync resumes from its watermarks)"
     );
     Ok(())
 }

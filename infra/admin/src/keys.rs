@@ -1,20 +1,17 @@
-//! Storing Telnyx API keys in Secrets Manager under the naming convention
-//! (`<prefix>master`, `<prefix>accounts/<managed account id>`). The key is read from
-//! standard input by the CLI, never from its arguments (they end up in shell history).
+//! Telnyx API keys as the operator gives them: read from standard input or a file by
+//! the CLI, never from its arguments (they end up in shell history), checked here, then
+//! stored through the `KeyStore` port (one secret per account, or shared secrets).
 
-use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use reconciliation::domain::ManagedAccountId;
 use reconciliation::ports::ApiKey;
 
-/// Why storing a key failed. Never carries the key.
+/// Why a key was refused. Never carries the key.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the key is empty")]
     Empty,
     #[error("the key contains whitespace or control characters")]
     Malformed,
-    #[error("writing secret {name} failed: {code}")]
-    Write { name: String, code: String },
 }
 
 /// Refuses a key that cannot be one (empty, whitespace or control characters inside).
@@ -29,32 +26,37 @@ pub fn validate(key: &ApiKey) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// Creates the secret, or puts a new version if it exists. Returns whether it was created.
-pub async fn put_key(client: &Client, name: &str, key: &ApiKey) -> Result<bool, KeyError> {
-    validate(key)?;
-    let value = key.expose();
-    let write_error = |code: Option<&str>| KeyError::Write {
-        name: name.to_owned(),
-        code: code.unwrap_or("unknown error").to_owned(),
-    };
-    match client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(true),
-        Err(e) if e.code() == Some("ResourceExistsException") => {
-            client
-                .put_secret_value()
-                .secret_id(name)
-                .secret_string(value)
-                .send()
-                .await
-                .map_err(|e| write_error(e.code()))?;
-            Ok(false)
+/// A keys file (`--keys FILE`, or standard input): one `<managed account id>,<key>` a
+/// line; blank lines and `#` comments skipped. Errors name the line, never the key.
+pub fn parse_keys_file(text: &str) -> Result<Vec<(usize, String, ApiKey)>, Vec<String>> {
+    let mut keys = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let number = i + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
         }
-        Err(e) => Err(write_error(e.code())),
+        let Some((account, key)) = line.split_once(',') else {
+            errors.push(format!(
+                "keys line {number}: expected <managed account id>,<key>"
+            ));
+            continue;
+        };
+        let key = ApiKey::new(key.trim());
+        match validate(&key) {
+            Ok(()) => keys.push((number, account.trim().to_owned(), key)),
+            Err(e) => errors.push(format!("keys line {number}: {e}")),
+        }
     }
+    if errors.is_empty() {
+        Ok(keys)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The account a keys-file line names, as stored (ids compared in their stored form).
+pub fn same_account(a: &ManagedAccountId, b: &str) -> bool {
+    a.as_str().eq_ignore_ascii_case(b.trim())
 }

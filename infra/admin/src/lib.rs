@@ -3,8 +3,11 @@
 //!
 //! - [`onboard`]: checks the departments exist, creates the reseller customer (wholesale),
 //!   then stores the onboarding; [`onboard::preview`] shows the first sync's plan before.
-//! - [`keys`]: writes a key into Secrets Manager under the naming convention, after
-//!   [`key_check`] has tried it against Telnyx.
+//! - [`bulk`]: `onboard --csv`, many accounts all or nothing, every bad row named.
+//! - [`offboard`]: stops syncing an account, keeping what is stored.
+//! - [`keys`]: keys as the operator gives them (standard input, a keys file), stored
+//!   through the `KeyStore` port after [`key_check`] has tried them against Telnyx.
+//! - [`validate`]: what the operator types, refused naming the flag or CSV cell.
 //! - [`accounts`]: every managed account with onboarding, key, last run, last alert.
 //! - [`runs`]: an account's recent run logs.
 //! - [`sync_now`]: one account synced now through account-sync's core, with progress.
@@ -12,10 +15,13 @@
 //! - [`table`]: plain-text tables.
 
 pub mod accounts;
+pub mod bulk;
 pub mod key_check;
 pub mod keys;
+pub mod offboard;
 pub mod onboard;
 pub mod runs;
 pub mod sync_now;
 pub mod table;
 pub mod usage;
+pub mod validate;

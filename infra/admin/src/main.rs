@@ -21,6 +21,14 @@ struct Cli {
     /// Secrets Manager prefix of the keys.
     #[arg(long, env = "SECRET_PREFIX", default_value = secrets::DEFAULT_PREFIX)]
     secret_prefix: String,
+    /// Where account keys live: one secret each, or a few shared secrets (the stack's
+    /// KeyStorage parameter).
+    #[arg(long, env = "KEY_STORAGE", default_value = "per-account", value_parser = ["per-account", "shared"])]
+    key_storage: String,
+    /// Customer-managed KMS key new key secrets are encrypted with (the stack's
+    /// SecretsKmsKeyArn; empty: the AWS-managed key).
+    #[arg(long, env = "SECRETS_KMS_KEY_ARN", default_value = "")]
+    secrets_kms_key_arn: String,
     /// Telnyx API base URL, including /v2.
     #[arg(
         long,
@@ -35,13 +43,15 @@ struct Cli {
 /// How an account is to be billed (`onboard` and `plan`).
 #[derive(clap::Args, Clone)]
 struct OnboardArgs {
+    /// The managed account id (required unless `onboard --csv`).
     #[arg(long)]
-    account: String,
-    /// The managed account's organization name.
+    account: Option<String>,
+    /// The managed account's organization name (required with --account).
     #[arg(long)]
-    organization: String,
+    organization: Option<String>,
+    /// wholesale or direct (required with --account).
     #[arg(long, value_enum)]
-    mode: ModeArg,
+    mode: Option<ModeArg>,
     /// Wholesale: the operator's department (CDR and twins land here).
     #[arg(long, required_if_eq("mode", "wholesale"))]
     parent_department: Option<String>,
@@ -73,8 +83,31 @@ enum Command {
         #[arg(long)]
         parent: Option<String>,
     },
-    /// Onboard a managed account (idempotent).
-    Onboard(OnboardArgs),
+    /// Onboard a managed account (idempotent), or many from a CSV file (all or nothing).
+    Onboard {
+        #[command(flatten)]
+        one: OnboardArgs,
+        /// Many accounts: a CSV with the columns account, organization, mode,
+        /// parent_department, child_department, department, reseller_name, mapping,
+        /// child_department_name, child_billing_email (README "Onboarding many accounts").
+        #[arg(long, value_name = "FILE", conflicts_with = "account")]
+        csv: Option<std::path::PathBuf>,
+        /// The CSV's keys, one `<account id>,<key>` a line: a file, or `-` for standard
+        /// input (never the command line).
+        #[arg(long, value_name = "FILE", requires = "csv")]
+        keys: Option<String>,
+        /// With --csv: check everything and print what would be created; write nothing.
+        #[arg(long, requires = "csv")]
+        dry_run: bool,
+    },
+    /// Stop syncing an account: every stored record stays, `onboard` undoes it.
+    Offboard {
+        #[arg(long)]
+        account: String,
+        /// Also delete the account's key from Secrets Manager.
+        #[arg(long)]
+        delete_key: bool,
+    },
     /// Show what the first sync of an account would create and warn, before it is
     /// onboarded (its key must be stored). Writes nothing.
     Plan {

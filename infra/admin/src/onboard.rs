@@ -72,6 +72,37 @@ pub async fn put_department(store: &dyn Store, department: Department) -> Result
         .map_err(AdminError::Store)
 }
 
+/// Checks a request against what is stored, as [`onboard`] does, writing nothing;
+/// true when the account is onboarded already (onboarding it replaces that).
+pub async fn check(store: &dyn Store, request: &OnboardRequest) -> Result<bool, AdminError> {
+    let (onboarding, _) = onboarding_of(request);
+    let state = store
+        .load_state(&onboarding)
+        .await
+        .map_err(AdminError::Store)?;
+    check_departments(&request.mode, &state.departments)?;
+    Ok(store
+        .onboarding(&request.account)
+        .await
+        .map_err(AdminError::Store)?
+        .is_some())
+}
+
+/// Whether department `id` is stored.
+pub async fn department_exists(store: &dyn Store, id: &DepartmentId) -> Result<bool, AdminError> {
+    let probe = Onboarding {
+        account: ManagedAccountId::new("department-probe"),
+        organization_name: String::new(),
+        mode: BillingMode::Direct {
+            department: id.clone(),
+            billing_customer: None,
+        },
+        mapping: MappingPreference::PerBillingGroup,
+    };
+    let state = store.load_state(&probe).await.map_err(AdminError::Store)?;
+    Ok(state.departments.iter().any(|d| &d.id == id))
+}
+
 /// Onboards an account; returns the stored onboarding. Idempotent.
 pub async fn onboard(store: &dyn Store, request: OnboardRequest) -> Result<Onboarding, AdminError> {
     if request.account.as_str().trim().is_empty() {

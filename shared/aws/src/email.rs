@@ -135,7 +135,7 @@ impl EmailRenderer {
     pub fn render(&self, notification: &Notification) -> Result<RenderedEmail, AwsError> {
         let stem = match notification {
             Notification::NewCustomer { .. } => "new_customer",
-            Notification::UnknownManagedAccount { .. } => "unknown_account",
+            Notification::UnknownManagedAccounts { .. } => "unknown_account",
             Notification::KeyProblem { .. } => "key_problem",
             Notification::ManagerKeyProblem { .. } => "manager_key_problem",
             Notification::AuditMismatch { .. } => "audit_mismatch",
@@ -291,6 +291,7 @@ impl Mailer for SesMailer {
 mod tests {
     use super::*;
     use reconciliation::domain::{BillingGroupId, CustomerId, DepartmentId, ManagedAccountId};
+    use reconciliation::plan::UnknownAccount;
 
     fn new_customer(name: &str) -> Notification {
         Notification::NewCustomer {
@@ -353,51 +354,70 @@ https://billing.example.com/customers/cust-1";
         let Ok(renderer) = EmailRenderer::new() else {
             panic!("templates load")
         };
-        let unknown = Notification::UnknownManagedAccount {
+        let account = |id: &str, org: Option<&str>, email: Option<&str>, created: Option<i64>| {
+            UnknownAccount {
+                account: ManagedAccountId::new(id),
+                organization_name: org.map(str::to_owned),
+                email: email.map(str::to_owned),
+                created_at: created.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            }
+        };
+        let digest = |accounts: Vec<UnknownAccount>| Notification::UnknownManagedAccounts {
             to: vec!["ops@operator.example".into()],
-            account: ManagedAccountId::new("acc-9"),
-            organization_name: Some("Nine Ltd".into()),
-            email: None,
-            created_at: None,
+            accounts,
             raised_at: chrono::DateTime::UNIX_EPOCH,
             repeat_every: RepeatEvery::DEFAULT,
         };
-        let Ok(email) = renderer.render(&unknown) else {
+        let Ok(email) = renderer.render(&digest(vec![account(
+            "acc-9",
+            Some("Nine Ltd"),
+            None,
+            None,
+        )])) else {
             panic!("renders")
         };
         assert_eq!(
             email.subject,
             "Unknown Telnyx managed account acc-9 (Nine Ltd)"
         );
-        let expected = "A Telnyx managed account that has not been onboarded was found.\n\n\
+        let tail = "None of their detail records are imported until they are onboarded\n\
+(billing-admin onboard, or onboard --csv for many at once); an account you do not\n\
+bill can be offboarded (billing-admin offboard) to stop this alert. Each account is\n\
+named again at most once every 3 days while it stays unknown.";
+        let expected = format!(
+            "A Telnyx managed account that has not been onboarded was found.\n\n\
 Account id:   acc-9\n\
 Organization: Nine Ltd\n\
 Email:        unknown\n\
-Created at:   unknown\n\n\
-None of its detail records are imported until it is onboarded. This alert is\n\
-repeated at most once every 3 days while the account stays unknown.";
+Created at:   unknown\n\n{tail}"
+        );
         assert_eq!(email.text, expected);
-        let known = Notification::UnknownManagedAccount {
-            to: vec!["ops@operator.example".into()],
-            account: ManagedAccountId::new("acc-9"),
-            organization_name: None,
-            email: Some("owner@nine.example".into()),
-            created_at: chrono::DateTime::from_timestamp(1_772_355_600, 0),
-            raised_at: chrono::DateTime::UNIX_EPOCH,
-            repeat_every: RepeatEvery::DEFAULT,
-        };
-        let Ok(email) = renderer.render(&known) else {
+        let two = digest(vec![
+            account(
+                "acc-9",
+                None,
+                Some("owner@nine.example"),
+                Some(1_772_355_600),
+            ),
+            account("acc-10", Some("Ten <b>Ltd</b>"), None, None),
+        ]);
+        let Ok(email) = renderer.render(&two) else {
             panic!("renders")
         };
-        assert_eq!(email.subject, "Unknown Telnyx managed account acc-9");
-        let expected = "A Telnyx managed account that has not been onboarded was found.\n\n\
+        assert_eq!(email.subject, "2 unknown Telnyx managed accounts");
+        let expected = format!(
+            "2 Telnyx managed accounts that have not been onboarded were found.\n\n\
 Account id:   acc-9\n\
 Organization: unknown\n\
 Email:        owner@nine.example\n\
 Created at:   2026-03-01T09:00:00Z\n\n\
-None of its detail records are imported until it is onboarded. This alert is\n\
-repeated at most once every 3 days while the account stays unknown.";
+Account id:   acc-10\n\
+Organization: Ten <b>Ltd</b>\n\
+Email:        unknown\n\
+Created at:   unknown\n\n{tail}"
+        );
         assert_eq!(email.text, expected);
+        assert!(email.html.contains("Ten &lt;b&gt;Ltd"), "{}", email.html);
         let problem = Notification::KeyProblem {
             to: vec!["ops@operator.example".into()],
             account: ManagedAccountId::new("acc-9"),

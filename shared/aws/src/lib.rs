@@ -10,7 +10,8 @@
 //! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
 //! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.
 //! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s;
-//!   `inject` (same feature): failures injected into a real SDK client's responses.
+//!   `inject` (same feature): failures injected into a real SDK client's responses;
+//!   `record` (same feature): the IAM actions a client's calls need, as they happen.
 
 pub mod config;
 pub mod email;
@@ -21,6 +22,8 @@ pub mod store;
 
 #[cfg(feature = "test-util")]
 pub mod inject;
+#[cfg(feature = "test-util")]
+pub mod record;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 

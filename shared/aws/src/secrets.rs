@@ -1,20 +1,31 @@
-//! Telnyx API keys from AWS Secrets Manager ([`SecretsManagerKeys`], the `Secrets` port).
+//! Telnyx API keys in AWS Secrets Manager ([`SecretsManagerKeys`]: the `Secrets` port
+//! the functions read, and the `KeyStore` port the operator's CLI writes).
 //!
-//! Naming convention (the IAM policies in `template.yaml` grant exactly these names):
+//! Two storages ([`KeyStorage`], the template's `KeyStorage` parameter), one naming
+//! convention (the IAM policies in `template.yaml` grant exactly these names):
 //!
-//! | key | secret name |
-//! |---|---|
-//! | manager (master) key | `{prefix}master` |
-//! | one managed account's key | `{prefix}accounts/{managed_account_id}` |
+//! | key | per-account storage | shared storage |
+//! |---|---|---|
+//! | manager (master) key | `{prefix}master` | `{prefix}master` |
+//! | one managed account's key | `{prefix}accounts/{managed_account_id}` | in `{prefix}shared/keys-{NN}`, `NN` = one of [`shared::SHARDS`] by a hash of the account id |
 //!
-//! with `prefix` defaulting to [`DEFAULT_PREFIX`] (`telnyx-billing-sync/`). The secret
-//! string is either the key itself or JSON `{"api_key": "..."}` (surrounding whitespace
-//! trimmed).
+//! with `prefix` defaulting to [`DEFAULT_PREFIX`] (`telnyx-billing-sync/`). A key's
+//! secret string is either the key itself or JSON `{"api_key": "..."}` (surrounding
+//! whitespace trimmed); a shared secret holds `{"keys": {"<account id>": "<key>", ...}}`
+//! ([`shared`]: written with a compare-and-swap on the `AWSCURRENT` label, so two
+//! writers never lose each other's key).
 //!
 //! Keys are cached in memory for [`DEFAULT_CACHE_TTL`] so warm invocations do not call
-//! Secrets Manager every time, while a rotated key is picked up within minutes.
-//! Errors name the account and the secret, never the value: a malformed value is
-//! described by a fixed reason, not by a parser message that could quote it.
+//! Secrets Manager every time, while a rotated key is picked up within minutes (a
+//! shared secret is cached whole: one read serves every account it holds). Errors name
+//! the account and the secret, never the value: a malformed value is described by a
+//! fixed reason, not by a parser message that could quote it.
+
+mod shared;
+mod write;
+
+pub use shared::{SHARDS, shard_secret_name};
+pub use write::WriteOptions;
 
 use crate::error::AwsError;
 use async_trait::async_trait;
@@ -42,34 +53,80 @@ pub fn account_secret_name(prefix: &str, account: &ManagedAccountId) -> String {
     format!("{prefix}accounts/{account}")
 }
 
-/// Keys from Secrets Manager, cached for a short time.
+/// Where account keys live: one secret each, or together in a few shared secrets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyStorage {
+    /// `{prefix}accounts/{id}`: one secret ($0.40 a month) per account.
+    #[default]
+    PerAccount,
+    /// `{prefix}shared/keys-NN`: [`SHARDS`] secrets whatever the number of accounts.
+    Shared,
+}
+
+impl KeyStorage {
+    /// `per-account` or `shared` (the template parameter's and `KEY_STORAGE`'s values).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "per-account" => Some(Self::PerAccount),
+            "shared" => Some(Self::Shared),
+            _ => None,
+        }
+    }
+}
+
+/// What a cache entry holds: one key, or a shared secret's keys by account.
+#[derive(Clone)]
+enum Cached {
+    Key(ApiKey),
+    Shard(Arc<HashMap<String, ApiKey>>),
+}
+
+/// Keys in Secrets Manager, cached for a short time.
 pub struct SecretsManagerKeys {
     client: Client,
     prefix: String,
+    storage: KeyStorage,
+    write: WriteOptions,
     ttl: Duration,
     clock: Arc<dyn Clock>,
-    cache: Mutex<HashMap<String, (ApiKey, DateTime<Utc>)>>,
+    cache: Mutex<HashMap<String, (Cached, DateTime<Utc>)>>,
 }
 
 impl std::fmt::Debug for SecretsManagerKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretsManagerKeys")
             .field("prefix", &self.prefix)
+            .field("storage", &self.storage)
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
 }
 
 impl SecretsManagerKeys {
-    /// Keys under `prefix` (e.g. [`DEFAULT_PREFIX`]), cached for [`DEFAULT_CACHE_TTL`].
+    /// Keys under `prefix` (e.g. [`DEFAULT_PREFIX`]), one secret per account, cached for
+    /// [`DEFAULT_CACHE_TTL`].
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
         Self {
             client,
             prefix: prefix.into(),
+            storage: KeyStorage::PerAccount,
+            write: WriteOptions::default(),
             ttl: DEFAULT_CACHE_TTL,
             clock: Arc::new(SystemClock),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Replaces where account keys live.
+    pub fn with_storage(mut self, storage: KeyStorage) -> Self {
+        self.storage = storage;
+        self
+    }
+
+    /// Replaces what a created secret gets (KMS key, tags).
+    pub fn with_write_options(mut self, write: WriteOptions) -> Self {
+        self.write = write;
+        self
     }
 
     /// Replaces the cache lifetime.
@@ -89,40 +146,97 @@ impl SecretsManagerKeys {
         &self.prefix
     }
 
-    fn cached(&self, name: &str, now: DateTime<Utc>) -> Option<ApiKey> {
+    /// Where account keys live.
+    pub fn storage(&self) -> KeyStorage {
+        self.storage
+    }
+
+    fn cached(&self, name: &str, now: DateTime<Utc>) -> Option<Cached> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(name)
             .filter(|(_, read_at)| now - *read_at < self.ttl)
-            .map(|(key, _)| key.clone())
+            .map(|(value, _)| value.clone())
+    }
+
+    fn remember(&self, name: &str, value: Cached, now: DateTime<Utc>) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), (value, now));
+    }
+
+    /// Forgets a secret (after writing it: the next read sees what is stored).
+    fn forget(&self, name: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    /// The current value of secret `name` and its version id; `scope` says whose.
+    async fn current(&self, name: &str, scope: &str) -> Result<(SecretString, String), AwsError> {
+        // Asked by label: the shared secrets move AWSCURRENT themselves (compare-and-swap).
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .map_err(|e| classify_get_error(e, name, scope))?;
+        let version = out.version_id.clone().unwrap_or_default();
+        let value = out
+            .secret_string
+            .map(SecretString::from)
+            .ok_or_else(|| malformed(name, scope, "it holds no secret string"))?;
+        Ok((value, version))
     }
 
     /// Reads (or reuses) the key in secret `name`; `scope` says whose key it is.
     async fn key(&self, name: &str, scope: &str) -> Result<ApiKey, AwsError> {
         let now = self.clock.now();
-        if let Some(key) = self.cached(name, now) {
+        if let Some(Cached::Key(key)) = self.cached(name, now) {
             tracing::debug!(secret_name = name, "API key served from cache");
             return Ok(key);
         }
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(name)
-            .send()
-            .await
-            .map_err(|e| classify_get_error(e, name, scope))?;
-        let value = out
-            .secret_string
-            .map(SecretString::from)
-            .ok_or_else(|| malformed(name, scope, "it holds no secret string"))?;
+        let (value, _) = self.current(name, scope).await?;
         let key = parse_secret_value(value.expose_secret())
             .map_err(|reason| malformed(name, scope, reason))?;
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), (key.clone(), now));
+        self.remember(name, Cached::Key(key.clone()), now);
         tracing::debug!(secret_name = name, "API key read from Secrets Manager");
         Ok(key)
+    }
+
+    /// An account's key from its shared secret (read whole, or reused).
+    async fn shared_key(&self, account: &ManagedAccountId) -> Result<ApiKey, AwsError> {
+        let name = shard_secret_name(&self.prefix, account);
+        let scope = format!("account {account}");
+        let now = self.clock.now();
+        let keys = match self.cached(&name, now) {
+            Some(Cached::Shard(keys)) => keys,
+            _ => {
+                let (value, _) = self.current(&name, &scope).await?;
+                let keys = Arc::new(
+                    shared::parse(value.expose_secret())
+                        .map_err(|reason| malformed(&name, &scope, reason))?,
+                );
+                self.remember(&name, Cached::Shard(keys.clone()), now);
+                tracing::debug!(secret_name = %name, "shared key secret read from Secrets Manager");
+                keys
+            }
+        };
+        keys.get(account.as_str())
+            .cloned()
+            .ok_or_else(|| shared::not_in_shard(&name, &scope))
+    }
+
+    /// The secret an account's key is in.
+    fn account_secret(&self, account: &ManagedAccountId) -> String {
+        match self.storage {
+            KeyStorage::PerAccount => account_secret_name(&self.prefix, account),
+            KeyStorage::Shared => shard_secret_name(&self.prefix, account),
+        }
     }
 }
 
@@ -205,14 +319,16 @@ impl Secrets for SecretsManagerKeys {
 
     #[tracing::instrument(skip_all, fields(account_id = %account))]
     async fn account_key(&self, account: &ManagedAccountId) -> PortResult<ApiKey> {
-        let name = account_secret_name(&self.prefix, account);
-        self.key(&name, &format!("account {account}"))
-            .await
-            .map_err(|e| {
-                e.into_port(format!(
-                    "reading the key of account {account} from secret {name}"
-                ))
-            })
+        let name = self.account_secret(account);
+        let read = match self.storage {
+            KeyStorage::PerAccount => self.key(&name, &format!("account {account}")).await,
+            KeyStorage::Shared => self.shared_key(account).await,
+        };
+        read.map_err(|e| {
+            e.into_port(format!(
+                "reading the key of account {account} from secret {name}"
+            ))
+        })
     }
 }
 

@@ -82,14 +82,17 @@ Bcc: attacker@evil.example</td></tr>
 }
 
 #[tokio::test]
-async fn unknown_account_email_arrives_with_its_exact_subject_and_body() {
+async fn the_unknown_accounts_digest_arrives_with_its_exact_subject_and_body() {
     let to = unique_recipient("ops");
-    let notification = Notification::UnknownManagedAccount {
-        to: vec![to.clone()],
-        account: ManagedAccountId::new("acc-9"),
-        organization_name: Some("Nine & Sons".into()),
+    let account = |id: &str, org: &str| reconciliation::plan::UnknownAccount {
+        account: ManagedAccountId::new(id),
+        organization_name: Some(org.into()),
         email: Some("owner@nine.example".into()),
         created_at: Some(day0()),
+    };
+    let notification = Notification::UnknownManagedAccounts {
+        to: vec![to.clone()],
+        accounts: vec![account("acc-9", "Nine & Sons"), account("acc-10", "Ten")],
         raised_at: day0(),
         repeat_every: reconciliation::plan::RepeatEvery::DEFAULT,
     };
@@ -97,22 +100,21 @@ async fn unknown_account_email_arrives_with_its_exact_subject_and_body() {
     mailer().await.send(&notification).await.unwrap();
 
     let (subject, body, _) = only_email_to(&to).await;
-    assert_eq!(
-        subject,
-        "Unknown Telnyx managed account acc-9 (Nine & Sons)"
-    );
+    assert_eq!(subject, "2 unknown Telnyx managed accounts");
     let expected = r#"<!DOCTYPE html>
 <html>
 <body>
-<p>A Telnyx managed account that has not been onboarded was found.</p>
+<p>2 Telnyx managed accounts that have not been onboarded were found.</p>
 <table>
-<tr><th align="left">Account id</th><td>acc-9</td></tr>
-<tr><th align="left">Organization</th><td>Nine &amp; Sons</td></tr>
-<tr><th align="left">Email</th><td>owner@nine.example</td></tr>
-<tr><th align="left">Created at</th><td>2026-03-01T09:00:00Z</td></tr>
+<tr><th align="left">Account id</th><th align="left">Organization</th><th align="left">Email</th><th align="left">Created at</th></tr>
+<tr><td>acc-9</td><td>Nine &amp; Sons</td><td>owner@nine.example</td><td>2026-03-01T09:00:00Z</td></tr>
+<tr><td>acc-10</td><td>Ten</td><td>owner@nine.example</td><td>2026-03-01T09:00:00Z</td></tr>
 </table>
-<p>None of its detail records are imported until it is onboarded. This alert is
-repeated at most once every 3 days while the account stays unknown.</p>
+<p>None of their detail records are imported until they are onboarded
+(<code>billing-admin onboard</code>, or <code>onboard --csv</code> for many at once); an
+account you do not bill can be offboarded (<code>billing-admin offboard</code>) to stop
+this alert. Each account is named again at most once every 3 days
+while it stays unknown.</p>
 </body>
 </html>"#;
     assert_eq!(body, expected);

@@ -3,7 +3,10 @@
 //! [`Ports`] built once from it and reused across warm invocations.
 
 use aws_adapters::{
-    config::load_sdk_config, email::SesMailer, queue::SqsDispatcher, secrets::SecretsManagerKeys,
+    config::load_sdk_config,
+    email::SesMailer,
+    queue::SqsDispatcher,
+    secrets::{KeyStorage, SecretsManagerKeys},
     store::DynamoStore,
 };
 use lambda_runtime::Diagnostic;
@@ -53,6 +56,8 @@ pub struct AdapterConfig {
     pub table_name: String,
     /// Secrets Manager prefix (`<prefix>master`, `<prefix>accounts/<id>`).
     pub secret_prefix: String,
+    /// One secret per account key, or the keys in a few shared secrets (`KEY_STORAGE`).
+    pub key_storage: KeyStorage,
     pub telnyx_base_url: String,
     /// Verified SES identity emails come from.
     pub ses_sender: String,
@@ -61,12 +66,18 @@ pub struct AdapterConfig {
 }
 
 impl AdapterConfig {
-    /// Reads `TABLE_NAME`, `SECRET_PREFIX`, `TELNYX_BASE_URL`, `SES_SENDER` and
-    /// `QUEUE_URL`, recording every problem in `env`.
+    /// Reads `TABLE_NAME`, `SECRET_PREFIX`, `KEY_STORAGE`, `TELNYX_BASE_URL`,
+    /// `SES_SENDER` and `QUEUE_URL`, recording every problem in `env`.
     pub fn read<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Self {
+        let storage = env.or("KEY_STORAGE", "per-account");
+        let key_storage = KeyStorage::parse(&storage).unwrap_or_else(|| {
+            env.malformed("KEY_STORAGE", "expected per-account or shared");
+            KeyStorage::default()
+        });
         Self {
             table_name: env.required("TABLE_NAME", "the DynamoDB table"),
             secret_prefix: env.or("SECRET_PREFIX", aws_adapters::secrets::DEFAULT_PREFIX),
+            key_storage,
             telnyx_base_url: env.url("TELNYX_BASE_URL", Some("https://api.telnyx.com/v2")),
             ses_sender: env.required("SES_SENDER", "the verified SES identity emails come from"),
             queue_url: env.url("QUEUE_URL", None),
@@ -83,10 +94,13 @@ pub async fn build_ports(config: &AdapterConfig) -> Result<Ports, BuildError> {
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),
         )),
-        secrets: Arc::new(SecretsManagerKeys::new(
-            aws_sdk_secretsmanager::Client::new(&sdk),
-            config.secret_prefix.clone(),
-        )),
+        secrets: Arc::new(
+            SecretsManagerKeys::new(
+                aws_sdk_secretsmanager::Client::new(&sdk),
+                config.secret_prefix.clone(),
+            )
+            .with_storage(config.key_storage),
+        ),
         mailer: Arc::new(SesMailer::new(
             aws_sdk_sesv2::Client::new(&sdk),
             &config.ses_sender,

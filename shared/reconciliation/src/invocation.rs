@@ -197,8 +197,8 @@ impl SyncRequest {
         })
     }
 
-    /// Checks what the types alone cannot: a backfill window that is not empty, a
-    /// record-type list that names some type, once each.
+    /// Checks what the types alone cannot: a backfill window that starts before `now`
+    /// and is not empty, a record-type list that names some type, once each.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), InvalidInvocation> {
         if let Some(types) = &self.record_types {
             if types.is_empty() {
@@ -221,6 +221,14 @@ impl SyncRequest {
             (None, Some(_)) => Err(InvalidInvocation::new(
                 Some("backfill_to".into()),
                 "set without backfill_from",
+            )),
+            // Telnyx holds no record of the future: such a window could only cost
+            // requests and a failed run log.
+            (Some(from), _) if from >= now => Err(InvalidInvocation::new(
+                Some("backfill_from".into()),
+                format!(
+                    "{from} lies in the future (now is {now}): there is nothing to backfill yet"
+                ),
             )),
             (Some(from), to) if from >= to.unwrap_or(now) => Err(InvalidInvocation::new(
                 Some("backfill_from".into()),

@@ -148,6 +148,18 @@ pub fn onboarding_index(account: &ManagedAccountId) -> IndexKey {
     }
 }
 
+/// The partition listing every offboarded account.
+pub const OFFBOARDINGS_PARTITION: &str = "OFFBOARDING";
+
+/// An offboarding: `OFFBOARDING` / `ACCOUNT#{account}` (one partition: the scheduler
+/// reads them all with one query, and there are at most a few thousand).
+pub fn offboarding(account: &ManagedAccountId) -> Key {
+    key(
+        OFFBOARDINGS_PARTITION.to_owned(),
+        &account_partition(account),
+    )
+}
+
 /// Prefix of watermarks in an account partition.
 pub const WATERMARK_PREFIX: &str = "WATERMARK#";
 

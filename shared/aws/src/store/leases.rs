@@ -137,7 +137,7 @@ impl LeaseStore for DynamoStore {
 
 impl DynamoStore {
     /// Consistent BatchGetItem of up to 100 keys, unprocessed keys retried.
-    async fn batch_get(&self, keys: Vec<keys::Key>) -> Result<Vec<Item>, AwsError> {
+    pub(super) async fn batch_get(&self, keys: Vec<keys::Key>) -> Result<Vec<Item>, AwsError> {
         let mut pending: Vec<Item> = keys.iter().map(items::key_item).collect();
         let mut found = Vec::new();
         for attempt in 1..=self.retry.max_attempts {

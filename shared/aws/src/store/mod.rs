@@ -34,6 +34,7 @@
 //! [`retry`] (the backoff policy).
 
 pub mod billing;
+mod digest;
 pub mod inspect;
 pub mod items;
 pub mod keys;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::plan::Notification;
-use reconciliation::ports::{AlertKind, OutboxEntry, OutboxStore, PortResult};
+use reconciliation::ports::{AlertKind, DigestFn, OutboxEntry, OutboxStore, PortResult};
 
 impl DynamoStore {
     pub(super) fn outbox_item(
@@ -37,7 +37,7 @@ impl DynamoStore {
     /// The alert throttle's update: take the slot at `now` if it is free. Decided on the
     /// stored `last_sent_at`, never on TTL deletion (expired items still read back);
     /// `expires_at` only cleans up long after the interval.
-    fn alert_throttle(
+    pub(super) fn alert_throttle(
         kind: AlertKind,
         account: &ManagedAccountId,
         now: DateTime<Utc>,
@@ -109,6 +109,26 @@ impl OutboxStore for DynamoStore {
             ))
         })?;
         Ok(admitted)
+    }
+
+    #[tracing::instrument(skip_all, fields(kind = kind.as_str(), accounts = accounts.len()))]
+    async fn admit_and_queue_digest(
+        &self,
+        kind: AlertKind,
+        accounts: &[ManagedAccountId],
+        digest: &DigestFn<'_>,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<Vec<ManagedAccountId>> {
+        self.digest(kind, accounts, digest, now, interval)
+            .await
+            .map_err(|e| {
+                e.into_port(format!(
+                    "admitting a {} digest for {} account(s)",
+                    kind.as_str(),
+                    accounts.len()
+                ))
+            })
     }
 
     #[tracing::instrument(skip_all)]

@@ -7,8 +7,10 @@
 //!
 //! - [`store`]: the `Store` contract (every concern).
 //! - [`telnyx`]: the `TelnyxApi` contract (walks, the usage report, refused keys).
+//! - [`secrets`]: the `KeyStore` contract (keys stored, replaced, deleted, raced).
 
 mod billing;
+pub mod secrets;
 pub mod store;
 pub mod telnyx;
 mod usage;

@@ -39,6 +39,8 @@ pub const CHECKS: &[&str] = &[
     USAGE_OPTIONS,
     COUNT_CONFIRMATIONS,
     DISTRUSTS,
+    OFFBOARDING,
+    DIGEST,
 ];
 
 pub const ONBOARDINGS: &str = "an onboarding is read back and listed among all onboardings";
@@ -68,6 +70,9 @@ pub const COUNT_CONFIRMATIONS: &str =
     "a count metric's first confirmation is kept, other metrics are listed beside it";
 pub const DISTRUSTS: &str =
     "distrusted usage reports read back per account, replaced per type, lifted per type";
+
+pub const OFFBOARDING: &str = "an offboarded account is neither read nor listed as onboarded, is listed as offboarded with its onboarding, and onboarding it again undoes it; offboarding an account not onboarded writes nothing";
+pub const DIGEST: &str = "a digest admits each account once per interval, shares the slot with single alerts, and queues one email naming only the accounts admitted";
 
 /// Runs every check against `store`.
 pub async fn check_store(store: &dyn Store) -> ContractReport {
@@ -108,6 +113,8 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
         DISTRUSTS,
         super::usage::distrusts(store, &ns.account(1), &ns.account(2)).await,
     );
+    report.record(OFFBOARDING, offboarding(store, &Ns::new()).await);
+    report.record(DIGEST, digest(store, &Ns::new()).await);
     report
 }
 
@@ -828,6 +835,148 @@ async fn leases(store: &dyn Store, ns: &Ns) -> Check {
     ensure!(
         take(&one, 4, 5).await? == LeaseGrant::Granted,
         "a released lease was not free"
+    );
+    Ok(())
+}
+
+async fn offboarding(store: &dyn Store, ns: &Ns) -> Check {
+    let (a, b, never) = (ns.account(1), ns.account(2), ns.account(3));
+    let dept = ns.dept("off");
+    port(
+        "put_onboarding",
+        store.put_onboarding(&onboarding(&a, &dept)).await,
+    )?;
+    port(
+        "put_onboarding",
+        store.put_onboarding(&onboarding(&b, &dept)).await,
+    )?;
+    let gone = port("offboard", store.offboard(&a, at(1)).await)?;
+    ensure!(
+        gone.as_ref().map(|o| (&o.onboarding, o.offboarded_at))
+            == Some((&onboarding(&a, &dept), at(1))),
+        "offboard returned {gone:?}"
+    );
+    ensure!(
+        port("onboarding", store.onboarding(&a).await)?.is_none(),
+        "an offboarded account still reads as onboarded"
+    );
+    let listed = port("onboardings", store.onboardings().await)?;
+    ensure!(
+        !listed.iter().any(|o| o.account == a) && listed.iter().any(|o| o.account == b),
+        "onboardings after offboarding {a}: {listed:?}"
+    );
+    let off = port("offboardings", store.offboardings().await)?;
+    ensure!(
+        off.iter().filter(|o| o.onboarding.account == a).count() == 1
+            && !off.iter().any(|o| o.onboarding.account == b),
+        "offboardings: {off:?}"
+    );
+    ensure!(
+        port("offboard", store.offboard(&never, at(2)).await)?.is_none(),
+        "offboarding an account never onboarded returned an offboarding"
+    );
+    ensure!(
+        !port("offboardings", store.offboardings().await)?
+            .iter()
+            .any(|o| o.onboarding.account == never),
+        "offboarding an account never onboarded wrote one"
+    );
+    port(
+        "put_onboarding",
+        store.put_onboarding(&onboarding(&a, &dept)).await,
+    )?;
+    ensure!(
+        port("onboarding", store.onboarding(&a).await)?.is_some(),
+        "onboarding again did not restore the onboarding"
+    );
+    ensure!(
+        !port("offboardings", store.offboardings().await)?
+            .iter()
+            .any(|o| o.onboarding.account == a),
+        "onboarding again left the offboarding listed"
+    );
+    Ok(())
+}
+
+fn unknown_digest(accounts: &[ManagedAccountId], raised_at: DateTime<Utc>) -> Notification {
+    Notification::UnknownManagedAccounts {
+        to: vec!["ops@operator.example".into()],
+        accounts: accounts
+            .iter()
+            .map(|a| crate::plan::UnknownAccount {
+                account: a.clone(),
+                organization_name: None,
+                email: None,
+                created_at: None,
+            })
+            .collect(),
+        raised_at,
+        repeat_every: RepeatEvery::DEFAULT,
+    }
+}
+
+async fn digest(store: &dyn Store, ns: &Ns) -> Check {
+    let interval = Duration::hours(72);
+    let accounts: Vec<ManagedAccountId> = (1..=5).map(|n| ns.account(n)).collect();
+    // One of them was alerted alone within the interval: its slot is taken.
+    let alone = key_problem(&accounts[4], at(0));
+    port(
+        "admit_and_queue_alert",
+        store
+            .admit_and_queue_alert(
+                AlertKind::UnknownAccount,
+                &accounts[4],
+                &alone,
+                at(0),
+                interval,
+            )
+            .await,
+    )?;
+    let run = |h: i64, list: Vec<ManagedAccountId>| async move {
+        let build = |admitted: &[ManagedAccountId]| unknown_digest(admitted, at(h));
+        port(
+            "admit_and_queue_digest",
+            store
+                .admit_and_queue_digest(AlertKind::UnknownAccount, &list, &build, at(h), interval)
+                .await,
+        )
+    };
+    let first = run(1, accounts[..3].to_vec()).await?;
+    ensure!(
+        first == accounts[..3],
+        "the first digest admitted {first:?}"
+    );
+    let second = run(2, accounts.clone()).await?;
+    ensure!(
+        second == vec![accounts[3].clone()],
+        "within the interval only the new account is admitted, got {second:?}"
+    );
+    let later = run(74, accounts[..2].to_vec()).await?;
+    ensure!(
+        later == accounts[..2],
+        "a whole interval later, admitted {later:?}"
+    );
+    let none = run(75, accounts[..2].to_vec()).await?;
+    ensure!(none.is_empty(), "nothing new, yet {none:?} admitted");
+    let pending = port("pending_notifications", store.pending_notifications().await)?;
+    let ours: Vec<Vec<ManagedAccountId>> = pending
+        .iter()
+        .filter_map(|e| match &e.notification {
+            Notification::UnknownManagedAccounts {
+                accounts: named, ..
+            } if named.iter().any(|n| accounts.contains(&n.account)) => {
+                Some(named.iter().map(|n| n.account.clone()).collect())
+            }
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        ours == vec![
+            accounts[..3].to_vec(),
+            vec![accounts[3].clone()],
+            accounts[..2].to_vec()
+        ],
+        "queued digests name {ours:?}"
     );
     Ok(())
 }

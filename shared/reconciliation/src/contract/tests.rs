@@ -76,6 +76,16 @@ impl OnboardingStore for Defective {
     async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
         self.inner.put_onboarding(onboarding).await
     }
+    async fn offboard(
+        &self,
+        account: &ManagedAccountId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<crate::domain::Offboarding>> {
+        self.inner.offboard(account, at).await
+    }
+    async fn offboardings(&self) -> PortResult<Vec<crate::domain::Offboarding>> {
+        self.inner.offboardings().await
+    }
     async fn put_department(&self, department: &Department) -> PortResult<()> {
         self.inner.put_department(department).await
     }
@@ -235,6 +245,22 @@ impl OutboxStore for Defective {
         };
         self.inner
             .admit_and_queue_alert(kind, account, alert, now, interval)
+            .await
+    }
+    async fn admit_and_queue_digest(
+        &self,
+        kind: AlertKind,
+        accounts: &[ManagedAccountId],
+        digest: &crate::ports::DigestFn<'_>,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<Vec<ManagedAccountId>> {
+        let interval = match self.defect {
+            Defect::AlertIntervalIgnored => Duration::zero(),
+            _ => interval,
+        };
+        self.inner
+            .admit_and_queue_digest(kind, accounts, digest, now, interval)
             .await
     }
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>> {
@@ -419,4 +445,27 @@ impl crate::ports::UsageStore for Defective {
     ) -> PortResult<()> {
         self.inner.trust_again(account, record_type).await
     }
+
+#[tokio::test]
+async fn the_in_memory_key_store_keeps_the_key_store_contract() {
+    use crate::fakes::InMemorySecrets;
+    let (a, b) = (InMemorySecrets::new(), InMemorySecrets::new());
+    // Two writers on one storage: the fake's is shared through one instance.
+    let report = super::secrets::check_key_store(
+        &a,
+        &a,
+        [
+            ManagedAccountId::new("acc-1"),
+            ManagedAccountId::new("acc-2"),
+        ],
+    )
+    .await;
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(report.passed.len(), super::secrets::CHECKS.len());
+    // A second instance is another storage: the first one's keys are not there.
+    assert!(
+        crate::ports::Secrets::account_key(&b, &ManagedAccountId::new("acc-1"))
+            .await
+            .is_err()
+    );
 }

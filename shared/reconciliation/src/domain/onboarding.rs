@@ -1,7 +1,9 @@
 //! How an account is onboarded: billed wholesale (managed account of a reseller) or
-//! direct, and mapped per billing group or as one customer.
+//! direct, and mapped per billing group or as one customer; and an account the
+//! operator stopped syncing ([`Offboarding`]).
 
 use super::ids::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Wholesale (reseller with a child department) or direct billing.
@@ -86,4 +88,15 @@ impl Onboarding {
             } => billing_customer.as_ref(),
         }
     }
+}
+
+/// An account the operator stopped syncing: its onboarding as it was, and when. Every
+/// stored record, watermark, customer and service stays; onboarding it again resumes
+/// from its watermarks. The scheduler neither syncs it nor reports it as unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offboarding {
+    /// The onboarding it had (what `onboard` would restore).
+    pub onboarding: Onboarding,
+    /// When it was offboarded.
+    pub offboarded_at: DateTime<Utc>,
 }

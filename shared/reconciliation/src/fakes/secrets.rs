@@ -1,9 +1,10 @@
-//! [`InMemorySecrets`]: the manager key and account keys, in memory.
+//! [`InMemorySecrets`]: the manager key and account keys, in memory (both the
+//! functions' reading side and the operator's writing side, [`KeyStore`]).
 
 use super::lock;
 use crate::domain::ManagedAccountId;
 use crate::error::{PortError, Transience};
-use crate::ports::{ApiKey, PortResult, Secrets};
+use crate::ports::{ApiKey, KeyStore, PortResult, Secrets};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -52,5 +53,29 @@ impl Secrets for InMemorySecrets {
                     Transience::Permanent,
                 )
             })
+    }
+}
+
+#[async_trait]
+impl KeyStore for InMemorySecrets {
+    async fn put_master_key(&self, key: &ApiKey) -> PortResult<()> {
+        *lock(&self.master) = Some(key.expose().to_owned());
+        Ok(())
+    }
+
+    async fn put_account_keys(&self, keys: &[(ManagedAccountId, ApiKey)]) -> PortResult<()> {
+        let mut accounts = lock(&self.accounts);
+        for (account, key) in keys {
+            accounts.insert(account.clone(), key.expose().to_owned());
+        }
+        Ok(())
+    }
+
+    async fn delete_account_key(&self, account: &ManagedAccountId) -> PortResult<bool> {
+        Ok(lock(&self.accounts).remove(account).is_some())
+    }
+
+    fn account_key_location(&self, account: &ManagedAccountId) -> String {
+        format!("memory:{account}")
     }
 }

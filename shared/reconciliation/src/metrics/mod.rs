@@ -170,6 +170,7 @@ pub fn sync_run(summary: &RunSummary, duration_ms: u64, telnyx: RequestCounts) -
         ("TelnyxRequests", count(telnyx.requests), Unit::Count),
         ("TelnyxThrottled", count(telnyx.throttled), Unit::Count),
         ("EmailsSent", count(summary.emails.sent), Unit::Count),
+        ("EmailsFailed", count(summary.emails.failed), Unit::Count),
         ("KeyProblems", 0.0, Unit::Count),
         ("DurationMs", count(duration_ms), Unit::Milliseconds),
     ];
@@ -304,6 +305,17 @@ pub fn schedule_tick(
             ("AccountsBusy", n(|r| r.busy.len()), Unit::Count),
             ("AccountsUnknown", n(|r| r.unknown.len()), Unit::Count),
             ("AccountsAlerted", n(|r| r.alerted.len()), Unit::Count),
+            ("AccountsOffboarded", n(|r| r.offboarded.len()), Unit::Count),
+            (
+                "AccountsNotListed",
+                n(|r| r.onboarded_not_listed.len()),
+                Unit::Count,
+            ),
+            (
+                "EmailsFailed",
+                report.map_or(0.0, |r| r.emails.failed as f64),
+                Unit::Count,
+            ),
             (
                 "KeyProblems",
                 if key_problem { 1.0 } else { 0.0 },

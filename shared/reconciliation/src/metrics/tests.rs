@@ -208,6 +208,12 @@ fn the_schedulers_tick_counts_accounts_and_a_failed_tick_says_so() {
         dispatched: vec!["a".into(), "b".into()],
         unknown: vec!["c".into()],
         alerted: vec!["c".into()],
+        offboarded: vec!["d".into()],
+        onboarded_not_listed: vec!["e".into(), "f".into()],
+        emails: crate::outbox::FlushReport {
+            failed: 2,
+            ..Default::default()
+        },
         ..ScheduleReport::default()
     };
     let tick = schedule_tick(Some(&report), false, 50).to_json(fixed_now());
@@ -217,6 +223,12 @@ fn the_schedulers_tick_counts_accounts_and_a_failed_tick_says_so() {
     assert_eq!(tick["AccountsDispatched"], 2.0);
     assert_eq!(tick["AccountsUnknown"], 1.0);
     assert_eq!(tick["AccountsAlerted"], 1.0);
+    assert_eq!(tick["AccountsOffboarded"], 1.0);
+    assert_eq!(tick["AccountsNotListed"], 2.0);
+    assert_eq!(
+        tick["EmailsFailed"], 2.0,
+        "the alarm on unsendable emails reads it"
+    );
     let failed = schedule_tick(None, true, 5).to_json(fixed_now());
     assert_valid_emf(&failed);
     assert_eq!(failed["Outcome"], "failed");

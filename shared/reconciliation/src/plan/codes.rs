@@ -106,6 +106,10 @@ pub enum LogCode {
     RecordTypeSilent,
     /// Records linked to their customer through their call's session or leg id.
     RecordsLinkedBySession,
+    /// Onboarded accounts the manager key no longer lists (cancelled, or moved to
+    /// another manager): not synced; offboarding them is suggested (the scheduler's
+    /// tick log).
+    AccountsNotListed,
 }
 
 impl LogCode {
@@ -134,7 +138,8 @@ impl LogCode {
             | AuditMismatch
             | UsageReportDisagrees
             | TimeFieldDiscovered
-            | RecordTypeSilent => Severity::Warning,
+            | RecordTypeSilent
+            | AccountsNotListed => Severity::Warning,
             BillingGroupRenamed
             | DeletedBillingGroupWithoutCustomer
             | ConnectionBillingGroupMismatch

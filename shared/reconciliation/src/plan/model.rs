@@ -80,22 +80,16 @@ pub enum Notification {
         /// Direct link to the customer record (from the portal URL template).
         link: String,
     },
-    /// A managed account nobody has onboarded; goes to the operator's alert address.
-    UnknownManagedAccount {
+    /// Managed accounts nobody has onboarded, newly seen (or due again) at one tick:
+    /// one digest to the operator's alert address, however many there are.
+    UnknownManagedAccounts {
         /// The operator's alert address(es).
         to: Vec<String>,
-        /// The account nobody has onboarded.
-        account: ManagedAccountId,
-        /// Its organization, as Telnyx lists it.
-        organization_name: Option<String>,
-        /// Its owner's email, as Telnyx lists it.
-        email: Option<String>,
-        /// When Telnyx says it was created.
-        created_at: Option<DateTime<Utc>>,
-        /// When the alert was admitted by the throttle (part of its outbox key, so the
-        /// next period's alert is a new entry).
+        /// The accounts, as Telnyx lists them (at least one).
+        accounts: Vec<UnknownAccount>,
+        /// When the digest was queued (part of its outbox key).
         raised_at: DateTime<Utc>,
-        /// The throttle's interval (the email says how often it can repeat).
+        /// The throttle's interval (the email says how often an account can repeat).
         #[serde(default)]
         repeat_every: RepeatEvery,
     },
@@ -149,9 +143,19 @@ impl Notification {
             Notification::NewCustomer { customer_id, .. } => format!("new-customer#{customer_id}"),
             // An alert's key carries the instant the throttle admitted it, so the
             // next period's alert is a new outbox entry rather than a duplicate.
-            Notification::UnknownManagedAccount {
-                account, raised_at, ..
-            } => format!("unknown-account#{account}#{}", raised_at.timestamp()),
+            Notification::UnknownManagedAccounts {
+                accounts,
+                raised_at,
+                ..
+            } => format!(
+                "unknown-accounts#{}#{}+{}",
+                raised_at.timestamp_millis(),
+                accounts
+                    .first()
+                    .map(|a| a.account.as_str())
+                    .unwrap_or_default(),
+                accounts.len()
+            ),
             Notification::KeyProblem {
                 account, raised_at, ..
             } => format!("key-problem#{account}#{}", raised_at.timestamp()),
@@ -168,12 +172,26 @@ impl Notification {
     pub fn recipients(&self) -> &[String] {
         match self {
             Notification::NewCustomer { to, .. }
-            | Notification::UnknownManagedAccount { to, .. }
+            | Notification::UnknownManagedAccounts { to, .. }
             | Notification::KeyProblem { to, .. }
             | Notification::ManagerKeyProblem { to, .. }
             | Notification::AuditMismatch { to, .. } => to,
         }
     }
+}
+
+/// One managed account nobody has onboarded, as Telnyx lists it (a line of the
+/// unknown-accounts digest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownAccount {
+    /// The account nobody has onboarded.
+    pub account: ManagedAccountId,
+    /// Its organization, as Telnyx lists it.
+    pub organization_name: Option<String>,
+    /// Its owner's email, as Telnyx lists it.
+    pub email: Option<String>,
+    /// When Telnyx says it was created.
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// How often an alert of one kind may repeat for one account (the throttle's interval),

@@ -14,7 +14,8 @@
 //!   by time, session links, audit verdicts, found time fields); part of `Store`.
 //! - [`usage`]: `UsageStore`, what was learned of Telnyx's usage report (cached options,
 //!   confirmed count metrics, reports an account distrusts); part of `Store`.
-//! - [`outside`]: `Secrets`, `Mailer`, `Dispatcher` and `Clock`.
+//! - [`outside`]: `Secrets` (and `KeyStore`, its writing side), `Mailer`, `Dispatcher`
+//!   and `Clock`.
 //!
 //! [`Ports`] is the one edge struct: a function builds it once at cold start and hands
 //! it to the core's jobs.
@@ -29,11 +30,11 @@ pub use billing::{
     AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, Rewalk,
     SessionLink,
 };
-pub use outside::{Clock, Dispatcher, Mailer, Secrets, SystemClock};
+pub use outside::{Clock, Dispatcher, KeyStore, Mailer, Secrets, SystemClock};
 pub use store::{
-    AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
-    OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore,
-    Store,
+    AlertKind, ApplyReport, Cursor, DigestFn, Lease, LeaseGrant, LeaseStore, OnboardingStore,
+    OutboxEntry, OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome,
+    StateStore, Store,
 };
 pub use telnyx::{
     ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,

@@ -1,5 +1,5 @@
-//! The smaller ports: API keys in a secret store, sending an email, queueing a sync,
-//! and the time.
+//! The smaller ports: API keys in a secret store (read by the functions, written by
+//! the operator's CLI), sending an email, queueing a sync, and the time.
 
 use super::PortResult;
 use super::telnyx::ApiKey;
@@ -16,6 +16,22 @@ pub trait Secrets: Send + Sync {
     async fn master_key(&self) -> PortResult<ApiKey>;
     /// One managed account's own key.
     async fn account_key(&self, account: &ManagedAccountId) -> PortResult<ApiKey>;
+}
+
+/// Storing API keys: the operator's side of [`Secrets`] (the functions only read).
+/// Every write is visible to this instance's own reads at once; another process sees
+/// it within its cache lifetime. Keys never appear in an error.
+#[async_trait]
+pub trait KeyStore: Secrets {
+    /// Creates or replaces the manager key.
+    async fn put_master_key(&self, key: &ApiKey) -> PortResult<()>;
+    /// Creates or replaces each account's key. A storage that keeps several accounts'
+    /// keys together never loses a key another writer stores at the same time.
+    async fn put_account_keys(&self, keys: &[(ManagedAccountId, ApiKey)]) -> PortResult<()>;
+    /// Removes an account's key; true when there was one (the other accounts' keys stay).
+    async fn delete_account_key(&self, account: &ManagedAccountId) -> PortResult<bool>;
+    /// Where an account's key is kept (a secret's name), for the operator's messages.
+    fn account_key_location(&self, account: &ManagedAccountId) -> String;
 }
 
 /// Sends one email. Has no idempotency of its own: callers go through the outbox.

@@ -15,7 +15,8 @@
 use super::PortResult;
 use super::telnyx::TimeWindow;
 use crate::domain::{
-    Department, ManagedAccountId, Onboarding, RecordType, RunId, StoredDetailRecord, StoredState,
+    Department, ManagedAccountId, Offboarding, Onboarding, RecordType, RunId, StoredDetailRecord,
+    StoredState,
 };
 use crate::plan::{Action, LogEntry, Notification};
 use async_trait::async_trait;
@@ -154,6 +155,10 @@ pub struct OutboxEntry {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// Builds an alert digest from the accounts it names
+/// ([`OutboxStore::admit_and_queue_digest`]).
+pub type DigestFn<'f> = dyn Fn(&[ManagedAccountId]) -> Notification + Sync + 'f;
+
 /// What an alert is throttled as: one of a kind per account per alert interval.
 #[derive(
     Debug,
@@ -198,8 +203,20 @@ pub trait OnboardingStore: Send + Sync {
     async fn onboarding(&self, account: &ManagedAccountId) -> PortResult<Option<Onboarding>>;
     /// Every onboarding (the scheduler's list).
     async fn onboardings(&self) -> PortResult<Vec<Onboarding>>;
-    /// Create or replace an onboarding (operator action).
+    /// Create or replace an onboarding (operator action); an offboarding of the account
+    /// is undone (forgotten) by it.
     async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()>;
+    /// Stops syncing an account (operator action): its onboarding is kept aside as an
+    /// [`Offboarding`], so [`OnboardingStore::onboarding`] and `onboardings` no longer
+    /// return it; nothing else is touched (records, watermarks, customers stay).
+    /// `None` when the account is not onboarded (nothing written). Idempotent.
+    async fn offboard(
+        &self,
+        account: &ManagedAccountId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<Offboarding>>;
+    /// Every offboarded account not onboarded again (the scheduler's list).
+    async fn offboardings(&self) -> PortResult<Vec<Offboarding>>;
     /// Create or replace a department (operator action).
     async fn put_department(&self, department: &Department) -> PortResult<()>;
 }
@@ -331,6 +348,25 @@ pub trait OutboxStore: Send + Sync {
         now: DateTime<Utc>,
         interval: Duration,
     ) -> PortResult<bool>;
+
+    /// The digest form of [`OutboxStore::admit_and_queue_alert`]: admits one alert of
+    /// `kind` per account of `accounts` per `interval` (decided on the stored time, each
+    /// account exactly once among concurrent callers) and queues **one** email, built
+    /// by `digest` from the accounts admitted, for all of them; nothing is queued when
+    /// none is admitted. Returns the accounts admitted.
+    ///
+    /// The email is queued before the accounts' slots are taken and rewritten (or
+    /// withdrawn) for the accounts a concurrent caller admitted first, so a crash
+    /// between the two steps can send the digest without using up the interval (the
+    /// accounts are named again next time), never use up the interval without an email.
+    async fn admit_and_queue_digest(
+        &self,
+        kind: AlertKind,
+        accounts: &[ManagedAccountId],
+        digest: &DigestFn<'_>,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<Vec<ManagedAccountId>>;
 
     /// Notifications queued and not yet sent, oldest first.
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>>;

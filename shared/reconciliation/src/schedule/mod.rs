@@ -1,8 +1,11 @@
 //! The scheduler's job: list the managed accounts with the master key, alert on the
-//! ones nobody has onboarded (at most once per account per alert interval), and fan out
-//! one sync request per onboarded account — except an account whose previous sync still
-//! holds its lease (a long backfill carries itself on with continuations; piling more
-//! messages on it would only queue no-op runs).
+//! ones nobody has onboarded (one digest email per tick naming the new ones, each
+//! account at most once per alert interval), and fan out one sync request per onboarded
+//! account that Telnyx still lists — except an account whose previous sync still holds
+//! its lease (a long backfill carries itself on with continuations; piling more
+//! messages on it would only queue no-op runs). Offboarded accounts are neither synced
+//! nor reported; onboarded accounts the manager key no longer lists (cancelled) are not
+//! synced and are named in the tick's log, offboarding suggested.
 //!
 //! Each request carries what Telnyx's usage report says of its account (one report per
 //! record type for every managed account at once, with the manager key): the sync does
@@ -23,6 +26,7 @@ use crate::domain::{ManagedAccount, ManagedAccountId, Onboarding, RecordType};
 use crate::error::PortError;
 use crate::invocation::{SyncRequest, UsageHint};
 use crate::outbox::{FlushReport, flush_outbox};
+use crate::plan::{LogCode, LogEntry, UnknownAccount};
 use crate::plan::{Notification, RepeatEvery};
 use crate::ports::{AlertKind, ApiKey, Ports, TimeWindow};
 use chrono::Duration;
@@ -62,8 +66,12 @@ pub struct ScheduleReport {
     pub unknown: Vec<ManagedAccountId>,
     /// Unknown accounts alerted this run (the others were alerted within the interval).
     pub alerted: Vec<ManagedAccountId>,
-    /// Onboarded accounts missing from the list (cancelled, or another manager's): still synced.
+    /// Onboarded accounts missing from the list (cancelled, or another manager's): not
+    /// synced (the tick log names them and suggests offboarding).
     pub onboarded_not_listed: Vec<ManagedAccountId>,
+    /// Listed accounts the operator offboarded: neither synced nor reported.
+    #[serde(default)]
+    pub offboarded: Vec<ManagedAccountId>,
     /// Onboarded accounts whose previous sync still holds the lease: not queued again.
     #[serde(default)]
     pub busy: Vec<ManagedAccountId>,
@@ -82,7 +90,7 @@ pub enum ScheduleError {
     MasterKey(#[source] PortError),
     #[error("listing managed accounts with the master key failed")]
     ListAccounts(#[source] PortError),
-    #[error("reading onboardings or the alert throttle failed")]
+    #[error("reading onboardings, offboardings or the alert throttle failed")]
     Store(#[source] PortError),
     #[error("queueing sync requests failed")]
     Dispatch(#[source] PortError),
@@ -140,42 +148,42 @@ pub async fn run_schedule(
         .onboardings()
         .await
         .map_err(ScheduleError::Store)?;
-    let onboarded: BTreeSet<&ManagedAccountId> = onboardings.iter().map(|o| &o.account).collect();
-    let listed: BTreeSet<&ManagedAccountId> = accounts.iter().map(|a| &a.id).collect();
-
-    let mut report = ScheduleReport {
-        accounts_listed: accounts.len(),
-        ..Default::default()
-    };
-    for account in accounts.iter().filter(|a| !onboarded.contains(&a.id)) {
-        report.unknown.push(account.id.clone());
-        if alert_unknown(ports, settings, account).await? {
-            report.alerted.push(account.id.clone());
-        }
-    }
-    report.onboarded_not_listed = onboardings
-        .iter()
-        .filter(|o| !listed.contains(&o.account))
-        .map(|o| o.account.clone())
+    let offboarded: BTreeSet<ManagedAccountId> = ports
+        .store
+        .offboardings()
+        .await
+        .map_err(ScheduleError::Store)?
+        .into_iter()
+        .map(|o| o.onboarding.account)
         .collect();
-    for account in &report.onboarded_not_listed {
-        tracing::warn!(account_id = %account, "onboarded account is not listed by the manager key (cancelled?); syncing it anyway");
+    let mut report = sort_accounts(&accounts, &onboardings, &offboarded);
+    if !report.onboarded_not_listed.is_empty() {
+        tracing::warn!(accounts = %join(&report.onboarded_not_listed), "onboarded accounts the manager key no longer lists (cancelled?) are not synced; offboard them (billing-admin offboard --account <id>) if they are gone for good");
     }
-    let accounts: Vec<ManagedAccountId> = onboardings.iter().map(|o| o.account.clone()).collect();
+    let unknown: Vec<&ManagedAccount> = accounts
+        .iter()
+        .filter(|a| report.unknown.contains(&a.id))
+        .collect();
+    report.alerted = alert_unknown(ports, settings, &unknown).await?;
+    let listed: Vec<ManagedAccountId> = onboardings
+        .iter()
+        .map(|o| o.account.clone())
+        .filter(|a| !report.onboarded_not_listed.contains(a))
+        .collect();
     let busy: BTreeSet<ManagedAccountId> = ports
         .store
-        .active_leases(&accounts, ports.clock.now())
+        .active_leases(&listed, ports.clock.now())
         .await
         .map_err(ScheduleError::Store)?
         .into_iter()
         .map(|l| l.account)
         .collect();
-    report.busy = accounts
+    report.busy = listed
         .iter()
         .filter(|a| busy.contains(a))
         .cloned()
         .collect();
-    let idle: Vec<ManagedAccountId> = accounts.into_iter().filter(|a| !busy.contains(a)).collect();
+    let idle: Vec<ManagedAccountId> = listed.into_iter().filter(|a| !busy.contains(a)).collect();
     let hints = usage_hints(ports, settings, &master).await;
     report.usage_checked = hints.checked.len();
     dispatch(ports, &idle, &hints, &mut report).await?;
@@ -193,35 +201,91 @@ pub async fn run_schedule(
     Ok(report)
 }
 
-/// Queues the unknown-account alert if the throttle admits it; true when it did.
+/// The tick's accounts by what happens to them: listed and nobody's (`unknown`),
+/// listed and offboarded (skipped), onboarded and not listed (not synced).
+fn sort_accounts(
+    accounts: &[ManagedAccount],
+    onboardings: &[Onboarding],
+    offboarded: &BTreeSet<ManagedAccountId>,
+) -> ScheduleReport {
+    let onboarded: BTreeSet<&ManagedAccountId> = onboardings.iter().map(|o| &o.account).collect();
+    let listed: BTreeSet<&ManagedAccountId> = accounts.iter().map(|a| &a.id).collect();
+    let (offboarded, unknown): (Vec<ManagedAccountId>, Vec<ManagedAccountId>) = accounts
+        .iter()
+        .filter(|a| !onboarded.contains(&a.id))
+        .map(|a| a.id.clone())
+        .partition(|id| offboarded.contains(id));
+    ScheduleReport {
+        accounts_listed: accounts.len(),
+        unknown,
+        offboarded,
+        onboarded_not_listed: onboardings
+            .iter()
+            .filter(|o| !listed.contains(&o.account))
+            .map(|o| o.account.clone())
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The tick log's entry naming the onboarded accounts Telnyx no longer lists, if any.
+pub fn not_listed_entry(report: &ScheduleReport) -> Option<LogEntry> {
+    (!report.onboarded_not_listed.is_empty()).then(|| {
+        LogEntry::new(
+            LogCode::AccountsNotListed,
+            format!(
+                "{} onboarded account(s) are not listed by the manager key (cancelled, or moved to another manager) and were not synced: {}. If they are gone for good, offboard them (billing-admin offboard --account <id>: every stored record is kept); onboarding again undoes it.",
+                report.onboarded_not_listed.len(),
+                join(&report.onboarded_not_listed)
+            ),
+        )
+    })
+}
+
+/// Queues one digest naming the unknown accounts the throttle admits (each at most
+/// once per interval); returns them.
 async fn alert_unknown(
     ports: &Ports,
     settings: &ScheduleSettings,
-    account: &ManagedAccount,
-) -> Result<bool, ScheduleError> {
+    unknown: &[&ManagedAccount],
+) -> Result<Vec<ManagedAccountId>, ScheduleError> {
+    if unknown.is_empty() || settings.alert_to.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = ports.clock.now();
-    let alert = Notification::UnknownManagedAccount {
+    let ids: Vec<ManagedAccountId> = unknown.iter().map(|a| a.id.clone()).collect();
+    let digest = |admitted: &[ManagedAccountId]| Notification::UnknownManagedAccounts {
         to: settings.alert_to.clone(),
-        account: account.id.clone(),
-        organization_name: account.organization_name.clone(),
-        email: account.email.clone(),
-        created_at: account.created_at,
+        accounts: unknown
+            .iter()
+            .filter(|a| admitted.contains(&a.id))
+            .map(|a| UnknownAccount {
+                account: a.id.clone(),
+                organization_name: a.organization_name.clone(),
+                email: a.email.clone(),
+                created_at: a.created_at,
+            })
+            .collect(),
         raised_at: now,
         repeat_every: RepeatEvery::of(settings.alert_interval),
     };
-    // One atomic write: the interval's slot is taken only together with its email.
     let admitted = ports
         .store
-        .admit_and_queue_alert(
+        .admit_and_queue_digest(
             AlertKind::UnknownAccount,
-            &account.id,
-            &alert,
+            &ids,
+            &digest,
             now,
             settings.alert_interval,
         )
         .await
         .map_err(ScheduleError::Store)?;
-    tracing::warn!(account_id = %account.id, alerted = admitted, "managed account is not onboarded; its CDR is not imported");
+    tracing::warn!(
+        unknown = ids.len(),
+        alerted = admitted.len(),
+        accounts = %join(&ids),
+        "managed accounts are not onboarded; their CDR is not imported"
+    );
     Ok(admitted)
 }
 

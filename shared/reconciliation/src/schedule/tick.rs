@@ -6,7 +6,7 @@
 //! Both are best effort: a store or mail failure is logged and the tick's own result
 //! stands (a failed tick still fails, so the schedule's retry and alarms see it).
 
-use super::{ScheduleError, ScheduleReport, ScheduleSettings, run_schedule};
+use super::{ScheduleError, ScheduleReport, ScheduleSettings, not_listed_entry, run_schedule};
 use crate::domain::{ManagedAccountId, RunId};
 use crate::error::error_chain;
 use crate::outbox::flush_outbox;
@@ -56,6 +56,7 @@ fn counts(report: &ScheduleReport) -> BTreeMap<String, u64> {
             "onboarded_not_listed".to_owned(),
             n(report.onboarded_not_listed.len()),
         ),
+        ("offboarded".to_owned(), n(report.offboarded.len())),
         ("usage_reports_read".to_owned(), n(report.usage_checked)),
         ("emails_sent".to_owned(), report.emails.sent),
     ])
@@ -67,13 +68,18 @@ fn tick_log(
     finished_at: DateTime<Utc>,
     result: &Result<ScheduleReport, ScheduleError>,
 ) -> RunLog {
-    let (outcome, counts) = match result {
-        Ok(report) => (RunOutcome::Complete, counts(report)),
+    let (outcome, counts, entries) = match result {
+        Ok(report) => (
+            RunOutcome::Complete,
+            counts(report),
+            not_listed_entry(report).into_iter().collect(),
+        ),
         Err(error) => (
             RunOutcome::Failed {
                 error: error_chain(error),
             },
             BTreeMap::new(),
+            Vec::new(),
         ),
     };
     RunLog {
@@ -82,7 +88,7 @@ fn tick_log(
         started_at,
         finished_at,
         counts,
-        entries: Vec::new(),
+        entries,
         outcome,
     }
 }

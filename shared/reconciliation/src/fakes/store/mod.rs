@@ -12,8 +12,8 @@ mod usage;
 
 use super::{injected, lock};
 use crate::domain::{
-    ConnectionId, DetailRecordId, ManagedAccountId, Onboarding, RecordType, StoredDetailRecord,
-    StoredState,
+    ConnectionId, DetailRecordId, ManagedAccountId, Offboarding, Onboarding, RecordType,
+    StoredDetailRecord, StoredState,
 };
 use crate::ports::{AlertKind, AuditDay, Cursor, Lease, OutboxEntry, PortResult, RunLog};
 use chrono::NaiveDate;
@@ -25,6 +25,8 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, Default)]
 pub struct StoreData {
     pub onboardings: BTreeMap<ManagedAccountId, Onboarding>,
+    /// Accounts the operator stopped syncing.
+    pub offboardings: BTreeMap<ManagedAccountId, Offboarding>,
     /// Every account's departments, customers, service types and services.
     pub state: StoredState,
     pub records: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,

@@ -1,10 +1,11 @@
 //! Onboardings and departments of the in-memory store.
 
 use super::InMemoryStore;
-use crate::domain::{Department, ManagedAccountId, Onboarding};
+use crate::domain::{Department, ManagedAccountId, Offboarding, Onboarding};
 use crate::fakes::lock;
 use crate::ports::{OnboardingStore, PortResult};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 #[async_trait]
 impl OnboardingStore for InMemoryStore {
@@ -20,10 +21,34 @@ impl OnboardingStore for InMemoryStore {
 
     async fn put_onboarding(&self, onboarding: &Onboarding) -> PortResult<()> {
         self.check("put_onboarding")?;
-        lock(&self.data)
-            .onboardings
+        let mut d = lock(&self.data);
+        d.onboardings
             .insert(onboarding.account.clone(), onboarding.clone());
+        d.offboardings.remove(&onboarding.account);
         Ok(())
+    }
+
+    async fn offboard(
+        &self,
+        account: &ManagedAccountId,
+        at: DateTime<Utc>,
+    ) -> PortResult<Option<Offboarding>> {
+        self.check("offboard")?;
+        let mut d = lock(&self.data);
+        let Some(onboarding) = d.onboardings.remove(account) else {
+            return Ok(None);
+        };
+        let offboarding = Offboarding {
+            onboarding,
+            offboarded_at: at,
+        };
+        d.offboardings.insert(account.clone(), offboarding.clone());
+        Ok(Some(offboarding))
+    }
+
+    async fn offboardings(&self) -> PortResult<Vec<Offboarding>> {
+        self.check("offboardings")?;
+        Ok(lock(&self.data).offboardings.values().cloned().collect())
     }
 
     async fn put_department(&self, department: &Department) -> PortResult<()> {

@@ -4,7 +4,7 @@ use super::InMemoryStore;
 use crate::domain::ManagedAccountId;
 use crate::fakes::{lock, yield_now};
 use crate::plan::Notification;
-use crate::ports::{AlertKind, OutboxEntry, OutboxStore, PortResult};
+use crate::ports::{AlertKind, DigestFn, OutboxEntry, OutboxStore, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
@@ -42,6 +42,49 @@ impl OutboxStore for InMemoryStore {
             },
         );
         Ok(true)
+    }
+
+    async fn admit_and_queue_digest(
+        &self,
+        kind: AlertKind,
+        accounts: &[ManagedAccountId],
+        digest: &DigestFn<'_>,
+        now: DateTime<Utc>,
+        interval: Duration,
+    ) -> PortResult<Vec<ManagedAccountId>> {
+        self.check("admit_and_queue_digest")?;
+        // One lock: the slots and the digest change together.
+        let mut d = lock(&self.data);
+        let admitted: Vec<ManagedAccountId> = accounts
+            .iter()
+            .filter(|a| {
+                d.alerts
+                    .get(&(kind, (*a).clone()))
+                    .is_none_or(|last| now - *last >= interval)
+            })
+            .cloned()
+            .collect();
+        if admitted.is_empty() {
+            return Ok(admitted);
+        }
+        let email = digest(&admitted);
+        let key = email.dedupe_key();
+        if d.outbox.contains_key(&key) {
+            return Ok(Vec::new());
+        }
+        for account in &admitted {
+            d.alerts.insert((kind, account.clone()), now);
+        }
+        d.outbox.insert(
+            key.clone(),
+            OutboxEntry {
+                key,
+                notification: email,
+                queued_at: now,
+                sent_at: None,
+            },
+        );
+        Ok(admitted)
     }
 
     async fn pending_notifications(&self) -> PortResult<Vec<OutboxEntry>> {

@@ -97,6 +97,15 @@ impl InMemoryTelnyx {
         self
     }
 
+    /// Lists one more managed account (empty snapshot) from now on.
+    pub fn add_account(&self, account: ManagedAccount, key: &str) {
+        let mut d = lock(&self.data);
+        d.keys.insert(key.to_owned(), account.id.clone());
+        d.snapshots
+            .insert(account.id.clone(), TelnyxSnapshot::default());
+        d.accounts.push(account);
+    }
+
     /// Adds detail records to an account.
     pub fn add_records(
         &self,
