@@ -1,5 +1,5 @@
 //! One account's sync run over the ports. The record path is a stream with checkpoints
-//! (DESIGN §2, "The record path at any volume"):
+//! (docs/record-path.md):
 //!
 //! ```text
 //! lease(account) ─► snapshot + plan + apply (small) ─► for each record type with usage:
@@ -9,7 +9,8 @@
 //! ```
 //!
 //! - [`structure`]: the snapshot, the stored state and the usage seen so far, planned and
-//!   applied (again when a page shows a connection used as a new service type, rule 8).
+//!   applied (again when a page shows a connection used as a new service type, rule 8 of
+//!   docs/mapping-rules.md).
 //! - [`windows`]: which window of which record type this run walks (a cursor left by an
 //!   earlier run, the watermark's next window, a backfill, the first run's month), and
 //!   which types the usage report shows need no request.
