@@ -4,15 +4,12 @@
 //! modules, files only tests declare (`#[cfg(test)] mod x;`), fakes, fixtures, contract
 //! suites, benches) is not production and is not measured.
 
+use integration_tests::tree::{files_under, workspace};
 use std::path::{Path, PathBuf};
 
 const MAX_FILE_LINES: usize = 600;
 const MAX_FN_LINES: usize = 80;
 const MAX_FN_PARAMS: usize = 6;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// Test code, by path: whole files that only tests (or the `test-util` feature) use —
 /// by where they live, or because their parent module declares them under
@@ -70,26 +67,12 @@ fn production_files() -> Vec<PathBuf> {
             continue;
         };
         for krate in crates.flatten() {
-            collect(&krate.path().join("src"), &mut out);
+            out.extend(files_under(&krate.path().join("src"), &["rs"]));
         }
     }
     out.retain(|p| !is_test_code(p));
     out.sort();
     out
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
 }
 
 /// The file's lines up to its inline `#[cfg(test)]` module (attributes between the two

@@ -387,7 +387,7 @@ fn cloudwatch_can_publish_to_the_alarm_topic_never_one_under_alias_aws_sns() {
         .collect();
     assert!(
         !resources.contains("alias/aws/sns"),
-        "CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns (DESIGN §6)"
+        "CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns (docs/aws.md)"
     );
     let tpl = template::load();
     for (name, topic) in template::resources_of_type(&tpl, "AWS::SNS::Topic") {

@@ -7,3 +7,4 @@ pub mod cli;
 pub mod e2e;
 pub mod stack;
 pub mod template;
+pub mod tree;

@@ -1,8 +1,9 @@
-//! A local simulator of the Telnyx v2 API, as awkward as the live one (DESIGN.md §4–§5):
-//! per-account bearer keys, page-number pagination with each endpoint's limits (and the
-//! silent 50-row clamp on detail records), the detail-record filter rules, Telnyx's error
-//! body, the per-minute rate limit without Retry-After, hidden pricing, and switchable
-//! faults. It runs as the `telnyx-sim` binary or in-process from tests:
+//! A local simulator of the Telnyx v2 API, as awkward as the live one (docs/telnyx.md,
+//! docs/architecture.md "Running without AWS"): per-account bearer keys, page-number
+//! pagination with each endpoint's limits (and the silent 50-row clamp on detail
+//! records), the detail-record filter rules, Telnyx's error body, the per-minute rate
+//! limit without Retry-After, hidden pricing, and switchable faults. It runs as the
+//! `telnyx-sim` binary or in-process from tests:
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -1,9 +1,9 @@
-//! The simulator's usage report as awkward as the live one (DESIGN §5 "Usage reports"):
-//! products named as Telnyx names them, per-product dimensions and metrics with `count`
-//! only where the live API has it, 400s naming the invalid parameter, the options
-//! endpoint, sums as binary doubles, the `date` dimension, and the switchable departures
-//! (no `count` anywhere, a lagging report, an under-counted day, publication delays,
-//! records counted but never served).
+//! The simulator's usage report as awkward as the live one
+//! (docs/telnyx.md "Usage reports"): products named as Telnyx names them, per-product
+//! dimensions and metrics with `count` only where the live API has it, 400s naming the
+//! invalid parameter, the options endpoint, sums as binary doubles, the `date`
+//! dimension, and the switchable departures (no `count` anywhere, a lagging report, an
+//! under-counted day, publication delays, records counted but never served).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

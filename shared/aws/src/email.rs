@@ -1,9 +1,11 @@
-//! The three emails, rendered from minijinja templates (`shared/aws/templates/`) and
+//! The five emails, rendered from minijinja templates (`shared/aws/templates/`) and
 //! sent through SES v2 ([`SesMailer`], the `Mailer` port).
 //!
 //! - new customer created → the department's billing address;
 //! - unknown managed account → the operator's alert address;
-//! - key invalid or lacking a permission → the operator's alert address.
+//! - an account's key invalid or lacking a permission → the operator's alert address;
+//! - the manager key missing, unreadable or refused → the operator's alert address;
+//! - the completeness audit's findings → the operator's alert address.
 //!
 //! Recipients come with the notification. Everything in the HTML part is
 //! auto-escaped (values come from Telnyx and must not inject markup); CR and LF are

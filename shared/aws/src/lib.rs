@@ -5,7 +5,7 @@
 //! - [`store`]: [`store::DynamoStore`], the single-table DynamoDB `Store` (key formats in
 //!   [`store::keys`], the table documented in `infra/dynamodb-table.md`).
 //! - [`secrets`]: [`secrets::SecretsManagerKeys`], Telnyx keys from Secrets Manager, cached.
-//! - [`email`]: [`email::SesMailer`], the three emails rendered from minijinja templates, sent by
+//! - [`email`]: [`email::SesMailer`], the five emails rendered from minijinja templates, sent by
 //!   SES v2 (through the core's outbox, `reconciliation::outbox::flush_outbox`).
 //! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
 //! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.

@@ -145,7 +145,7 @@ impl Scenario {
         }
     }
 
-    /// "One customer for the whole account" (rule 7).
+    /// "One customer for the whole account" (rule 7, docs/mapping-rules.md).
     pub fn one_customer(mut self) -> Self {
         self.onboarding.mapping = MappingPreference::OneCustomer;
         self

@@ -1,5 +1,5 @@
 //! The simulator's own picture of `/usage_reports` products, written from what the live
-//! API was measured to answer (DESIGN §5 "Usage reports") and independently of the
+//! API was measured to answer (docs/telnyx.md "Usage reports") and independently of the
 //! product's tables on purpose:
 //!
 //! - products are **not** the detail-record filter names: `speech-to-text` and

@@ -1,5 +1,5 @@
 //! `GET /v2/usage_reports` and `GET /v2/usage_reports/options`, as awkward as the live
-//! API (DESIGN §5 "Usage reports"):
+//! API (docs/telnyx.md "Usage reports"):
 //!
 //! - [`catalog`]: the products, each with its own dimensions and metrics, named as
 //!   Telnyx names them (not as the detail-record filters), `count` only where the live

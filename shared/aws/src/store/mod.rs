@@ -20,7 +20,7 @@
 //! |---|---|
 //! | [`onboardings`] | onboardings and departments |
 //! | [`state`] | loading the planner's state, applying actions |
-//! | [`records`] | detail records (batched, deduplicated writes), watermarks, cursors |
+//! | [`records`] | detail records (batched, deduplicated writes), watermarks, reaches, cursors |
 //! | [`leases`] | one worker per account (a conditional lease with an expiry) |
 //! | [`record_item`] | one detail record's item (raw JSON gzipped, trimmed when too large) |
 //! | [`outbox`] | the outbox and the alert throttle |

@@ -4,6 +4,9 @@
 //! flight at once. BatchWriteItem accepts no condition, so "already stored" is found
 //! first: each batch's keys are read with a consistent `BatchGetItem`, and only the
 //! records not yet stored are written; the others are counted as duplicates.
+//! `put_new_detail_records` writes the same batches without that read, for records
+//! nothing can have stored yet (a slice at or after the type's reach: docs/record-path.md
+//! "Reach").
 //!
 //! Race: a concurrent writer may store the same record between our read and our
 //! write. Both then write it and both count it as written; the item is the same

@@ -1,5 +1,5 @@
 //! The two invoices of one billing month, computed from the stored records at read
-//! time (DESIGN §1 "usage rollups"):
+//! time (docs/audit.md "Invoices"):
 //!
 //! - **reseller** level: what the operator bills each billing (reseller) customer, per
 //!   wholesale twin service (the reseller-side copy of the end customer's service) and

@@ -445,6 +445,7 @@ impl crate::ports::UsageStore for Defective {
     ) -> PortResult<()> {
         self.inner.trust_again(account, record_type).await
     }
+}
 
 #[tokio::test]
 async fn the_in_memory_key_store_keeps_the_key_store_contract() {

@@ -28,7 +28,8 @@ pub struct Customer {
     pub id: CustomerId,
     /// The department the customer lives in.
     pub department: DepartmentId,
-    /// The name staff see and may edit; never overwritten once created (rule 12).
+    /// The name staff see and may edit; never overwritten once created (rule 12,
+    /// docs/mapping-rules.md).
     pub company_name: String,
     /// The managed account the customer was created for; `None` for one made by hand.
     pub account: Option<ManagedAccountId>,
@@ -47,7 +48,7 @@ pub struct ServiceType {
     pub id: ServiceTypeId,
     /// The department the type belongs to (shared by every account of it).
     pub department: DepartmentId,
-    /// One of the 20 names of DESIGN §1.
+    /// One of the 20 names of docs/mapping-rules.md "Service types".
     pub name: ServiceTypeName,
     /// The name's category.
     pub category: Category,
@@ -117,7 +118,7 @@ pub struct StoredState {
     pub services: Vec<Service>,
 }
 
-/// How a detail record was matched to an end customer and service (DESIGN rule 15).
+/// How a detail record was matched to an end customer and service (rule 15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchedBy {

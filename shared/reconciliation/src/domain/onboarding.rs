@@ -33,7 +33,7 @@ pub enum BillingMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MappingPreference {
-    /// One customer per billing group (rule 1).
+    /// One customer per billing group (rule 1, docs/mapping-rules.md).
     #[default]
     PerBillingGroup,
     /// One customer named after the managed account's organization.

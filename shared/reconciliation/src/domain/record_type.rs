@@ -1,5 +1,6 @@
 //! The 21 Telnyx detail-record types, the time field each one is filtered by, and the
-//! 20 service types they map to (DESIGN §1 table).
+//! 20 service types they map to (docs/mapping-rules.md "Service types"; the time fields:
+//! docs/telnyx.md "Time fields").
 //!
 //! The time-field table is product logic: Telnyx answers a filter on a field the type
 //! does not have with 200 and zero rows, so a wrong entry silently imports nothing.
@@ -292,8 +293,8 @@ pub enum Category {
 }
 
 impl Category {
-    /// The category's name as DESIGN §1 spells it (`Voice`, `SMS`, `Media`, `AI`,
-    /// `Security`); also its stored (serde) form.
+    /// The category's name as the service-type table spells it (`Voice`, `SMS`,
+    /// `Media`, `AI`, `Security`); also its stored (serde) form.
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Voice => "Voice",
@@ -305,9 +306,10 @@ impl Category {
     }
 }
 
-/// One of the 20 service types (DESIGN §1). Created on first use in each department.
-/// Declared in DESIGN §1's table order: the order is product logic (a number takes its
-/// connection's *first* type, rule 10, and `Ord` follows declaration order).
+/// One of the 20 service types (docs/mapping-rules.md "Service types"). Created on
+/// first use in each department. Declared in that table's order: the order is product
+/// logic (a number takes its connection's *first* type, rule 10, and `Ord` follows
+/// declaration order).
 #[derive(
     Debug,
     Clone,
@@ -367,7 +369,8 @@ pub enum ServiceTypeName {
 }
 
 impl ServiceTypeName {
-    /// The 20 service types in DESIGN §1's table order (kept complete by the compiler).
+    /// The 20 service types in the service-type table's order (kept complete by the
+    /// compiler).
     pub const ALL: &'static [ServiceTypeName] = <ServiceTypeName as strum::VariantArray>::VARIANTS;
 
     /// The display name, exactly as the operator's setup guide spells it.
@@ -375,7 +378,7 @@ impl ServiceTypeName {
         self.into()
     }
 
-    /// The billing category of the type (DESIGN §1 table).
+    /// The billing category of the type (the service-type table's).
     pub fn category(self) -> Category {
         match self {
             ServiceTypeName::SipTrunking
@@ -474,8 +477,8 @@ mod tests {
         assert_eq!(RecordType::Amd.time_field(), "invoked_at");
     }
 
-    /// DESIGN §1 "Service types (20) and the detail-record types they come from",
-    /// copied row by row as literal strings: name, category, `filter[record_type]`s.
+    /// The table of docs/mapping-rules.md "Service types", copied row by row as literal
+    /// strings: name, category, `filter[record_type]`s.
     const DESIGN_TABLE: [(&str, &str, &[&str]); 20] = [
         ("SIP Trunking", "Voice", &["sip-trunking"]),
         ("Call Control", "Voice", &["call-control"]),

@@ -1,5 +1,5 @@
-//! Stage 2 — assignment: which customer each connection (rules 2, 3, 4, 7, 11) and each
-//! phone number (rules 3, 6, 7, 10) belongs to.
+//! Stage 2 — assignment: which customer each connection (rules 2, 3, 4, 7, 11 of
+//! docs/mapping-rules.md) and each phone number (rules 3, 6, 7, 10) belongs to.
 
 use super::context::Context;
 use super::customers::Customers;

@@ -1,10 +1,10 @@
-//! Stage 6 — attribution (rule 15): every detail record is stored under the billing
-//! department and customer, and tagged with the end customer and service it belongs
-//! to — by a known `billing_group_id`, else `connection_id`, else a known number (`cli`
-//! outbound, `cld` inbound). An unmatched record is still stored, flagged and counted.
-//! A record naming none of them but a call's session or leg id is given that call's
-//! connection first (by the walk, from the store's session links), then matched by it
-//! (`MatchedBy::Session`).
+//! Stage 7 — attribution (rule 15, docs/mapping-rules.md): every detail record is
+//! stored under the billing department and customer, and tagged with the end customer
+//! and service it belongs to — by a known `billing_group_id`, else `connection_id`,
+//! else a known number (`cli` outbound, `cld` inbound). An unmatched record is still
+//! stored, flagged and counted. A record naming none of them but a call's session or
+//! leg id is given that call's connection first (by the walk, from the store's session
+//! links), then matched by it (`MatchedBy::Session`).
 //!
 //! [`Attribution`] is computed once per plan and owns what it needs, so a streaming run
 //! can attribute page after page with it without holding the plan's input.

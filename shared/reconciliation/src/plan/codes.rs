@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum LogCode {
-    /// Rule 4: several billing groups and this connection's outbound voice profile has
-    /// none (or names a group Telnyx does not know). Repeated every run until assigned.
+    /// Rule 4 (docs/mapping-rules.md): several billing groups and this connection's
+    /// outbound voice profile has none (or names a group Telnyx does not know).
+    /// Repeated every run until assigned.
     ConnectionWithoutBillingGroup,
     /// Rule 5: the account has no billing group; no customer is created, CDR still lands
     /// under the billing customer.

@@ -103,7 +103,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The account's mapping preference (rule 7).
+    /// The account's mapping preference (rule 7, docs/mapping-rules.md).
     pub fn mapping(&self) -> MappingPreference {
         self.input.onboarding.mapping
     }

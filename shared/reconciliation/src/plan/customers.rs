@@ -1,6 +1,6 @@
 //! Stage 1 — customers: the onboarding's own records exist (departments, reseller),
-//! each billing group has a customer (rules 1, 5, 7, 12, 13), and the customers this
-//! plan creates, each with its new-customer email.
+//! each billing group has a customer (rules 1, 5, 7, 12, 13 of docs/mapping-rules.md),
+//! and the customers this plan creates, each with its new-customer email.
 
 use super::context::Context;
 use super::identity;

@@ -1,7 +1,7 @@
-//! Deterministic identity (DESIGN rule 16): every record the product creates gets an
-//! id derived only from the Telnyx ids (and our department ids) it comes from, so two
-//! runs, or two concurrent runs, converge on the same records and a conditional
-//! create is enough to make creation idempotent.
+//! Deterministic identity (rule 16, docs/mapping-rules.md): every record the product
+//! creates gets an id derived only from the Telnyx ids (and our department ids) it
+//! comes from, so two runs, or two concurrent runs, converge on the same records and a
+//! conditional create is enough to make creation idempotent.
 //!
 //! Scheme: a readable prefix (`cus-`, `svc-`, `twn-`, `sty-`) followed by the first
 //! 20 hex digits (80 bits) of a SHA-256 over the length-prefixed parts. Length
@@ -17,11 +17,12 @@
 //! | wholesale twin | parent department, child service id |
 //! | service type | department, service type name |
 //!
-//! The managed account is part of a customer id (a refinement of DESIGN §3, which says
-//! department + billing group): billing group ids are globally unique uuids, so this
-//! changes nothing in practice, but it guarantees that two accounts sharing a
-//! department can never derive the same customer. The service type name is part of a
-//! service id, so a connection used as two service types yields two services.
+//! The managed account is part of a customer id, beside department and billing group
+//! (docs/architecture.md "Deterministic identity"): billing group ids are globally
+//! unique uuids, so this changes nothing in practice, but it guarantees that two
+//! accounts sharing a department can never derive the same customer. The service type
+//! name is part of a service id, so a connection used as two service types yields two
+//! services.
 
 use crate::domain::{
     BillingGroupId, CustomerId, DepartmentId, ManagedAccountId, ServiceId, ServiceSource,

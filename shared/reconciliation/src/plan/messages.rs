@@ -44,7 +44,7 @@ fn describe(ctx: &Context<'_>, source: &ServiceSource, label: &str) -> String {
     }
 }
 
-/// Why a number has the type rule 10 gives it now.
+/// Why a number has the type rule 10 (docs/mapping-rules.md) gives it now.
 fn number_situation(ctx: &Context<'_>, source: &ServiceSource) -> String {
     let ServiceSource::PhoneNumber(n) = source else {
         return "its usage".to_owned();

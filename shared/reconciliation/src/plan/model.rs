@@ -284,8 +284,8 @@ pub struct Plan {
     /// are. Read-only: never written anywhere.
     #[serde(default)]
     pub context: PlanContext,
-    /// What rule 15 matches records against after this plan (for records attributed
-    /// later, page by page). Read-only: never written anywhere.
+    /// What rule 15 (docs/mapping-rules.md) matches records against after this plan
+    /// (for records attributed later, page by page). Read-only: never written anywhere.
     #[serde(skip)]
     pub attribution: Attribution,
     /// How the run's records were matched (of every page the run attributed).

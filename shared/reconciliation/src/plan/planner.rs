@@ -1,6 +1,7 @@
 //! `plan()`: the pure reconcile step. `(onboarding, snapshot, usage, records, stored
-//! state, settings) -> Plan`, implementing the mapping rules 1–16 of DESIGN §1 as a
-//! pipeline of stages, each a function over one read-only [`Context`]:
+//! state, settings) -> Plan`, implementing the mapping rules 1–16
+//! (docs/mapping-rules.md) as a pipeline of stages, each a function over one read-only
+//! [`Context`]:
 //!
 //! 1. [`customers`](super::customers): the onboarding's records exist; a customer per
 //!    billing group (rules 1, 5, 7, 12, 13).
@@ -19,7 +20,8 @@
 //! plan was applied yields no action (idempotence, property-tested). Every id is
 //! derived from Telnyx ids (rule 16, [`super::identity`]).
 //!
-//! Decisions the design leaves open, settled here:
+//! Decisions the rules leave open, settled here (summed up in docs/mapping-rules.md
+//! "Decisions the rules leave open"):
 //! - **Service types are sticky.** A connection's types are the types of its stored
 //!   services plus the types seen in CDR (the `usage` input and the run's records);
 //!   only a connection with neither gets the type its kind implies (rule 8). Usage seen

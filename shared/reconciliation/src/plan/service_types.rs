@@ -1,6 +1,6 @@
-//! Stage 3 — service types: each connection's types (rule 8: stored ∪ usage, else its
-//! kind's default), a number's type (rule 10), and the service types both departments
-//! need, created on first use and wholesale-linked (rule 9).
+//! Stage 3 — service types (docs/mapping-rules.md): each connection's types (rule 8:
+//! stored ∪ usage, else its kind's default), a number's type (rule 10), and the service
+//! types both departments need, created on first use and wholesale-linked (rule 9).
 
 use super::context::{Context, ServiceKey};
 use super::messages;

@@ -1,6 +1,6 @@
-//! Stage 4 — services: the child services that should exist (rules 6, 8, 10: one per
-//! connection and type, one per number), and the create actions for the missing ones
-//! and for the wholesale twins of active child services.
+//! Stage 4 — services: the child services that should exist (rules 6, 8, 10 of
+//! docs/mapping-rules.md: one per connection and type, one per number), and the create
+//! actions for the missing ones and for the wholesale twins of active child services.
 
 use super::context::{Context, ServiceKey};
 use super::messages;

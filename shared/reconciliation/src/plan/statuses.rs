@@ -1,6 +1,7 @@
-//! Stage 5 — statuses (rule 14): cease the services of connections and numbers that
-//! vanished, moved to another customer or (a number) were retyped; reactivate the ones
-//! that came back; twins follow their child whatever happened to either by hand.
+//! Stage 6 — statuses (rule 14, docs/mapping-rules.md): cease the services of
+//! connections and numbers that vanished, moved to another customer or (a number) were
+//! retyped; reactivate the ones that came back; twins follow their child whatever
+//! happened to either by hand.
 
 use super::context::{Context, ServiceKey};
 use super::messages;

@@ -1,5 +1,5 @@
-//! Scenario tests of `plan()`, one or more per mapping rule (DESIGN §1), named after
-//! what they check.
+//! Scenario tests of `plan()`, one or more per mapping rule (docs/mapping-rules.md),
+//! named after what they check.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::codes::LogCode;

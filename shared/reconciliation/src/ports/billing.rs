@@ -1,5 +1,5 @@
-//! What the store keeps beside the records to prove and present billing (issue
-//! "billing truth"): the records of one billing partition read back by time (for the
+//! What the store keeps beside the records to prove and present billing
+//! (docs/audit.md): the records of one billing partition read back by time (for the
 //! audit and the invoices), the call-session links and the records waiting for one
 //! (attribution through the call), the audit's verdict per account × type × day (and
 //! the heal's re-walk of a short day), and a time field found at run time.

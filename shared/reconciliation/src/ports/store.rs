@@ -5,7 +5,7 @@
 //! |---|---|
 //! | [`OnboardingStore`] | onboardings and departments (operator actions) |
 //! | [`StateStore`] | customers, service types and services: the planner's state and its writes |
-//! | [`RecordStore`] | detail records, their watermarks and the walks' cursors (checkpoints) |
+//! | [`RecordStore`] | detail records, their watermarks, reaches and the walks' cursors (checkpoints) |
 //! | [`LeaseStore`] | one worker per account at a time |
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |

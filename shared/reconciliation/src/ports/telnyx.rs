@@ -100,9 +100,10 @@ pub trait RecordPages: Send {
 }
 
 /// One product of Telnyx's usage report, as `GET /usage_reports/options` lists it: the
-/// dimensions it can be broken out by and the metrics it sums. Product names are not the
-/// detail-record filter names, and `count` is not universal (DESIGN §5): the product
-/// learns what exists from here, never assumes it.
+/// dimensions it can be broken out by and the metrics it sums. Product names are not
+/// the detail-record filter names, and `count` is not universal
+/// (docs/telnyx.md "Usage reports"): the product learns what exists from here, never
+/// assumes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageProduct {
     pub product: String,

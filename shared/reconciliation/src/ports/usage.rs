@@ -1,7 +1,8 @@
-//! What the store keeps of Telnyx's usage report, learned at run time (DESIGN §5 "Usage
-//! reports"): the options Telnyx lists (cached, refreshed daily), the metrics confirmed
-//! to count records, and, per account and type, a report found to disagree with a walk
-//! (it then decides no skip until an audit of the type is clean again).
+//! What the store keeps of Telnyx's usage report, learned at run time
+//! (docs/audit.md "The usage report, learned"): the options Telnyx lists (cached,
+//! refreshed daily), the metrics confirmed to count records, and, per account and type,
+//! a report found to disagree with a walk (it then decides no skip until an audit of
+//! the type is clean again).
 
 use super::PortResult;
 use super::telnyx::{TimeWindow, UsageOptions};

@@ -1,20 +1,24 @@
 //! One account's sync run over the ports. The record path is a stream with checkpoints
-//! (DESIGN §2, "The record path at any volume"):
+//! (docs/record-path.md):
 //!
 //! ```text
 //! lease(account) ─► snapshot + plan + apply (small) ─► for each record type with usage:
 //!     page ─► attribute ─► batch write (dedup) ─► checkpoint ─► next page …
 //!          deadline near? ─► commit, run log "partial", release lease, enqueue continuation
-//!     window done ─► watermark
+//!     slice done ─► watermark
+//! every window done ─► relink orphans ─► default types ─► audit and heal
 //! ```
 //!
 //! - [`structure`]: the snapshot, the stored state and the usage seen so far, planned and
-//!   applied (again when a page shows a connection used as a new service type, rule 8).
+//!   applied (again when a page shows a connection used as a new service type, rule 8 of
+//!   docs/mapping-rules.md).
 //! - [`windows`]: which window of which record type this run walks (a cursor left by an
 //!   earlier run, the watermark's next window, a backfill, the first run's month), and
 //!   which types the usage report shows need no request.
 //! - [`walk`]: one type's window, in slices sized from Telnyx's total, page by page;
 //!   the cursor (checkpoint) saved after every page, the watermark after every slice.
+//! - [`relink`]: records stored before their call, linked to it once it is known.
+//! - [`audit`]: after a complete run, the completeness audit, its heal and the alert.
 //! - [`finish`]: the lease, the run log and the continuation.
 //! - [`summary`]: what a run did ([`RunSummary`]) and its run-log counts.
 //!

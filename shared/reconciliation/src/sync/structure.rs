@@ -1,9 +1,9 @@
 //! The account's structure during one run: the Telnyx snapshot, the stored state (kept
-//! current in memory with the pure meaning of every applied action), and the usage
-//! seen in this run's records (the small summary rule 8 needs: per connection, the
-//! service types seen). Planned once at the start and again whenever a page shows a
-//! connection used as a type it has no service for yet, so every record finds its
-//! service; the import log of all those plans is merged, each entry once.
+//! current in memory with the pure meaning of every applied action), and the usage seen
+//! in this run's records (the small summary rule 8 of docs/mapping-rules.md needs: per
+//! connection, the service types seen). Planned once at the start and again whenever a
+//! page shows a connection used as a type it has no service for yet, so every record
+//! finds its service; the import log of all those plans is merged, each entry once.
 
 use super::{SyncError, SyncSettings};
 use crate::domain::{DetailRecord, Onboarding, StoredState, TelnyxSnapshot};

@@ -37,7 +37,8 @@ pub struct RunSummary {
     pub remaining_types: Vec<RecordType>,
     pub emails: FlushReport,
     pub log: Vec<LogEntry>,
-    /// How this run's records were matched (rule 15, with call sessions).
+    /// How this run's records were matched (rule 15 of docs/mapping-rules.md, with call
+    /// sessions).
     pub tally: RecordTally,
     /// Records stored by earlier runs linked to their call by this one.
     pub records_relinked: u64,

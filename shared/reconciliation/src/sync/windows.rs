@@ -89,7 +89,7 @@ fn new_window(
 }
 
 /// The walks of this run, in record-type order (the order that gives a number its
-/// connection's first type, rule 10).
+/// connection's first type, rule 10 of docs/mapping-rules.md).
 pub(super) fn pending(
     request: &SyncRequest,
     settings: &SyncSettings,

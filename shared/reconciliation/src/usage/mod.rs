@@ -1,7 +1,8 @@
-//! Telnyx's usage report, learned rather than assumed (DESIGN §5 "Usage reports"). It is
-//! the second witness of every record: which record types a run may skip, and what the
-//! audit compares the stored records with. Its shape is not the detail records' shape,
-//! so nothing about it is taken on faith:
+//! Telnyx's usage report, learned rather than assumed (docs/telnyx.md "Usage reports";
+//! docs/audit.md "The usage report, learned"). It is the second witness of every
+//! record: which record types a run may skip, and what the audit compares the stored
+//! records with. Its shape is not the detail records' shape, so nothing about it is
+//! taken on faith:
 //!
 //! - [`shape`]: per record type, the product, count, usage and cost metrics — each taken
 //!   only when `GET /usage_reports/options` lists it;

@@ -1,8 +1,8 @@
 //! Per record type, what the usage report can say of it: which product (named as Telnyx
 //! names it, not as the detail-record filter), which metric counts its records, which
 //! sum its billed quantity and cost — each taken only when `GET /usage_reports/options`
-//! lists it. The candidate names are product knowledge (DESIGN §5); whether one exists
-//! is Telnyx's answer.
+//! lists it. The candidate names are product knowledge
+//! (docs/telnyx.md "Usage reports"); whether one exists is Telnyx's answer.
 
 use crate::domain::RecordType;
 use crate::ports::UsageOptions;

@@ -1,9 +1,10 @@
-//! The fake's usage report, as awkward as the live one (DESIGN §5) and written apart from
-//! the product's own tables ([`crate::usage::shape`]) on purpose: products named as
-//! Telnyx names them, four record types without one, `count` missing from the call-leg
-//! products (each leg carries `attempted`) and from `wireless`, no `date` for
-//! `media-storage`, a request for anything not offered refused naming it, and sums as
-//! binary doubles. Switchable: no `count` anywhere, a lagging report, an under-counted day.
+//! The fake's usage report, as awkward as the live one (docs/telnyx.md "Usage reports")
+//! and written apart from the product's own tables ([`crate::usage::shape`]) on
+//! purpose: products named as Telnyx names them, four record types without one, `count`
+//! missing from the call-leg products (each leg carries `attempted`) and from
+//! `wireless`, no `date` for `media-storage`, a request for anything not offered
+//! refused naming it, and sums as binary doubles. Switchable: no `count` anywhere, a
+//! lagging report, an under-counted day.
 
 use crate::domain::{DetailRecord, ManagedAccountId, RecordType};
 use crate::error::{PortError, Transience};

@@ -4,7 +4,7 @@
 //! count: the first page of `[done_until, slice end)` says how many records it holds
 //! (`meta.total_results`); a slice holding more than twice [`SyncSettings::slice_records`]
 //! is cut to about that many (by time) before any of its records is used. Each slice is
-//! read newest first, page by page (numbered, not cursored: DESIGN §5).
+//! read newest first, page by page (numbered, not cursored: docs/telnyx.md "Pagination").
 //!
 //! After every page its records are written, then the **cursor** (checkpoint) moves to
 //! the next page; after every slice the cursor moves to the slice's end and the

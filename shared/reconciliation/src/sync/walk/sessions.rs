@@ -1,9 +1,9 @@
-//! Attribution through the call (issue "billing truth" §2): AI and media records name
-//! only a call session or leg id. A page's records without a connection that name a
-//! session some call record of the account carries get that call's connection before
-//! they are attributed; after a page is stored, its call records' sessions are linked
-//! to their connection, and its unmatched records that name a session wait (as
-//! orphans) for a later run to link them (`sync::relink`).
+//! Attribution through the call (docs/audit.md "Attribution through the call"): AI and
+//! media records name only a call session or leg id. A page's records without a
+//! connection that name a session some call record of the account carries get that
+//! call's connection before they are attributed; after a page is stored, its call
+//! records' sessions are linked to their connection, and its unmatched records that
+//! name a session wait (as orphans) for a later run to link them (`sync::relink`).
 
 use super::Walker;
 use crate::domain::{DetailRecord, DetailRecordId, MatchedBy, StoredDetailRecord};
@@ -59,8 +59,6 @@ impl Walker<'_> {
         Ok(Some((records, linked)))
     }
 
-    /// After a page is stored: its call records' sessions are linked to their
-    /// connection, and its unmatched records that name a session wait for their call.
     /// What a stored page leaves for later pages and runs: its call records' sessions
     /// linked to their connection, its unmatched records naming a session as orphans.
     /// Runs beside the page's own write (it holds nothing of the walker): a link or an
