@@ -522,7 +522,7 @@ async fn sync(
     to: Option<&str>,
     record_types: &[String],
 ) -> Result<(), String> {
-    let config = account_sync::config::Config::from_env().map_err(|e| e.to_string())?;
+    let config = lambda_shell::sync_config::SyncConfig::from_env().map_err(|e| e.to_string())?;
     let ports = lambda_shell::build_ports(&config.adapters)
         .await
         .map_err(|e| error_chain(&*e))?;

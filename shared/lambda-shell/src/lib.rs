@@ -2,6 +2,8 @@
 //! CloudWatch, one `SdkConfig` (explicit timeouts) for every AWS client, and the core's
 //! [`Ports`] built once from it and reused across warm invocations.
 
+pub mod sync_config;
+
 use aws_adapters::{
     config::load_sdk_config,
     email::SesMailer,

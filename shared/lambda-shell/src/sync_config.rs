@@ -1,7 +1,9 @@
-//! The account-sync configuration, from the environment, validated at cold start.
+//! The sync's configuration, from the environment, validated at cold start: what
+//! account-sync reads, and what `billing-admin sync` reads to run the same sync from an
+//! operator's shell.
 
+use crate::AdapterConfig;
 use chrono::Duration;
-use lambda_shell::AdapterConfig;
 use reconciliation::config::{ConfigError, EnvReader};
 use reconciliation::domain::RecordType;
 use reconciliation::sync::SyncSettings;
@@ -37,15 +39,15 @@ fn overlaps_by_type(
     Ok(out)
 }
 
-/// Everything account-sync reads from its environment.
+/// Everything a sync (account-sync, `billing-admin sync`) reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+pub struct SyncConfig {
     /// Table, key prefix (account keys are `<prefix>accounts/<id>`), Telnyx URL, SES sender.
     pub adapters: AdapterConfig,
     pub sync: SyncSettings,
 }
 
-impl Config {
+impl SyncConfig {
     /// Reads the process environment; the error names every missing or malformed variable.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -110,7 +112,7 @@ impl Config {
             alert_to: Vec::new(),
             lease_without_deadline: d.lease_without_deadline,
         };
-        let config = Config {
+        let config = SyncConfig {
             adapters: AdapterConfig::read(&mut env),
             sync: SyncSettings {
                 alert_to: env.emails("ALERT_EMAIL", "where key-problem alerts go"),
@@ -148,7 +150,7 @@ mod tests {
 
     #[test]
     fn a_complete_environment_yields_the_config_with_defaults() {
-        let config = Config::from_lookup(lookup(&COMPLETE)).expect("valid config");
+        let config = SyncConfig::from_lookup(lookup(&COMPLETE)).expect("valid config");
         assert_eq!(config.sync.overlap, Duration::hours(2));
         assert_eq!(
             config.sync.initial_lookback, None,
@@ -171,7 +173,7 @@ mod tests {
         let mut vars = COMPLETE.to_vec();
         vars.push(("SYNC_OVERLAP_BY_TYPE", "tts=180, messaging=300"));
         vars.push(("FULL_WALK_HOURS", "6"));
-        let config = Config::from_lookup(lookup(&vars)).expect("valid config");
+        let config = SyncConfig::from_lookup(lookup(&vars)).expect("valid config");
         assert_eq!(config.sync.overlap_for(RecordType::Tts), Duration::hours(3));
         assert_eq!(
             config.sync.overlap_for(RecordType::Messaging),
@@ -180,7 +182,7 @@ mod tests {
         assert_eq!(config.sync.full_walk, Duration::hours(6));
         let mut bad = COMPLETE.to_vec();
         bad.push(("SYNC_OVERLAP_BY_TYPE", "sms=240"));
-        let err = Config::from_lookup(lookup(&bad))
+        let err = SyncConfig::from_lookup(lookup(&bad))
             .expect_err("bad")
             .to_string();
         assert!(
@@ -197,7 +199,7 @@ mod tests {
             "https://billing.example.com/customers/",
         );
         vars.push(("SYNC_OVERLAP_MINUTES", "two hours"));
-        let err = Config::from_lookup(lookup(&vars))
+        let err = SyncConfig::from_lookup(lookup(&vars))
             .expect_err("bad config")
             .to_string();
         assert!(
