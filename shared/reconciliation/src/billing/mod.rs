@@ -46,7 +46,9 @@ pub fn partitions(onboarding: &Onboarding, state: &StoredState) -> Vec<BillingPa
 
 /// The start of the UTC month holding `t`.
 pub fn month_of(t: DateTime<Utc>) -> DateTime<Utc> {
-    crate::sync::month_start(t)
+    Utc.with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(t)
 }
 
 /// The first instant of `day` (UTC).

@@ -323,7 +323,7 @@ async fn usage_hints(ports: &Ports, settings: &ScheduleSettings, master: &ApiKey
     };
     let now = ports.clock.now();
     let window = TimeWindow {
-        from: (now - lookback).min(crate::sync::month_start(now)),
+        from: (now - lookback).min(crate::billing::month_of(now)),
         to: now,
     };
     let mut hints = Hints {

@@ -50,8 +50,6 @@ mod summary;
 mod walk;
 mod windows;
 
-pub(crate) use windows::month_start;
-
 pub use error::SyncError;
 pub use summary::RunSummary;
 

@@ -18,10 +18,11 @@
 //!   still starts at the old watermark.
 
 use super::SyncSettings;
+use crate::billing::month_of;
 use crate::domain::RecordType;
 use crate::invocation::SyncRequest;
 use crate::ports::{Cursor, TimeWindow};
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// What the store holds of an account's walks.
@@ -40,19 +41,12 @@ pub(super) struct Pending {
     pub fresh: bool,
 }
 
-/// The start of the UTC month of `now` (an account's first window by default).
-pub(crate) fn month_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
-        .single()
-        .unwrap_or(now)
-}
-
 /// Where an account's first window starts: `initial_lookback` before `now`, else the
 /// start of the current billing month.
 pub(super) fn first_window_start(settings: &SyncSettings, now: DateTime<Utc>) -> DateTime<Utc> {
     match settings.initial_lookback {
         Some(lookback) => now - lookback,
-        None => month_start(now),
+        None => month_of(now),
     }
 }
 
