@@ -6,15 +6,20 @@
 //!   outbound voice profiles, phone numbers, detail records), free of wire quirks.
 //! - [`onboarding`]: how an account is billed (wholesale or direct) and mapped.
 //! - [`entities`]: what we store: departments, customers, service types, services, CDR.
+//! - [`window`]: a half-open stretch of time (a walk's, a report's, a backfill's).
+//! - [`sums`]: Telnyx's double sums against our exact decimal ones.
 
 pub mod entities;
 pub mod ids;
 pub mod onboarding;
 pub mod record_type;
+pub mod sums;
 pub mod telnyx;
+pub mod window;
 
 pub use entities::*;
 pub use ids::*;
 pub use onboarding::*;
 pub use record_type::*;
 pub use telnyx::*;
+pub use window::TimeWindow;

@@ -1,10 +1,12 @@
 //! The plan: what one run must do for one account, computed purely.
 //!
 //! - [`model`]: the plan's types (actions, attributions, notifications, import log).
+//! - [`input`]: what a plan is computed from ([`PlanInput`], [`PlanSettings`], [`Usage`]).
 //! - [`plan()`]: the orchestrator ([`planner`]) over the stages [`customers`],
 //!   [`assignment`], [`service_types`], [`services`], [`statuses`] and [`attribution`],
 //!   each a function over one read-only context.
-//! - [`codes`]: the stable import-log codes ([`LogCode`]); [`messages`]: their text.
+//! - [`codes`]: the stable import-log codes ([`LogCode`]) and their [`Severity`];
+//!   [`messages`]: the planner's text for them.
 //! - [`identity`]: the deterministic ids of everything a plan creates.
 //! - [`apply_to_state`]: the pure meaning of applying actions to a stored state.
 
@@ -15,6 +17,7 @@ pub mod codes;
 mod context;
 mod customers;
 pub mod identity;
+pub mod input;
 pub mod messages;
 pub mod model;
 pub mod planner;
@@ -25,9 +28,10 @@ mod statuses;
 
 pub use apply::{apply_to_state, missing_target};
 pub use attribution::{Attributed, Attribution};
-pub use codes::LogCode;
+pub use codes::{LogCode, Severity};
+pub use input::{PlanInput, PlanSettings, Usage, learn_usage};
 pub use model::*;
-pub use planner::{PlanInput, PlanSettings, Usage, learn_usage, plan};
+pub use planner::plan;
 pub use service_types::default_service_type;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! Telnyx ids it comes from and every creation is conditional.
 
 use super::attribution::Attribution;
-use super::codes::LogCode;
+use super::codes::{LogCode, Severity};
 use crate::domain::{
     BillingGroupId, Customer, CustomerId, DepartmentId, ManagedAccountId, MatchedBy, Service,
     ServiceId, ServiceType, ServiceTypeId, StoredDetailRecord,
@@ -237,18 +237,6 @@ impl std::fmt::Display for RepeatEvery {
     }
 }
 
-/// How serious an import-log entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Something changed or is worth knowing; nothing is wrong.
-    Info,
-    /// Something is not billed as it should be until someone acts.
-    Warning,
-    /// The account's setup is broken: customers or emails cannot be made.
-    Error,
-}
-
 /// One import-log entry: a stable code, a severity, and a message that says what the
 /// operator should do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,4 +381,20 @@ impl Plan {
             _ => None,
         })
     }
+}
+
+/// What applying actions did. "Already exists" is a normal outcome, counted, not an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub created: u64,
+    pub already_existed: u64,
+    pub updated: u64,
+    /// Notifications queued in the outbox by this apply (only by the writer that created).
+    pub notifications_queued: u64,
+    /// Of `created`, customers (the `CustomersCreated` metric).
+    pub customers_created: u64,
+    /// Of `created`, services in a customer's department (`ServicesCreated`).
+    pub services_created: u64,
+    /// Of `created`, wholesale twins under the reseller (`TwinsCreated`).
+    pub twins_created: u64,
 }

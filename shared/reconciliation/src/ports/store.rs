@@ -18,27 +18,12 @@ use crate::domain::{
     Department, ManagedAccountId, Offboarding, Onboarding, RecordType, RunId, StoredDetailRecord,
     StoredState,
 };
+pub use crate::plan::ApplyReport;
 use crate::plan::{Action, LogEntry, Notification};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// What applying actions did. "Already exists" is a normal outcome, counted, not an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplyReport {
-    pub created: u64,
-    pub already_existed: u64,
-    pub updated: u64,
-    /// Notifications queued in the outbox by this apply (only by the writer that created).
-    pub notifications_queued: u64,
-    /// Of `created`, customers (the `CustomersCreated` metric).
-    pub customers_created: u64,
-    /// Of `created`, services in a customer's department (`ServicesCreated`).
-    pub services_created: u64,
-    /// Of `created`, wholesale twins under the reseller (`TwinsCreated`).
-    pub twins_created: u64,
-}
 
 /// What writing detail records did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -87,7 +87,7 @@ pub(super) async fn audit_findings(job: &Job<'_>, report: &AuditReport) {
         findings: report
             .newly_final
             .iter()
-            .map(|d| crate::plan::messages::audit_mismatch(d).message)
+            .map(|d| super::messages::audit_mismatch(d).message)
             .collect(),
         raised_at: job.started,
         repeat_every: RepeatEvery::of(job.settings.alert_interval),
