@@ -5,7 +5,8 @@
 use super::context::{Context, Customers, NewCustomer};
 use super::identity;
 use super::messages;
-use super::model::{Action, LogEntry, Notification};
+use super::model::{Action, LogEntry};
+use super::notification::Notification;
 use crate::domain::{
     BillingGroup, ConnectionId, Customer, CustomerId, Department, MappingPreference,
 };

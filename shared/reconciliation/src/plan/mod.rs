@@ -1,6 +1,7 @@
 //! The plan: what one run must do for one account, computed purely.
 //!
-//! - [`model`]: the plan's types (actions, attributions, notifications, import log).
+//! - [`model`]: the plan's types (actions, attributions, import log).
+//! - [`notification`]: the emails, as data: every kind and what each carries.
 //! - [`input`]: what a plan is computed from ([`PlanInput`], [`PlanSettings`], [`Usage`]).
 //! - [`plan()`]: the orchestrator ([`planner`]) over the stages [`customers`],
 //!   [`assignment`], [`service_types`], [`services`], [`statuses`] and [`attribution`],
@@ -20,6 +21,7 @@ pub mod identity;
 pub mod input;
 pub mod messages;
 pub mod model;
+pub mod notification;
 pub mod planner;
 mod render;
 mod service_types;
@@ -31,6 +33,7 @@ pub use attribution::{Attributed, Attribution};
 pub use codes::{LogCode, Severity};
 pub use input::{PlanInput, PlanSettings, Usage, learn_usage};
 pub use model::*;
+pub use notification::{EmailKind, Notification, RepeatEvery, UnknownAccount};
 pub use planner::plan;
 pub use service_types::default_service_type;
 

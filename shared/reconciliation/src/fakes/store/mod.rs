@@ -15,7 +15,7 @@ use crate::domain::{
     ConnectionId, DetailRecordId, ManagedAccountId, Offboarding, Onboarding, RecordType,
     StoredDetailRecord, StoredState,
 };
-use crate::ports::{AlertKind, AuditDay, Cursor, Lease, OutboxEntry, PortResult, RunLog};
+use crate::ports::{AuditDay, Cursor, EmailKind, Lease, OutboxEntry, PortResult, RunLog};
 use chrono::NaiveDate;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,7 +38,7 @@ pub struct StoreData {
     pub leases: BTreeMap<ManagedAccountId, Lease>,
     pub run_logs: Vec<RunLog>,
     /// Last admitted alert per (kind, account).
-    pub alerts: BTreeMap<(AlertKind, ManagedAccountId), DateTime<Utc>>,
+    pub alerts: BTreeMap<(EmailKind, ManagedAccountId), DateTime<Utc>>,
     pub outbox: BTreeMap<String, OutboxEntry>,
     /// Claim expiry per outbox key.
     pub claims: BTreeMap<String, DateTime<Utc>>,
