@@ -11,7 +11,7 @@ use aws_adapters::secrets::account_secret_name;
 use integration_tests::cli::{Ran, acme_wholesale, admin, secret_exists};
 use integration_tests::e2e::*;
 use reconciliation::domain::ManagedAccountId;
-use reconciliation::ports::{ApiKey, KeyStore, OnboardingStore, RecordStore, RunLogStore, Secrets};
+use reconciliation::ports::{ApiKey, KeyStore, OnboardingStore, RunLogStore, Secrets, StreamStore};
 
 const MASTER: &str = "KEYbulkMASTER000000000000000000";
 

@@ -7,6 +7,7 @@
 use account_sync::handler::Response;
 use integration_tests::e2e::*;
 use reconciliation::domain::ManagedAccountId;
+use reconciliation::ports::StreamStore;
 use serde_json::json;
 use telnyx_sim::{Fault, FaultRule, SimOptions};
 
@@ -326,11 +327,12 @@ async fn a_type_carrying_another_time_field_is_found_imported_audited_clean_and_
         .find(|e| e.code == LogCode::TimeFieldDiscovered)
         .expect("the discovery is logged");
     assert!(found.message.contains("`started_at`"), "{}", found.message);
-    let fields = h.store.time_fields(&acme).await.unwrap();
+    let streams = h.store.streams(&acme).await.unwrap();
+    let stt = streams
+        .iter()
+        .find(|s| s.record_type == reconciliation::domain::RecordType::Stt);
     assert_eq!(
-        fields
-            .get(&reconciliation::domain::RecordType::Stt)
-            .map(String::as_str),
+        stt.and_then(|s| s.time_field.as_deref()),
         Some("started_at")
     );
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();

@@ -19,7 +19,8 @@ use reconciliation::invocation::SyncRequest;
 use reconciliation::plan::Action;
 use reconciliation::plan::LogCode;
 use reconciliation::ports::{
-    OnboardingStore, OutboxStore, Ports, RecordStore, RunLogStore, RunOutcome, StateStore,
+    OnboardingStore, OutboxStore, Ports, RunLogStore, RunOutcome, StateStore, StreamState,
+    StreamStore,
 };
 use reconciliation::sync::{RunContext, RunSummary, SyncError, SyncSettings, sync_account};
 use std::collections::BTreeSet;
@@ -69,8 +70,10 @@ impl World {
             })
             .collect();
         store.apply(&reseller, fixed_now()).await.unwrap();
+        let mut messaging = StreamState::new(RecordType::Messaging);
+        messaging.advance_watermark(earlier_watermark());
         store
-            .advance_watermark(&account_id(), RecordType::Messaging, earlier_watermark())
+            .put_stream(&account_id(), &messaging.next_version())
             .await
             .unwrap();
 
@@ -164,9 +167,11 @@ async fn assert_rerun_completes(w: &World, stored_by_failed_run: usize) {
     // to its own `now`.
     assert_eq!(
         healthy
-            .watermark(&account_id(), RecordType::Messaging)
+            .watermarks(&account_id())
             .await
-            .unwrap(),
+            .unwrap()
+            .get(&RecordType::Messaging)
+            .copied(),
         Some(fixed_now())
     );
     // One clock: the new customer's email was queued at the first run's `now` (the
@@ -206,9 +211,11 @@ async fn the_watermark_stays_when_a_batch_fails_midway_and_moves_after_a_clean_r
     );
     assert_eq!(
         failing
-            .watermark(&account_id(), RecordType::Messaging)
+            .watermarks(&account_id())
             .await
-            .unwrap(),
+            .unwrap()
+            .get(&RecordType::Messaging)
+            .copied(),
         Some(earlier_watermark()),
         "the watermark did not move past records that are not stored"
     );
@@ -238,9 +245,11 @@ async fn the_watermark_stays_while_unprocessed_items_never_clear_and_moves_after
     assert!(w.stored_ids(&throttled).await.is_empty());
     assert_eq!(
         throttled
-            .watermark(&account_id(), RecordType::Messaging)
+            .watermarks(&account_id())
             .await
-            .unwrap(),
+            .unwrap()
+            .get(&RecordType::Messaging)
+            .copied(),
         Some(earlier_watermark())
     );
     // Before messaging every type was walked (empty) and moved: no count metric is
@@ -305,9 +314,11 @@ async fn an_oversize_record_is_stored_trimmed_counted_in_the_run_log_and_does_no
     );
     assert_eq!(
         store
-            .watermark(&account_id(), RecordType::Messaging)
+            .watermarks(&account_id())
             .await
-            .unwrap(),
+            .unwrap()
+            .get(&RecordType::Messaging)
+            .copied(),
         Some(fixed_now()),
         "the type's watermark moved past the oversize record"
     );

@@ -11,7 +11,7 @@ use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
-use reconciliation::domain::{ManagedAccountId, MatchedBy, RecordType, StoredDetailRecord};
+use reconciliation::domain::{ManagedAccountId, MatchedBy, StoredDetailRecord};
 use reconciliation::ports::{
     AuditDay, BilledPage, BillingPartition, BillingStore, PortResult, SessionLink, TimeWindow,
 };
@@ -329,47 +329,5 @@ impl BillingStore for DynamoStore {
             .map_err(port("reading audit verdicts"))?;
         days.sort_by_key(|d| (d.record_type, d.day));
         Ok(days)
-    }
-
-    async fn time_fields(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, String>> {
-        let partition = keys::account_partition(account);
-        let items = self
-            .query(
-                None,
-                &partition,
-                SortKey::BeginsWith(keys::TIME_FIELD_PREFIX.to_owned()),
-                false,
-                None,
-            )
-            .await
-            .map_err(port("reading found time fields"))?;
-        Ok(items
-            .iter()
-            .filter_map(|i| {
-                let t = items::string_attr(i, "record_type")?.parse().ok()?;
-                Some((t, items::string_attr(i, "time_field")?.to_owned()))
-            })
-            .collect())
-    }
-
-    async fn put_time_field(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        field: &str,
-    ) -> PortResult<()> {
-        let key = keys::time_field(account, record_type);
-        let mut item = Item::new();
-        item.insert(keys::PK.to_owned(), s(&key.pk));
-        item.insert(keys::SK.to_owned(), s(&key.sk));
-        item.insert(keys::ENTITY.to_owned(), s("time_field"));
-        item.insert("record_type".to_owned(), s(record_type.filter_name()));
-        item.insert("time_field".to_owned(), s(field));
-        self.put(item)
-            .await
-            .map_err(port("storing a found time field"))
     }
 }

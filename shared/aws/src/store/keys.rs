@@ -160,38 +160,34 @@ pub fn offboarding(account: &ManagedAccountId) -> Key {
     )
 }
 
-/// Prefix of watermarks in an account partition.
-pub const WATERMARK_PREFIX: &str = "WATERMARK#";
+/// Prefix of record streams in an account partition.
+pub const STREAM_PREFIX: &str = "STREAM#";
 
-/// A watermark: `ACCOUNT#{account}` / `WATERMARK#{record type}`.
-pub fn watermark(account: &ManagedAccountId, record_type: RecordType) -> Key {
+/// One record type's stream (watermark, reach, time field, cursors):
+/// `ACCOUNT#{account}` / `STREAM#{record type}`.
+pub fn stream(account: &ManagedAccountId, record_type: RecordType) -> Key {
     key(
         account_partition(account),
-        &format!("{WATERMARK_PREFIX}{}", record_type.filter_name()),
+        &format!("{STREAM_PREFIX}{}", record_type.filter_name()),
     )
 }
 
-/// Prefix of reaches (how far each type's walks were opened) in an account partition.
-pub const REACH_PREFIX: &str = "REACH#";
-
-/// A record type's reach: `ACCOUNT#{account}` / `REACH#{record type}`.
-pub fn reach(account: &ManagedAccountId, record_type: RecordType) -> Key {
-    key(
-        account_partition(account),
-        &format!("{REACH_PREFIX}{}", record_type.filter_name()),
-    )
+/// The mark that an account's streams are kept as `STREAM#` items (its legacy items, if
+/// any, were converted): `ACCOUNT#{account}` / `STREAMS`. Sorts beside them, so one
+/// query reads both.
+pub fn streams_kept(account: &ManagedAccountId) -> Key {
+    key(account_partition(account), STREAMS_KEPT)
 }
 
-/// Prefix of cursors in an account partition.
-pub const CURSOR_PREFIX: &str = "CURSOR#";
+/// The sort key of [`streams_kept`].
+pub const STREAMS_KEPT: &str = "STREAMS";
 
-/// A walk's cursor (checkpoint): `ACCOUNT#{account}` / `CURSOR#{stream}#{record type}`.
-pub fn cursor(account: &ManagedAccountId, stream: &str, record_type: RecordType) -> Key {
-    key(
-        account_partition(account),
-        &format!("{CURSOR_PREFIX}{stream}#{}", record_type.filter_name()),
-    )
-}
+/// What the sort keys of the stream items and of their mark begin with (one query).
+pub const STREAM_ITEMS: &str = "STREAM";
+
+/// The items streams were kept in before 2026-12-06 (`WATERMARK#{type}`, `REACH#{type}`,
+/// `CURSOR#{stream}#{type}`, `TIMEFIELD#{type}`): read once per account to convert them.
+pub const LEGACY_STREAM_PREFIXES: [&str; 4] = ["WATERMARK#", "REACH#", "CURSOR#", "TIMEFIELD#"];
 
 /// The account's lease (one worker at a time): `ACCOUNT#{account}` / `LEASE`.
 pub fn lease(account: &ManagedAccountId) -> Key {
@@ -308,17 +304,6 @@ pub fn audit_day(account: &ManagedAccountId, day: chrono::NaiveDate, t: RecordTy
     key(
         account_partition(account),
         &format!("{AUDIT_PREFIX}{day}#{}", t.filter_name()),
-    )
-}
-
-/// Prefix of found time fields in an account partition.
-pub const TIME_FIELD_PREFIX: &str = "TIMEFIELD#";
-
-/// A time field found at run time: `ACCOUNT#{a}` / `TIMEFIELD#{type}`.
-pub fn time_field(account: &ManagedAccountId, t: RecordType) -> Key {
-    key(
-        account_partition(account),
-        &format!("{TIME_FIELD_PREFIX}{}", t.filter_name()),
     )
 }
 

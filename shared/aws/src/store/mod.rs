@@ -46,6 +46,7 @@ pub mod records;
 pub mod retry;
 pub mod run_logs;
 pub mod state;
+pub mod streams;
 pub mod transact;
 mod update;
 pub mod usage;

@@ -25,22 +25,19 @@
 //! many batches are in flight); `UnprocessedKeys` of the BatchGetItem are injected in
 //! tests with an SDK interceptor on the real client.
 
-use super::items::{self, Item, n, s};
+use super::DynamoStore;
+use super::items::{self, Item};
 use super::keys;
 use super::record_item::{is_raw_trimmed, record_item};
 use super::retry::RetryPolicy;
-use super::update::ConditionalUpdate;
-use super::{DynamoStore, SortKey};
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use reconciliation::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
-use reconciliation::ports::{Cursor, PortResult, RecordStore, RecordWriteReport};
-use std::collections::BTreeMap;
+use reconciliation::domain::StoredDetailRecord;
+use reconciliation::ports::{PortResult, RecordStore, RecordWriteReport};
 use std::collections::{HashMap, HashSet};
 
 /// BatchWriteItem's item limit.
@@ -282,59 +279,6 @@ pub fn request_key(request: &WriteRequest) -> Option<(String, String)> {
 }
 
 impl DynamoStore {
-    /// One instant per record type, from the account's items under `prefix` (their
-    /// `record_type` and the epoch-µs `attribute`): watermarks, reaches.
-    async fn instants_by_type(
-        &self,
-        account: &ManagedAccountId,
-        prefix: &str,
-        attribute: &str,
-    ) -> Result<BTreeMap<RecordType, DateTime<Utc>>, AwsError> {
-        let items = self
-            .query(
-                None,
-                &keys::account_partition(account),
-                SortKey::BeginsWith(prefix.to_owned()),
-                false,
-                None,
-            )
-            .await?;
-        Ok(items
-            .iter()
-            .filter_map(|item| {
-                let t = items::string_attr(item, "record_type")?.parse().ok()?;
-                Some((t, micros_attr(item, attribute)?))
-            })
-            .collect())
-    }
-
-    /// Sets the per-type instant `attribute` (epoch µs, with a sortable `{attribute}_at`
-    /// text) of the item at `key` to `to`, only forward; false when it was at or beyond.
-    async fn move_forward(
-        &self,
-        key: keys::Key,
-        attribute: &'static str,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> Result<bool, AwsError> {
-        ConditionalUpdate::new(
-            key,
-            "SET #v = :to, #at = :at, #entity = :entity, account = :account, record_type = :type",
-            "attribute_not_exists(#v) OR #v < :to",
-        )
-        .name("#v", attribute)
-        .name("#at", &format!("{attribute}_at"))
-        .name("#entity", keys::ENTITY)
-        .value(":to", n(to.timestamp_micros()))
-        .value(":at", s(keys::sortable_time(to)))
-        .value(":entity", s(attribute))
-        .value(":account", s(account.as_str()))
-        .value(":type", s(record_type.filter_name()))
-        .send(&self.client, &self.table)
-        .await
-    }
-
     /// Batches of 25, several in flight; `check`: existing records are duplicates.
     #[tracing::instrument(skip_all, fields(
         account_id = %records.first().map_or("", |r| r.account.as_str()),
@@ -409,140 +353,4 @@ impl RecordStore for DynamoStore {
     ) -> PortResult<RecordWriteReport> {
         self.put_records(records, false).await
     }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type))]
-    async fn watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-    ) -> PortResult<Option<DateTime<Utc>>> {
-        let item = self
-            .get(&keys::watermark(account, record_type))
-            .await
-            .map_err(|e| {
-                e.into_port(format!(
-                    "reading the {record_type} watermark of account {account}"
-                ))
-            })?;
-        Ok(item.as_ref().and_then(watermark_of))
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type, to = %to))]
-    async fn advance_watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        let key = keys::watermark(account, record_type);
-        let advanced = self
-            .move_forward(key, "watermark", account, record_type, to)
-            .await
-            .map_err(|e| {
-                e.into_port(format!(
-                    "advancing the {record_type} watermark of account {account}"
-                ))
-            })?;
-        if !advanced {
-            // Already at or beyond `to`: a watermark never moves backward.
-            tracing::debug!("watermark already at or beyond the requested instant");
-        }
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account))]
-    async fn watermarks(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        self.instants_by_type(account, keys::WATERMARK_PREFIX, "watermark")
-            .await
-            .map_err(|e| e.into_port(format!("reading watermarks of account {account}")))
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account))]
-    async fn reaches(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        self.instants_by_type(account, keys::REACH_PREFIX, "reach")
-            .await
-            .map_err(|e| e.into_port(format!("reading the reaches of account {account}")))
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type, to = %to))]
-    async fn extend_reach(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        let key = keys::reach(account, record_type);
-        self.move_forward(key, "reach", account, record_type, to)
-            .await
-            .map_err(|e| {
-                e.into_port(format!(
-                    "extending the {record_type} reach of account {account}"
-                ))
-            })?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account))]
-    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
-        self.query(
-            None,
-            &keys::account_partition(account),
-            SortKey::BeginsWith(keys::CURSOR_PREFIX.to_owned()),
-            false,
-            None,
-        )
-        .await
-        .and_then(|items| items.into_iter().map(items::from_item).collect())
-        .map_err(|e| e.into_port(format!("reading cursors of account {account}")))
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %cursor.record_type))]
-    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
-        let key = keys::cursor(account, &cursor.stream, cursor.record_type);
-        async {
-            let item = items::entity_item("cursor", cursor, &key, None)?;
-            self.put(item).await
-        }
-        .await
-        .map_err(|e| {
-            e.into_port(format!(
-                "saving the {} cursor of account {account}",
-                cursor.record_type
-            ))
-        })
-    }
-
-    #[tracing::instrument(skip_all, fields(account_id = %account, record_type = %record_type))]
-    async fn clear_cursor(
-        &self,
-        account: &ManagedAccountId,
-        stream: &str,
-        record_type: RecordType,
-    ) -> PortResult<()> {
-        self.delete(&keys::cursor(account, stream, record_type))
-            .await
-            .map_err(|e| {
-                e.into_port(format!(
-                    "clearing the {record_type} cursor of account {account}"
-                ))
-            })
-    }
-}
-
-/// Watermarks are stored as epoch microseconds (`watermark`, a Number, so the
-/// never-backward condition compares numbers) plus a readable `watermark_at`.
-pub(super) fn watermark_of(item: &Item) -> Option<DateTime<Utc>> {
-    micros_attr(item, "watermark")
-}
-
-/// An epoch-microseconds number attribute as an instant.
-fn micros_attr(item: &Item, attribute: &str) -> Option<DateTime<Utc>> {
-    let micros: i64 = item.get(attribute)?.as_n().ok()?.parse().ok()?;
-    DateTime::from_timestamp_micros(micros)
 }

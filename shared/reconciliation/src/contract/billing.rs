@@ -205,7 +205,7 @@ pub(super) async fn sessions_and_orphans(
 }
 
 /// Verdicts are replaced per day and type and read back by day range; time fields per type.
-pub(super) async fn audits_and_time_fields(store: &dyn Store, account: &ManagedAccountId) -> Check {
+pub(super) async fn audits(store: &dyn Store, account: &ManagedAccountId) -> Check {
     let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
     let verdict = |d: u32, t: RecordType, v: AuditVerdict| AuditDay {
         account: account.clone(),
@@ -283,24 +283,5 @@ pub(super) async fn audits_and_time_fields(store: &dyn Store, account: &ManagedA
         all.len()
     );
 
-    let none = port("time_fields", store.time_fields(account).await)?;
-    ensure!(none.is_empty(), "a new account has time fields {none:?}");
-    port(
-        "put_time_field",
-        store
-            .put_time_field(account, RecordType::Stt, "started_at")
-            .await,
-    )?;
-    port(
-        "put_time_field",
-        store
-            .put_time_field(account, RecordType::Stt, "created_at")
-            .await,
-    )?;
-    let found = port("time_fields", store.time_fields(account).await)?;
-    ensure!(
-        found.len() == 1 && found.get(&RecordType::Stt).map(String::as_str) == Some("created_at"),
-        "time fields read back {found:?}"
-    );
     Ok(())
 }

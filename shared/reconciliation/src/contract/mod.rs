@@ -12,6 +12,7 @@
 mod billing;
 pub mod secrets;
 pub mod store;
+mod streams;
 pub mod telnyx;
 mod usage;
 

@@ -14,7 +14,7 @@ use crate::domain::{
     Service, ServiceSource, ServiceStatus, ServiceType, ServiceTypeName, StoredDetailRecord,
 };
 use crate::plan::{Action, LogCode, LogEntry, Notification, RepeatEvery, identity};
-use crate::ports::{Cursor, EmailKind, Lease, LeaseGrant, RunLog, RunOutcome, Store, TimeWindow};
+use crate::ports::{EmailKind, Lease, LeaseGrant, RunLog, RunOutcome, Store};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -26,16 +26,15 @@ pub const CHECKS: &[&str] = &[
     APPLY_TWICE,
     CEASE_REACTIVATE,
     RECORDS_ONCE,
-    WATERMARKS,
-    REACHES,
+    STREAMS,
+    STREAM_VERSIONS,
     RUN_LOGS,
     ALERT_THROTTLE,
     CLAIMS,
-    CURSORS,
     LEASES,
     BILLED_PAGES,
     SESSIONS_AND_ORPHANS,
-    AUDITS_AND_TIME_FIELDS,
+    AUDITS,
     USAGE_OPTIONS,
     COUNT_CONFIRMATIONS,
     DISTRUSTS,
@@ -50,20 +49,18 @@ pub const APPLY_TWICE: &str =
 pub const CEASE_REACTIVATE: &str = "cease and reactivate are idempotent, a second cease keeps the first date, and a missing service is a permanent error";
 pub const RECORDS_ONCE: &str =
     "a detail record is stored once; a re-import or a copy in the same call is a duplicate";
-pub const WATERMARKS: &str = "a watermark starts empty and never moves backward";
-pub const REACHES: &str =
-    "a reach starts empty, is read back per type and account, and never moves backward";
+pub const STREAMS: &str = "a stream's state (watermark, reach, time field, cursors by stream) reads back whole, replaced whole, per account and record type";
+pub const STREAM_VERSIONS: &str =
+    "a stream write naming a version other than the next one is refused and changes nothing";
 pub const RUN_LOGS: &str = "run logs read back newest first, limited, one per run";
 pub const ALERT_THROTTLE: &str =
     "an alert is admitted and queued once per interval, decided on the stored time, per kind";
 pub const CLAIMS: &str = "a claim is exclusive until its lease ends; a sent notification is never pending or claimable again";
-pub const CURSORS: &str =
-    "a cursor is saved, replaced, listed and cleared per account, stream and record type";
 pub const LEASES: &str = "a lease is exclusive until it expires, renewed by its holder, released only by it, listed while held";
 
 pub const BILLED_PAGES: &str = "a billing partition reads back by time, oldest first, in pages, each record once, without raw JSON";
 pub const SESSIONS_AND_ORPHANS: &str = "session links read back per account; an orphan is reattributed once (conditionally) and forgotten";
-pub const AUDITS_AND_TIME_FIELDS: &str = "audit verdicts are replaced per type and day and read back by day range; a found time field is replaced per type";
+pub const AUDITS: &str = "audit verdicts are replaced per type and day and read back by day range";
 pub const USAGE_OPTIONS: &str =
     "the cached usage options read back as written and are replaced whole";
 pub const COUNT_CONFIRMATIONS: &str =
@@ -82,12 +79,14 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
     report.record(APPLY_TWICE, apply_twice(store, &Ns::new()).await);
     report.record(CEASE_REACTIVATE, cease_reactivate(store, &Ns::new()).await);
     report.record(RECORDS_ONCE, records_once(store, &Ns::new()).await);
-    report.record(WATERMARKS, watermarks(store, &Ns::new()).await);
-    report.record(REACHES, reaches(store, &Ns::new()).await);
+    report.record(STREAMS, super::streams::states(store, &Ns::new()).await);
+    report.record(
+        STREAM_VERSIONS,
+        super::streams::versions(store, &Ns::new()).await,
+    );
     report.record(RUN_LOGS, run_logs(store, &Ns::new()).await);
     report.record(ALERT_THROTTLE, alert_throttle(store, &Ns::new()).await);
     report.record(CLAIMS, claims(store, &Ns::new()).await);
-    report.record(CURSORS, cursors(store, &Ns::new()).await);
     report.record(LEASES, leases(store, &Ns::new()).await);
     let ns = Ns::new();
     report.record(
@@ -100,8 +99,8 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
         super::billing::sessions_and_orphans(store, &ns.account(1), &ns.dept("bill")).await,
     );
     report.record(
-        AUDITS_AND_TIME_FIELDS,
-        super::billing::audits_and_time_fields(store, &Ns::new().account(1)).await,
+        AUDITS,
+        super::billing::audits(store, &Ns::new().account(1)).await,
     );
     report.record(USAGE_OPTIONS, super::usage::options_cache(store).await);
     report.record(
@@ -119,15 +118,15 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
 }
 
 /// One check's ids.
-struct Ns {
+pub(super) struct Ns {
     tag: String,
 }
 
 impl Ns {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self { tag: unique_tag() }
     }
-    fn account(&self, n: u8) -> ManagedAccountId {
+    pub(super) fn account(&self, n: u8) -> ManagedAccountId {
         ManagedAccountId::new(format!("acc-{n}-{}", self.tag))
     }
     fn dept(&self, name: &str) -> DepartmentId {
@@ -515,54 +514,6 @@ async fn records_once(store: &dyn Store, ns: &Ns) -> Check {
     Ok(())
 }
 
-async fn watermarks(store: &dyn Store, ns: &Ns) -> Check {
-    let account = ns.account(1);
-    let t = RecordType::Messaging;
-    let none = port("watermark", store.watermark(&account, t).await)?;
-    ensure!(none.is_none(), "a new watermark reads {none:?}");
-    port(
-        "advance_watermark",
-        store.advance_watermark(&account, t, at(2)).await,
-    )?;
-    port(
-        "advance_watermark",
-        store.advance_watermark(&account, t, at(1)).await,
-    )?;
-    let w = port("watermark", store.watermark(&account, t).await)?;
-    ensure!(w == Some(at(2)), "after advancing to +2h then +1h: {w:?}");
-    port(
-        "advance_watermark",
-        store.advance_watermark(&account, t, at(3)).await,
-    )?;
-    let w = port("watermark", store.watermark(&account, t).await)?;
-    ensure!(w == Some(at(3)), "after advancing to +3h: {w:?}");
-    let other = port(
-        "watermark",
-        store.watermark(&account, RecordType::Fax).await,
-    )?;
-    ensure!(other.is_none(), "another type's watermark moved: {other:?}");
-    Ok(())
-}
-
-async fn reaches(store: &dyn Store, ns: &Ns) -> Check {
-    let account = ns.account(1);
-    let t = RecordType::Messaging;
-    let none = port("reaches", store.reaches(&account).await)?;
-    ensure!(none.is_empty(), "a new account's reaches read {none:?}");
-    port("extend_reach", store.extend_reach(&account, t, at(2)).await)?;
-    port("extend_reach", store.extend_reach(&account, t, at(1)).await)?;
-    port(
-        "extend_reach",
-        store.extend_reach(&ns.account(2), t, at(5)).await,
-    )?;
-    let got = port("reaches", store.reaches(&account).await)?;
-    ensure!(
-        got == BTreeMap::from([(t, at(2))]),
-        "after extending to +2h then +1h (and another account to +5h): {got:?}"
-    );
-    Ok(())
-}
-
 fn run_log(account: &ManagedAccountId, run: &str, hours: i64) -> RunLog {
     RunLog {
         account: account.clone(),
@@ -722,53 +673,6 @@ async fn claims(store: &dyn Store, ns: &Ns) -> Check {
         !pending.iter().any(|e| e.key == key),
         "a sent notification is still pending"
     );
-    Ok(())
-}
-
-async fn cursors(store: &dyn Store, ns: &Ns) -> Check {
-    let account = ns.account(1);
-    let window = TimeWindow {
-        from: at(-48),
-        to: at(0),
-    };
-    let mut fax = Cursor::start(Cursor::REGULAR, RecordType::Fax, window);
-    let backfill = Cursor::start("backfill#1#2", RecordType::Fax, window);
-    let tts = Cursor::start(Cursor::REGULAR, RecordType::Tts, window);
-    for c in [&fax, &backfill, &tts] {
-        port("save_cursor", store.save_cursor(&account, c).await)?;
-    }
-    fax.done_until = at(-24);
-    fax.slice_to = Some(at(-12));
-    fax.next_page = 7;
-    port("save_cursor", store.save_cursor(&account, &fax).await)?;
-    let sorted = |mut v: Vec<Cursor>| {
-        v.sort_by(|a, b| (&a.stream, a.record_type).cmp(&(&b.stream, b.record_type)));
-        v
-    };
-    let all = sorted(port("cursors", store.cursors(&account).await)?);
-    ensure!(
-        all == sorted(vec![fax.clone(), backfill.clone(), tts.clone()]),
-        "cursors read back as {all:?}"
-    );
-    port(
-        "clear_cursor",
-        store
-            .clear_cursor(&account, Cursor::REGULAR, RecordType::Fax)
-            .await,
-    )?;
-    port(
-        "clear_cursor",
-        store
-            .clear_cursor(&account, Cursor::REGULAR, RecordType::Fax)
-            .await,
-    )?;
-    let left = sorted(port("cursors", store.cursors(&account).await)?);
-    ensure!(
-        left == sorted(vec![backfill, tts]),
-        "after clearing the regular fax cursor: {left:?}"
-    );
-    let other = port("cursors", store.cursors(&ns.account(2)).await)?;
-    ensure!(other.is_empty(), "another account has cursors: {other:?}");
     Ok(())
 }
 

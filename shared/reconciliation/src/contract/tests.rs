@@ -10,8 +10,9 @@ use crate::domain::{
 use crate::fakes::InMemoryStore;
 use crate::plan::{Action, Notification};
 use crate::ports::{
-    ApplyReport, Cursor, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
+    ApplyReport, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
     OutboxStore, PortResult, RecordStore, RecordWriteReport, RunLog, RunLogStore, StateStore,
+    StreamState, StreamStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -44,14 +45,14 @@ async fn the_in_memory_store_keeps_the_store_contract() {
 /// One wrong behaviour at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Defect {
-    WatermarkMovesBack,
+    StaleStreamWriteAccepted,
     ReimportCountedAsWritten,
     AlertIntervalIgnored,
     ClaimNotExclusive,
     StateOfEveryDepartment,
     NewestRunLogLast,
     LeaseIgnoresItsHolder,
-    CursorsOfEveryAccount,
+    StreamsOfEveryAccount,
     ReachNotKept,
     LastConfirmationKept,
 }
@@ -59,8 +60,8 @@ enum Defect {
 struct Defective {
     inner: InMemoryStore,
     defect: Defect,
-    /// Watermarks kept here, overwritten on every advance (`WatermarkMovesBack`).
-    overwritten: Mutex<BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>>,
+    /// Streams kept here, overwritten by every write (`StaleStreamWriteAccepted`).
+    overwritten: Mutex<BTreeMap<(ManagedAccountId, RecordType), StreamState>>,
     /// Confirmations kept here, the last one winning (`LastConfirmationKept`).
     confirmations: Mutex<BTreeMap<(String, String), crate::ports::ConfirmedCount>>,
 }
@@ -123,79 +124,40 @@ impl RecordStore for Defective {
     ) -> PortResult<RecordWriteReport> {
         self.inner.put_new_detail_records(records).await
     }
-    async fn watermark(
-        &self,
-        account: &ManagedAccountId,
-        t: RecordType,
-    ) -> PortResult<Option<DateTime<Utc>>> {
-        if self.defect == Defect::WatermarkMovesBack {
-            let marks = self.overwritten.lock().unwrap();
-            return Ok(marks.get(&(account.clone(), t)).copied());
-        }
-        self.inner.watermark(account, t).await
-    }
-    async fn advance_watermark(
-        &self,
-        account: &ManagedAccountId,
-        t: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        if self.defect == Defect::WatermarkMovesBack {
-            self.overwritten
+}
+
+#[async_trait]
+impl StreamStore for Defective {
+    async fn streams(&self, account: &ManagedAccountId) -> PortResult<Vec<StreamState>> {
+        match self.defect {
+            Defect::StreamsOfEveryAccount => Ok(self.inner.data().streams.into_values().collect()),
+            Defect::StaleStreamWriteAccepted => Ok(self
+                .overwritten
                 .lock()
                 .unwrap()
-                .insert((account.clone(), t), to);
-            return Ok(());
-        }
-        self.inner.advance_watermark(account, t, to).await
-    }
-    async fn watermarks(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        if self.defect == Defect::WatermarkMovesBack {
-            let marks = self.overwritten.lock().unwrap();
-            return Ok(marks
                 .iter()
                 .filter(|((a, _), _)| a == account)
-                .map(|((_, t), w)| (*t, *w))
-                .collect());
+                .map(|(_, s)| s.clone())
+                .collect()),
+            _ => self.inner.streams(account).await,
         }
-        self.inner.watermarks(account).await
     }
-    async fn reaches(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        self.inner.reaches(account).await
-    }
-    async fn extend_reach(
-        &self,
-        account: &ManagedAccountId,
-        t: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        if self.defect == Defect::ReachNotKept {
-            return Ok(());
+    async fn put_stream(&self, account: &ManagedAccountId, state: &StreamState) -> PortResult<()> {
+        match self.defect {
+            Defect::StaleStreamWriteAccepted => {
+                self.overwritten
+                    .lock()
+                    .unwrap()
+                    .insert((account.clone(), state.record_type), state.clone());
+                Ok(())
+            }
+            Defect::ReachNotKept => {
+                let mut without = state.clone();
+                without.reach = None;
+                self.inner.put_stream(account, &without).await
+            }
+            _ => self.inner.put_stream(account, state).await,
         }
-        self.inner.extend_reach(account, t, to).await
-    }
-    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
-        if self.defect == Defect::CursorsOfEveryAccount {
-            return Ok(self.inner.data().cursors.into_values().collect());
-        }
-        self.inner.cursors(account).await
-    }
-    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
-        self.inner.save_cursor(account, cursor).await
-    }
-    async fn clear_cursor(
-        &self,
-        account: &ManagedAccountId,
-        stream: &str,
-        t: RecordType,
-    ) -> PortResult<()> {
-        self.inner.clear_cursor(account, stream, t).await
     }
 }
 
@@ -304,15 +266,15 @@ impl RunLogStore for Defective {
 #[tokio::test]
 async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
     let cases = [
-        (Defect::WatermarkMovesBack, store::WATERMARKS),
-        (Defect::ReachNotKept, store::REACHES),
+        (Defect::StaleStreamWriteAccepted, store::STREAM_VERSIONS),
+        (Defect::ReachNotKept, store::STREAMS),
         (Defect::ReimportCountedAsWritten, store::RECORDS_ONCE),
         (Defect::AlertIntervalIgnored, store::ALERT_THROTTLE),
         (Defect::ClaimNotExclusive, store::CLAIMS),
         (Defect::StateOfEveryDepartment, store::LOAD_STATE),
         (Defect::NewestRunLogLast, store::RUN_LOGS),
         (Defect::LeaseIgnoresItsHolder, store::LEASES),
-        (Defect::CursorsOfEveryAccount, store::CURSORS),
+        (Defect::StreamsOfEveryAccount, store::STREAMS),
         (Defect::LastConfirmationKept, store::COUNT_CONFIRMATIONS),
     ];
     for (defect, check) in cases {
@@ -377,20 +339,6 @@ impl crate::ports::BillingStore for Defective {
         to: chrono::NaiveDate,
     ) -> PortResult<Vec<crate::ports::AuditDay>> {
         self.inner.audit_days(account, from, to).await
-    }
-    async fn time_fields(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, String>> {
-        self.inner.time_fields(account).await
-    }
-    async fn put_time_field(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        field: &str,
-    ) -> PortResult<()> {
-        self.inner.put_time_field(account, record_type, field).await
     }
 }
 

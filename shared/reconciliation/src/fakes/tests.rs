@@ -8,7 +8,7 @@ use crate::fixtures::*;
 use crate::invocation::SyncRequest;
 use crate::plan::Notification;
 use crate::ports::{
-    ApiKey, Clock, Dispatcher, EmailKind, Mailer, OutboxStore, RecordQuery, RecordStore, Secrets,
+    ApiKey, Clock, Dispatcher, EmailKind, Mailer, OutboxStore, RecordQuery, Secrets, StreamStore,
     TelnyxApi, TimeWindow,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -53,19 +53,11 @@ async fn a_failed_admission_moves_no_throttle_and_queues_nothing() {
 #[tokio::test]
 async fn an_injected_failure_is_transient_and_heals() {
     let store = InMemoryStore::new();
-    store.fail("watermark");
-    let err = store
-        .watermark(&ACCOUNT.into(), RecordType::Fax)
-        .await
-        .unwrap_err();
+    store.fail("streams");
+    let err = store.streams(&ACCOUNT.into()).await.unwrap_err();
     assert!(err.is_transient());
-    store.heal("watermark");
-    assert!(
-        store
-            .watermark(&ACCOUNT.into(), RecordType::Fax)
-            .await
-            .is_ok()
-    );
+    store.heal("streams");
+    assert!(store.streams(&ACCOUNT.into()).await.is_ok());
 }
 
 fn account() -> ManagedAccount {

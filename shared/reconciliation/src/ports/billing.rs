@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Where records are billed: a department and the customer billed (`None`: records of
 /// a direct-mode account that matched nobody and have no billing customer).
@@ -187,17 +186,4 @@ pub trait BillingStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> PortResult<Vec<AuditDay>>;
-
-    /// Time fields found at run time, per type, for types whose records do not carry
-    /// the table's field.
-    async fn time_fields(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, String>>;
-    async fn put_time_field(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        field: &str,
-    ) -> PortResult<()>;
 }

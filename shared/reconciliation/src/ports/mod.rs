@@ -23,6 +23,7 @@
 pub mod billing;
 pub mod outside;
 pub mod store;
+pub mod streams;
 pub mod telnyx;
 pub mod usage;
 
@@ -32,10 +33,11 @@ pub use billing::{
 };
 pub use outside::{Clock, Dispatcher, KeyStore, Mailer, Secrets, SystemClock};
 pub use store::{
-    ApplyReport, Cursor, DigestFn, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore,
-    OutboxEntry, OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome,
-    StateStore, Store,
+    ApplyReport, DigestFn, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
+    OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome, StateStore,
+    Store,
 };
+pub use streams::{Cursor, StreamState, StreamStore};
 pub use telnyx::{
     ApiKey, RecordPage, RecordPages, RecordQuery, RequestCounts, TelnyxApi, TimeWindow,
     UsageOptions, UsageProduct, UsageRequest, UsageRow,

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | [`OnboardingStore`] | onboardings and departments (operator actions) |
 //! | [`StateStore`] | customers, service types and services: the planner's state and its writes |
-//! | [`RecordStore`] | detail records, their watermarks, reaches and the walks' cursors (checkpoints) |
+//! | [`RecordStore`] | detail records |
+//! | [`super::streams::StreamStore`] | per record type: watermark, reach, time field and the walks' cursors (checkpoints) |
 //! | [`LeaseStore`] | one worker per account at a time |
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
@@ -13,10 +14,9 @@
 //! | [`super::usage::UsageStore`] | the usage report's options, confirmed count metrics, reports an account distrusts |
 
 use super::PortResult;
-use super::telnyx::TimeWindow;
+use super::streams::StreamStore;
 use crate::domain::{
-    Department, ManagedAccountId, Offboarding, Onboarding, RecordType, RunId, StoredDetailRecord,
-    StoredState,
+    Department, ManagedAccountId, Offboarding, Onboarding, RunId, StoredDetailRecord, StoredState,
 };
 use crate::plan::{Action, LogEntry, Notification};
 pub use crate::plan::{ApplyReport, EmailKind};
@@ -70,46 +70,6 @@ pub struct RunLog {
     pub counts: BTreeMap<String, u64>,
     pub entries: Vec<LogEntry>,
     pub outcome: RunOutcome,
-}
-
-/// Durable progress of one walk (a stream) of one record type inside a window: the
-/// checkpoint a stopped or killed run resumes from. Slices are walked oldest first, each
-/// newest first page by page, so everything before `done_until` is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Which walk: [`Cursor::REGULAR`] (the one the watermark follows) or a backfill's id.
-    pub stream: String,
-    pub record_type: RecordType,
-    /// The whole window being worked.
-    pub window: TimeWindow,
-    /// Every record of `[window.from, done_until)` is durably stored.
-    pub done_until: DateTime<Utc>,
-    /// The open slice `[done_until, slice_to)`, if one is being walked.
-    pub slice_to: Option<DateTime<Utc>>,
-    /// The next page of the open slice to request (1 when none is open).
-    pub next_page: u32,
-}
-
-impl Cursor {
-    /// The stream of regular runs (the watermark's).
-    pub const REGULAR: &'static str = "regular";
-
-    /// A cursor at the start of `window`.
-    pub fn start(stream: impl Into<String>, record_type: RecordType, window: TimeWindow) -> Self {
-        Self {
-            stream: stream.into(),
-            record_type,
-            window,
-            done_until: window.from,
-            slice_to: None,
-            next_page: 1,
-        }
-    }
-
-    /// True when the whole window is stored.
-    pub fn is_complete(&self) -> bool {
-        self.done_until >= self.window.to
-    }
 }
 
 /// One worker's claim on an account until an instant.
@@ -199,7 +159,7 @@ pub trait RecordStore: Send + Sync {
     ) -> PortResult<RecordWriteReport>;
 
     /// Stores detail records the caller knows are not stored yet (at or after the type's
-    /// reach, [`RecordStore::reaches`]): written without looking first, each counted as written (a
+    /// reach, [`super::streams::StreamState::reach`]): written without looking first, each counted as written (a
     /// copy given twice in one call still counts once as a duplicate). A record's item
     /// is a function of the record, so writing one that was stored after all changes
     /// nothing but the count. Ok only when every record is durably stored.
@@ -207,52 +167,6 @@ pub trait RecordStore: Send + Sync {
         &self,
         records: &[StoredDetailRecord],
     ) -> PortResult<RecordWriteReport>;
-
-    /// The instant up to which every record of this type is durably stored.
-    async fn watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-    ) -> PortResult<Option<DateTime<Utc>>>;
-    /// Moves a watermark forward (never backward: an earlier instant changes nothing).
-    async fn advance_watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()>;
-    /// Every watermark of an account (one read, not one per type).
-    async fn watermarks(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>>;
-
-    /// Per type, the furthest instant any walk of it was opened up to (a window's end,
-    /// recorded before the walk's first write): no record at or after it was ever
-    /// stored. Types never walked are absent.
-    async fn reaches(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>>;
-    /// Moves a type's reach forward (never backward).
-    async fn extend_reach(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()>;
-
-    /// Every cursor of an account (its walks in progress).
-    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>>;
-    /// Creates or replaces the cursor of `(cursor.stream, cursor.record_type)`.
-    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()>;
-    /// Removes a cursor (its window is done); removing a missing one changes nothing.
-    async fn clear_cursor(
-        &self,
-        account: &ManagedAccountId,
-        stream: &str,
-        record_type: RecordType,
-    ) -> PortResult<()>;
 }
 
 /// One worker per account: a lease with an expiry, taken with a conditional write.
@@ -343,6 +257,7 @@ pub trait Store:
     OnboardingStore
     + StateStore
     + RecordStore
+    + StreamStore
     + LeaseStore
     + OutboxStore
     + RunLogStore
@@ -355,6 +270,7 @@ impl<T> Store for T where
     T: OnboardingStore
         + StateStore
         + RecordStore
+        + StreamStore
         + LeaseStore
         + OutboxStore
         + RunLogStore

@@ -224,11 +224,10 @@ async fn a_type_whose_records_carry_another_time_field_is_found_imported_and_aud
         .count();
     assert_eq!(stt, 3);
     assert_eq!(summary.audit_totals().mismatched, 0, "{:?}", summary.log);
-    let found = w.store.time_fields(&ACCOUNT.into()).await.unwrap();
-    assert_eq!(
-        found.get(&RecordType::Stt).map(String::as_str),
-        Some("started_at")
-    );
+    let found = w.store.data().streams[&(ACCOUNT.into(), RecordType::Stt)]
+        .time_field
+        .clone();
+    assert_eq!(found.as_deref(), Some("started_at"));
 }
 
 #[tokio::test]

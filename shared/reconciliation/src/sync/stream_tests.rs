@@ -153,11 +153,11 @@ async fn a_window_one_invocation_cannot_fetch_finishes_over_continuations_with_e
     let data = w.store.data();
     let first_run = data.run_logs.iter().map(|l| l.started_at).min().unwrap();
     assert_eq!(
-        data.watermarks[&(ACCOUNT.into(), RecordType::SipTrunking)],
+        data.watermarks()[&(ACCOUNT.into(), RecordType::SipTrunking)],
         first_run,
         "the window the first run opened, whole"
     );
-    assert!(data.cursors.is_empty(), "the window is done");
+    assert!(data.cursors().is_empty(), "the window is done");
     assert_eq!(data.run_logs.len(), invocations, "a run log per invocation");
     assert!(data.leases.is_empty(), "every lease given back");
     // Pages were not read twice: the checkpoint moved with every page.
@@ -444,10 +444,10 @@ async fn a_manual_backfill_walks_only_its_record_types_in_its_own_stream() {
     assert_eq!(w.stored_ids(), BTreeSet::from(["msg-1".to_owned()]));
     let data = w.store.data();
     assert!(
-        data.watermarks.is_empty(),
+        data.watermarks().is_empty(),
         "not contiguous with any watermark"
     );
-    assert!(data.cursors.is_empty());
+    assert!(data.cursors().is_empty());
     assert!(
         w.telnyx.calls().iter().all(|c| !c.contains("sip-trunking")),
         "only messaging was read"
@@ -503,7 +503,7 @@ async fn records_a_finished_backfill_stored_are_duplicates_to_the_regular_run_th
         .await
         .unwrap();
     assert_eq!(first.records.written, 31, "{first:?}");
-    assert!(w.store.data().watermarks.is_empty(), "not contiguous");
+    assert!(w.store.data().watermarks().is_empty(), "not contiguous");
     let regular = w
         .run(
             &SyncRequest::for_account(ACCOUNT),

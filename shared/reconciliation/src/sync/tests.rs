@@ -113,10 +113,13 @@ async fn a_first_run_creates_the_customer_stores_every_record_and_sends_one_emai
     // is walked on the first run and its watermark moves to the end of the window.
     let walked = RecordType::ALL.to_vec();
     assert_eq!(
-        data.watermarks.keys().map(|(_, t)| *t).collect::<Vec<_>>(),
+        data.watermarks()
+            .keys()
+            .map(|(_, t)| *t)
+            .collect::<Vec<_>>(),
         walked
     );
-    assert!(data.watermarks.values().all(|w| *w == fixed_now()));
+    assert!(data.watermarks().values().all(|w| *w == fixed_now()));
     assert_eq!(
         summary.skipped_types.len(),
         RecordType::ALL.len() - walked.len()
@@ -212,8 +215,8 @@ async fn a_key_refused_at_the_configuration_fails_the_run_and_writes_nothing() {
     let after = w.store.data();
     assert_eq!(after.business().state, before.business().state);
     assert!(after.records.is_empty());
-    assert!(after.watermarks.is_empty());
-    assert!(after.cursors.is_empty());
+    assert!(after.watermarks().is_empty());
+    assert!(after.cursors().is_empty());
     assert!(after.leases.is_empty(), "the lease is given back");
     let log = after.run_logs.last().unwrap();
     let RunOutcome::Failed { error } = &log.outcome else {
@@ -241,7 +244,7 @@ async fn a_key_revoked_mid_walk_fails_the_run_keeping_only_what_is_stored_whole(
     let data = w.store.data();
     // What is stored is whole: the structure, the first type's record and watermark.
     assert_eq!(data.records.len(), 1);
-    assert_eq!(data.watermarks.len(), 1);
+    assert_eq!(data.watermarks().len(), 1);
     assert!(
         data.records
             .keys()
@@ -267,14 +270,14 @@ async fn a_watermark_moves_only_after_its_records_are_durably_written() {
     w.store.fail("put_detail_records");
     let err = w.sync(&request()).await.unwrap_err();
     assert!(err.is_transient());
-    assert!(w.store.data().watermarks.is_empty());
+    assert!(w.store.data().watermarks().is_empty());
     assert!(w.store.data().records.is_empty());
 
     w.store.heal("put_detail_records");
     let summary = w.sync(&request()).await.unwrap();
     assert_eq!(summary.records.written, 3);
     assert_eq!(
-        w.store.data().watermarks.len(),
+        w.store.data().watermarks().len(),
         RecordType::ALL.len(),
         "one per type walked: no count is confirmed yet"
     );
@@ -302,7 +305,7 @@ async fn a_late_record_inside_the_overlap_window_is_imported_on_the_next_run_exa
     let data = w.store.data();
     assert_eq!(data.records.len(), 4);
     assert!(
-        data.watermarks
+        data.watermarks()
             .values()
             .all(|t| *t == fixed_now() + Duration::minutes(15))
     );
@@ -347,7 +350,7 @@ async fn a_backfill_not_contiguous_with_the_watermark_does_not_move_it() {
     })
     .await
     .unwrap();
-    assert!(w.store.data().watermarks.is_empty());
+    assert!(w.store.data().watermarks().is_empty());
 }
 
 #[tokio::test]

@@ -11,7 +11,6 @@ use crate::ports::{
 };
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use std::collections::BTreeMap;
 
 /// Records a fake page holds (small, so tests walk several pages).
 const PAGE: usize = 7;
@@ -164,32 +163,6 @@ impl BillingStore for InMemoryStore {
             .filter(|((a, _, day), _)| a == account && *day >= from && *day <= to)
             .map(|(_, v)| v.clone())
             .collect())
-    }
-
-    async fn time_fields(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, String>> {
-        self.check("time_fields")?;
-        Ok(lock(&self.data)
-            .time_fields
-            .iter()
-            .filter(|((a, _), _)| a == account)
-            .map(|((_, t), f)| (*t, f.clone()))
-            .collect())
-    }
-
-    async fn put_time_field(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        field: &str,
-    ) -> PortResult<()> {
-        self.check("put_time_field")?;
-        lock(&self.data)
-            .time_fields
-            .insert((account.clone(), record_type), field.to_owned());
-        Ok(())
     }
 }
 

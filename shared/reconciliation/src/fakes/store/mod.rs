@@ -8,6 +8,7 @@ mod outbox;
 mod records;
 mod run_logs;
 mod state;
+mod streams;
 mod usage;
 
 use super::{injected, lock};
@@ -15,7 +16,9 @@ use crate::domain::{
     ConnectionId, DetailRecordId, ManagedAccountId, Offboarding, Onboarding, RecordType,
     StoredDetailRecord, StoredState,
 };
-use crate::ports::{AuditDay, Cursor, EmailKind, Lease, OutboxEntry, PortResult, RunLog};
+use crate::ports::{
+    AuditDay, Cursor, EmailKind, Lease, OutboxEntry, PortResult, RunLog, StreamState,
+};
 use chrono::NaiveDate;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,11 +33,8 @@ pub struct StoreData {
     /// Every account's departments, customers, service types and services.
     pub state: StoredState,
     pub records: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
-    pub watermarks: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
-    /// How far each type's walks were opened.
-    pub reaches: BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>,
-    /// Cursors by (account, stream, record type).
-    pub cursors: BTreeMap<(ManagedAccountId, String, RecordType), Cursor>,
+    /// Each (account, record type)'s stream: watermark, reach, time field, cursors.
+    pub streams: BTreeMap<(ManagedAccountId, RecordType), StreamState>,
     pub leases: BTreeMap<ManagedAccountId, Lease>,
     pub run_logs: Vec<RunLog>,
     /// Last admitted alert per (kind, account).
@@ -47,8 +47,6 @@ pub struct StoreData {
     /// Stored unmatched records waiting for their call.
     pub orphans: BTreeMap<(ManagedAccountId, RecordType, DetailRecordId), StoredDetailRecord>,
     pub audits: BTreeMap<(ManagedAccountId, RecordType, NaiveDate), AuditDay>,
-    /// Time fields found at run time.
-    pub time_fields: BTreeMap<(ManagedAccountId, RecordType), String>,
     /// The cached usage report options.
     pub usage_options: Option<crate::ports::CachedUsageOptions>,
     /// Confirmed count metrics by (product, metric).
@@ -58,13 +56,33 @@ pub struct StoreData {
 }
 
 impl StoreData {
+    /// Every stream's watermark.
+    pub fn watermarks(&self) -> BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>> {
+        self.streams
+            .iter()
+            .filter_map(|(k, s)| Some((k.clone(), s.watermark?)))
+            .collect()
+    }
+
+    /// Every open walk's cursor, by (account, stream, record type).
+    pub fn cursors(&self) -> BTreeMap<(ManagedAccountId, String, RecordType), Cursor> {
+        self.streams
+            .iter()
+            .flat_map(|((a, t), s)| {
+                s.cursors
+                    .iter()
+                    .map(move |(stream, c)| ((a.clone(), stream.clone(), *t), c.clone()))
+            })
+            .collect()
+    }
+
     /// The business data only (state, records, watermarks, outbox keys), for "nothing
     /// was written" comparisons that ignore run logs and claims.
     pub fn business(&self) -> BusinessData {
         BusinessData {
             state: self.state.clone(),
             records: self.records.values().cloned().collect(),
-            watermarks: self.watermarks.clone(),
+            watermarks: self.watermarks(),
             outbox: self.outbox.keys().cloned().collect(),
         }
     }
@@ -131,7 +149,7 @@ impl InMemoryStore {
     }
 
     /// Makes every later call of the method named `op` (e.g. `"put_detail_records"`,
-    /// `"apply"`, `"advance_watermark"`) fail with a transient error.
+    /// `"apply"`, `"put_stream"`) fail with a transient error.
     pub fn fail(&self, op: &str) {
         lock(&self.failing).insert(op.to_owned());
     }

@@ -1,12 +1,10 @@
-//! Detail records and watermarks of the in-memory store.
+//! Detail records of the in-memory store.
 
 use super::InMemoryStore;
-use crate::domain::{ManagedAccountId, RecordType, StoredDetailRecord};
+use crate::domain::StoredDetailRecord;
 use crate::fakes::lock;
-use crate::ports::{Cursor, PortResult, RecordStore, RecordWriteReport};
+use crate::ports::{PortResult, RecordStore, RecordWriteReport};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 impl InMemoryStore {
@@ -72,99 +70,4 @@ impl RecordStore for InMemoryStore {
         }
         Ok(self.overwrite_records(records))
     }
-
-    async fn watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-    ) -> PortResult<Option<DateTime<Utc>>> {
-        self.check("watermark")?;
-        Ok(lock(&self.data)
-            .watermarks
-            .get(&(account.clone(), record_type))
-            .copied())
-    }
-
-    async fn advance_watermark(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        self.check("advance_watermark")?;
-        forward(&mut lock(&self.data).watermarks, account, record_type, to);
-        Ok(())
-    }
-
-    async fn watermarks(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        self.check("watermarks")?;
-        Ok(of_account(&lock(&self.data).watermarks, account))
-    }
-
-    async fn reaches(
-        &self,
-        account: &ManagedAccountId,
-    ) -> PortResult<BTreeMap<RecordType, DateTime<Utc>>> {
-        self.check("reaches")?;
-        Ok(of_account(&lock(&self.data).reaches, account))
-    }
-
-    async fn extend_reach(
-        &self,
-        account: &ManagedAccountId,
-        record_type: RecordType,
-        to: DateTime<Utc>,
-    ) -> PortResult<()> {
-        self.check("extend_reach")?;
-        forward(&mut lock(&self.data).reaches, account, record_type, to);
-        Ok(())
-    }
-
-    async fn cursors(&self, account: &ManagedAccountId) -> PortResult<Vec<Cursor>> {
-        self.check("cursors")?;
-        Ok(lock(&self.data)
-            .cursors
-            .iter()
-            .filter(|((a, _, _), _)| a == account)
-            .map(|(_, c)| c.clone())
-            .collect())
-    }
-
-    async fn save_cursor(&self, account: &ManagedAccountId, cursor: &Cursor) -> PortResult<()> {
-        self.check("save_cursor")?;
-        let key = (account.clone(), cursor.stream.clone(), cursor.record_type);
-        lock(&self.data).cursors.insert(key, cursor.clone());
-        Ok(())
-    }
-
-    async fn clear_cursor(
-        &self,
-        account: &ManagedAccountId,
-        stream: &str,
-        record_type: RecordType,
-    ) -> PortResult<()> {
-        self.check("clear_cursor")?;
-        let key = (account.clone(), stream.to_owned(), record_type);
-        lock(&self.data).cursors.remove(&key);
-        Ok(())
-    }
-}
-
-type Instants = BTreeMap<(ManagedAccountId, RecordType), DateTime<Utc>>;
-
-/// One account's instants by record type.
-fn of_account(all: &Instants, account: &ManagedAccountId) -> BTreeMap<RecordType, DateTime<Utc>> {
-    all.iter()
-        .filter(|((a, _), _)| a == account)
-        .map(|((_, t), w)| (*t, *w))
-        .collect()
-}
-
-/// Moves an instant forward, never backward.
-fn forward(all: &mut Instants, account: &ManagedAccountId, t: RecordType, to: DateTime<Utc>) {
-    let at = all.entry((account.clone(), t)).or_insert(to);
-    *at = (*at).max(to);
 }

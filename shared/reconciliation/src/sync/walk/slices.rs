@@ -4,7 +4,6 @@
 //! Pipelined: while page *k* is written, page *k+1* is fetched and the checkpoint of page
 //! *k−1* (whose records are stored) is saved.
 
-use super::streams::checkpoint;
 use super::{Step, Walker};
 use crate::ports::{Cursor, RecordPages};
 use crate::sync::SyncError;
@@ -31,7 +30,7 @@ impl Walker<'_> {
         let mut unsaved: Option<Cursor> = None;
         loop {
             if !run.time_left() {
-                return stop_at(&run, unsaved, cursor).await;
+                return self.stop_at(unsaved, cursor).await;
             }
             let page = match ahead.take() {
                 Some(fetched) => fetched,
@@ -39,7 +38,7 @@ impl Walker<'_> {
             };
             let page = match page {
                 Ok(page) => page,
-                Err(e) if e.is_past_deadline() => return stop_at(&run, unsaved, cursor).await,
+                Err(e) if e.is_past_deadline() => return self.stop_at(unsaved, cursor).await,
                 Err(e) => {
                     let what = format!("{} detail records", cursor.record_type);
                     return Err(SyncError::telnyx(run.account(), what)(e));
@@ -57,11 +56,11 @@ impl Walker<'_> {
             if std::mem::take(&mut fresh) {
                 if let Some(smaller) = self.smaller_slice(cursor, page.total_results) {
                     cursor.slice_to = Some(smaller);
-                    checkpoint(&run, Some(cursor.clone())).await?;
+                    self.streams.checkpoint(&run, Some(cursor.clone())).await?;
                     return Ok(Step::Done);
                 }
             }
-            let saved = checkpoint(&run, unsaved.take());
+            let saved = self.streams.checkpoint(&run, unsaved.take());
             let check = self
                 .streams
                 .below_fence(cursor.record_type, cursor.done_until);
@@ -126,20 +125,17 @@ impl Walker<'_> {
             cursor.done_until = to;
         }
         cursor.next_page = 1;
-        self.streams.advance_watermark(&run, cursor).await?;
-        if !cursor.is_complete() {
-            checkpoint(&run, Some(cursor.clone())).await?;
-        }
-        Ok(())
+        self.streams.slice_done(&run, cursor).await
     }
-}
 
-/// Stopped for the deadline: the last checkpoint is saved, and is what is left.
-async fn stop_at(
-    run: &crate::sync::run::Run<'_>,
-    unsaved: Option<Cursor>,
-    cursor: &Cursor,
-) -> Result<Step, SyncError> {
-    checkpoint(run, unsaved).await?;
-    Ok(Step::Stopped(cursor.clone()))
+    /// Stopped for the deadline: the last checkpoint is saved, and is what is left.
+    async fn stop_at(
+        &mut self,
+        unsaved: Option<Cursor>,
+        cursor: &Cursor,
+    ) -> Result<Step, SyncError> {
+        let run = self.run;
+        self.streams.checkpoint(&run, unsaved).await?;
+        Ok(Step::Stopped(cursor.clone()))
+    }
 }

@@ -1,20 +1,23 @@
 //! The state of an account's record streams as a run walks them: per record type its
 //! watermark (the end of its last finished window), its fence (its reach when the run
 //! began: below it a record may be stored already), the time field it is filtered on,
-//! and the cursors (checkpoints) of its open windows — read once at the start, each
-//! change written as the walk makes it, never past a record that is not stored.
+//! and the cursors (checkpoints) of its open windows — read once at the start (one
+//! [`StreamState`] per type), each change written as the walk makes it, the type's whole
+//! state in one conditional write, never past a record that is not stored.
 
 use super::super::SyncError;
 use super::super::run::{Job, Run};
 use super::super::windows::Progress;
 use crate::domain::{RecordType, TIME_FIELD_CANDIDATES};
-use crate::ports::Cursor;
+use crate::ports::{Cursor, StreamState};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// What the run knows of each stream.
 #[derive(Debug, Default)]
 pub(super) struct Streams {
+    /// Each type's state as this run last wrote it (or read it).
+    states: BTreeMap<RecordType, StreamState>,
     pub watermarks: BTreeMap<RecordType, DateTime<Utc>>,
     /// Per type, the instant before which a record may be stored already (its reach
     /// when this run began): a slice starting before it is written checking each
@@ -26,62 +29,51 @@ pub(super) struct Streams {
 }
 
 impl Streams {
-    /// Reads the account's streams; a cursor whose window is done (a run died between
-    /// its last write and clearing it) is cleared. Returns them and what is open.
+    /// Reads the account's streams (one read); a cursor whose window is done (a run died
+    /// between its last write and clearing it) is cleared. Returns them and what is open.
     pub async fn load(run: &Run<'_>) -> Result<(Self, Progress), SyncError> {
         let account = run.account();
-        let store = &run.ports.store;
-        let (watermarks, cursors, reaches, found) = futures::try_join!(
-            async {
-                store
-                    .watermarks(account)
-                    .await
-                    .map_err(SyncError::store(account, "reading the watermarks"))
-            },
-            async {
-                store
-                    .cursors(account)
-                    .await
-                    .map_err(SyncError::store(account, "reading the cursors"))
-            },
-            async {
-                store
-                    .reaches(account)
-                    .await
-                    .map_err(SyncError::store(account, "reading the reaches"))
-            },
-            async {
-                store
-                    .time_fields(account)
-                    .await
-                    .map_err(SyncError::store(account, "reading the found time fields"))
-            },
-        )?;
-        for done in cursors.iter().filter(|c| c.is_complete()) {
-            if run.writes() {
-                store
-                    .clear_cursor(account, &done.stream, done.record_type)
-                    .await
-                    .map_err(SyncError::store(account, "clearing a finished cursor"))?;
-            }
+        let read = run
+            .ports
+            .store
+            .streams(account)
+            .await
+            .map_err(SyncError::store(account, "reading the record streams"))?;
+        let mut streams = Self {
+            states: read.into_iter().map(|s| (s.record_type, s)).collect(),
+            ..Self::default()
+        };
+        let finished: Vec<Cursor> = streams
+            .states
+            .values()
+            .flat_map(|s| s.cursors.values())
+            .filter(|c| c.is_complete())
+            .cloned()
+            .collect();
+        for done in &finished {
+            streams.close(run, done).await?;
         }
         let progress = Progress {
-            watermarks,
-            cursors,
-            reaches,
-        };
-        let streams = Self {
-            watermarks: progress.watermarks.clone(),
-            fences: fences(&progress, run.started),
-            // Only known candidate names are used.
-            time_fields: found
-                .into_iter()
-                .filter_map(|(t, f)| {
-                    let known = TIME_FIELD_CANDIDATES.iter().find(|c| **c == f)?;
-                    Some((t, *known))
-                })
+            watermarks: of_each(&streams.states, |s| s.watermark),
+            cursors: streams
+                .states
+                .values()
+                .flat_map(|s| s.cursors.values().cloned())
                 .collect(),
+            reaches: of_each(&streams.states, |s| s.reach),
         };
+        streams.watermarks = progress.watermarks.clone();
+        streams.fences = fences(&progress, run.started);
+        // Only known candidate names are used.
+        streams.time_fields = streams
+            .states
+            .values()
+            .filter_map(|s| {
+                let found = s.time_field.as_deref()?;
+                let known = TIME_FIELD_CANDIDATES.iter().find(|c| **c == found)?;
+                Some((s.record_type, *known))
+            })
+            .collect();
         Ok((streams, progress))
     }
 
@@ -98,63 +90,42 @@ impl Streams {
         self.fences.get(&t).is_some_and(|&f| from < f)
     }
 
-    /// A window opened now: the type's reach moves to its end, then its cursor is saved,
-    /// both before its first record is written (a run killed in it is resumed, and
-    /// nothing it writes lies beyond the reach).
-    pub async fn open(&self, run: &Run<'_>, cursor: &Cursor) -> Result<(), SyncError> {
-        if !run.writes() {
-            return Ok(());
-        }
-        let t = cursor.record_type;
-        run.ports
-            .store
-            .extend_reach(run.account(), t, cursor.window.to)
-            .await
-            .map_err(SyncError::store(
-                run.account(),
-                format!("extending the {t} reach"),
-            ))?;
-        checkpoint(run, Some(cursor.clone())).await
+    /// A window opened now: the type's reach moves to its end and its cursor is saved,
+    /// in one write before its first record is written (a run killed in it is resumed,
+    /// and nothing it writes lies beyond the reach).
+    pub async fn open(&mut self, run: &Run<'_>, cursor: &Cursor) -> Result<(), SyncError> {
+        let state = self.state(cursor.record_type);
+        state.extend_reach(cursor.window.to);
+        state.save_cursor(cursor.clone());
+        self.write(run, cursor.record_type).await
     }
 
     /// The window is done: its cursor goes.
-    pub async fn close(&self, run: &Run<'_>, cursor: &Cursor) -> Result<(), SyncError> {
-        if !run.writes() {
+    pub async fn close(&mut self, run: &Run<'_>, cursor: &Cursor) -> Result<(), SyncError> {
+        if !self.state(cursor.record_type).clear_cursor(&cursor.stream) {
             return Ok(());
         }
-        run.ports
-            .store
-            .clear_cursor(run.account(), &cursor.stream, cursor.record_type)
-            .await
-            .map_err(SyncError::store(
-                run.account(),
-                format!("clearing the {} cursor", cursor.record_type),
-            ))
+        self.write(run, cursor.record_type).await
     }
 
-    /// The watermark follows a regular walk, and a backfill contiguous with it.
-    pub async fn advance_watermark(
-        &mut self,
-        run: &Run<'_>,
-        cursor: &Cursor,
-    ) -> Result<(), SyncError> {
+    /// A slice is stored: its cursor moves on, and the watermark follows a regular walk
+    /// (and a backfill contiguous with it), in one write.
+    pub async fn slice_done(&mut self, run: &Run<'_>, cursor: &Cursor) -> Result<(), SyncError> {
         let t = cursor.record_type;
         let current = self.watermarks.get(&t).copied();
         let follows =
             cursor.stream == Cursor::REGULAR || current.is_some_and(|w| cursor.window.from <= w);
-        if !run.writes() || !follows || current.is_some_and(|w| w >= cursor.done_until) {
-            return Ok(());
+        let state = self.state(t);
+        if follows && state.advance_watermark(cursor.done_until) {
+            self.watermarks.insert(t, cursor.done_until);
         }
-        run.ports
-            .store
-            .advance_watermark(run.account(), t, cursor.done_until)
-            .await
-            .map_err(SyncError::store(
-                run.account(),
-                format!("advancing the {t} watermark"),
-            ))?;
-        self.watermarks.insert(t, cursor.done_until);
-        Ok(())
+        let state = self.state(t);
+        if cursor.is_complete() {
+            // Cleared by `close` next, in its own write.
+        } else {
+            state.save_cursor(cursor.clone());
+        }
+        self.write(run, t).await
     }
 
     /// Keeps a time field found at run time for the account's later runs.
@@ -164,41 +135,70 @@ impl Streams {
         t: RecordType,
         field: &'static str,
     ) -> Result<(), SyncError> {
-        if run.writes() {
-            run.ports
-                .store
-                .put_time_field(run.account(), t, field)
+        self.state(t).time_field = Some(field.to_owned());
+        self.time_fields.insert(t, field);
+        self.write(run, t).await
+    }
+
+    /// Saves a checkpoint, if any, without holding the walker (it runs beside a write).
+    /// Checkpoints of one stream are saved one after the other (each awaited before the
+    /// next), so each names the version after the one before it.
+    pub fn checkpoint(
+        &mut self,
+        job: &Job<'_>,
+        cursor: Option<Cursor>,
+    ) -> impl std::future::Future<Output = Result<(), SyncError>> + use<> {
+        let store = job.ports.store.clone();
+        let account = job.account().clone();
+        let snapshot = cursor.filter(|_| job.writes()).map(|c| {
+            let state = self.state(c.record_type);
+            state.save_cursor(c);
+            state.next_version()
+        });
+        async move {
+            let Some(state) = snapshot else {
+                return Ok(());
+            };
+            store
+                .put_stream(&account, &state)
                 .await
                 .map_err(SyncError::store(
-                    run.account(),
-                    "storing a found time field",
-                ))?;
+                    &account,
+                    format!("saving the {} cursor", state.record_type),
+                ))
         }
-        self.time_fields.insert(t, field);
-        Ok(())
+    }
+
+    fn state(&mut self, t: RecordType) -> &mut StreamState {
+        self.states.entry(t).or_insert_with(|| StreamState::new(t))
+    }
+
+    /// Writes `t`'s state as it is now (nothing in a dry run).
+    async fn write(&mut self, run: &Run<'_>, t: RecordType) -> Result<(), SyncError> {
+        if !run.writes() {
+            return Ok(());
+        }
+        let state = self.state(t).next_version();
+        run.ports
+            .store
+            .put_stream(run.account(), &state)
+            .await
+            .map_err(SyncError::store(
+                run.account(),
+                format!("saving the {t} stream"),
+            ))
     }
 }
 
-/// Saves a checkpoint, if any, without holding the walker (it runs beside a write).
-pub(super) fn checkpoint(
-    job: &Job<'_>,
-    cursor: Option<Cursor>,
-) -> impl std::future::Future<Output = Result<(), SyncError>> + use<> {
-    let store = job.ports.store.clone();
-    let account = job.account().clone();
-    let writes = job.writes();
-    async move {
-        let Some(cursor) = cursor.filter(|_| writes) else {
-            return Ok(());
-        };
-        store
-            .save_cursor(&account, &cursor)
-            .await
-            .map_err(SyncError::store(
-                &account,
-                format!("saving the {} cursor", cursor.record_type),
-            ))
-    }
+/// Per type, the instant `of` gives, for the types that have one.
+fn of_each(
+    states: &BTreeMap<RecordType, StreamState>,
+    of: impl Fn(&StreamState) -> Option<DateTime<Utc>>,
+) -> BTreeMap<RecordType, DateTime<Utc>> {
+    states
+        .iter()
+        .filter_map(|(t, s)| Some((*t, of(s)?)))
+        .collect()
 }
 
 /// Per type, the instant before which a record may already be stored: its reach. A type
