@@ -338,7 +338,7 @@ impl Scenario {
     /// the plan, as a run attributes each page.
     pub fn plan(&self) -> Planned {
         let mut plan = plan(&self.input());
-        let attributed = plan.attribution.attribute(&self.records);
+        let attributed = plan.attribution.attribute(self.records.iter().cloned());
         plan.tally = RecordTally::of(&attributed.records);
         Planned {
             plan,

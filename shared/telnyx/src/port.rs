@@ -168,6 +168,7 @@ impl RecordPages for DetailRecordPages {
                 records,
                 number: self.last_page(),
                 total_results: self.total_results(),
+                repeated: self.take_repeated(),
             })),
             Ok(None) => Ok(None),
             Err(e) => {

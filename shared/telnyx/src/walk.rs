@@ -37,6 +37,8 @@ pub struct DetailRecordPages {
     recent: RecentIds,
     pages_fetched: u32,
     duplicates_dropped: u64,
+    /// Of them, those not yet reported with a page ([`DetailRecordPages::take_repeated`]).
+    repeated_unreported: u64,
     total_results: Option<u64>,
     /// The page number of the last page returned.
     last_page: u32,
@@ -82,6 +84,7 @@ impl DetailRecordPages {
             recent: RecentIds::default(),
             pages_fetched: 0,
             duplicates_dropped: 0,
+            repeated_unreported: 0,
             total_results: None,
             last_page: 0,
             not_after: None,
@@ -182,6 +185,7 @@ impl DetailRecordPages {
             self.recent.remember(page_ids);
             let dropped = count - records.len();
             self.duplicates_dropped += dropped as u64;
+            self.repeated_unreported += dropped as u64;
             tracing::debug!(
                 endpoint = DETAIL_RECORDS,
                 page,
@@ -220,6 +224,11 @@ impl DetailRecordPages {
     /// Rows dropped because an earlier page of this walk already returned their id.
     pub fn duplicates_dropped(&self) -> u64 {
         self.duplicates_dropped
+    }
+
+    /// Rows dropped as repeats since this was last asked (reported with each page).
+    pub fn take_repeated(&mut self) -> u64 {
+        std::mem::take(&mut self.repeated_unreported)
     }
 
     /// `meta.total_results` of the last page read, if Telnyx sent it.

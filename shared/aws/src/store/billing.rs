@@ -251,8 +251,7 @@ impl BillingStore for DynamoStore {
         let run = async {
             let mut all = Vec::with_capacity(records.len());
             for r in records {
-                let mut copy = r.clone();
-                copy.record.raw = reconciliation::domain::RawRecord::null();
+                let copy = r.without_raw();
                 let key = keys::orphan(&r.account, r.record_type(), &r.record.id);
                 all.push(items::entity_item("orphan", &copy, &key, None)?);
             }

@@ -37,8 +37,7 @@ pub fn record_item(record: &StoredDetailRecord) -> Result<Item, AwsError> {
             source: Box::new(e),
         })?;
     // A null raw is left out of the entity's attributes: the text lives in `raw_gz` only.
-    let mut without_raw = record.clone();
-    without_raw.record.raw = RawRecord::null();
+    let without_raw = record.without_raw();
     let key = keys::detail_record(&record.account, record.record_type(), &record.record.id);
     let index = index_of(record);
     let mut item = items::entity_item("detail_record", &without_raw, &key, Some(&index))?;

@@ -3,7 +3,7 @@
 
 use super::ids::*;
 use super::record_type::{Category, RecordType, ServiceTypeName};
-use super::telnyx::DetailRecord;
+use super::telnyx::{DetailRecord, RawRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -162,5 +162,50 @@ impl StoredDetailRecord {
     /// The record type that was queried (part of the record's key).
     pub fn record_type(&self) -> RecordType {
         self.record.record_type
+    }
+
+    /// The stored record with its normalized fields only: the raw JSON is not copied
+    /// (an item keeps it apart, compressed; an orphan not at all).
+    pub fn without_raw(&self) -> StoredDetailRecord {
+        let DetailRecord {
+            record_type,
+            id,
+            occurred_at,
+            connection_id,
+            billing_group_id,
+            cli,
+            cld,
+            direction,
+            cost,
+            rate,
+            currency,
+            billed_quantity,
+            sessions,
+            raw: _,
+        } = &self.record;
+        StoredDetailRecord {
+            account: self.account.clone(),
+            department: self.department.clone(),
+            billing_customer: self.billing_customer.clone(),
+            end_customer: self.end_customer.clone(),
+            service: self.service.clone(),
+            matched_by: self.matched_by,
+            record: DetailRecord {
+                record_type: *record_type,
+                id: id.clone(),
+                occurred_at: *occurred_at,
+                connection_id: connection_id.clone(),
+                billing_group_id: billing_group_id.clone(),
+                cli: cli.clone(),
+                cld: cld.clone(),
+                direction: *direction,
+                cost: *cost,
+                rate: *rate,
+                currency: currency.clone(),
+                billed_quantity: *billed_quantity,
+                sessions: sessions.clone(),
+                raw: RawRecord::null(),
+            },
+        }
     }
 }

@@ -139,7 +139,7 @@ impl Attribution {
 
     /// Attributes `records`: each distinct (type, id) once, its first copy; in (record
     /// type, id) order. Pure: the same records always get the same tags.
-    pub fn attribute<'r>(&self, records: impl IntoIterator<Item = &'r DetailRecord>) -> Attributed {
+    pub fn attribute(&self, records: impl IntoIterator<Item = DetailRecord>) -> Attributed {
         let mut seen = BTreeSet::new();
         let mut out = Attributed::default();
         for r in records {
@@ -218,8 +218,8 @@ impl Attribution {
         })
     }
 
-    fn one(&self, r: &DetailRecord) -> StoredDetailRecord {
-        let (matched_by, end_customer, service) = match self.matched(r) {
+    fn one(&self, r: DetailRecord) -> StoredDetailRecord {
+        let (matched_by, end_customer, service) = match self.matched(&r) {
             Some((m, c, s)) => (m, Some(c), s),
             None => (MatchedBy::Unmatched, None, None),
         };
@@ -237,7 +237,7 @@ impl Attribution {
             end_customer,
             service,
             matched_by,
-            record: r.clone(),
+            record: r,
         }
     }
 }

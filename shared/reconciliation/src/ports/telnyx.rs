@@ -73,8 +73,12 @@ impl RecordQuery {
 /// One page of a walk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordPage {
-    /// Its records (rows a shifted page repeated from an earlier page are dropped).
+    /// Its records, each once: rows a shifted page repeated from an earlier page of the
+    /// walk (a record arriving mid-walk pushes rows onto later pages) are dropped here,
+    /// the one place a walk's repeats are removed.
     pub records: Vec<DetailRecord>,
+    /// How many repeated rows were dropped since the page before.
+    pub repeated: u64,
     /// The page number it was requested as.
     pub number: u32,
     /// How many records Telnyx says the whole window holds, when it says.

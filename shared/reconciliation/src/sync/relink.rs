@@ -63,7 +63,7 @@ pub(super) async fn relink(
     if structure.learn(&records) {
         structure.settle(ports, dry_run, false).await?;
     }
-    let attributed = structure.attribution().attribute(&records);
+    let attributed = structure.attribution().attribute(records);
     let mut relinked = 0;
     for mut r in attributed.records {
         if r.matched_by != MatchedBy::Connection || dry_run {

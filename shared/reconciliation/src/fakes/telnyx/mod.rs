@@ -273,42 +273,54 @@ struct Pages {
     next: u32,
     page_size: usize,
     done: bool,
+    /// Ids this walk returned: a row a shifted page repeats is dropped and counted, as
+    /// the port promises.
+    returned: std::collections::HashSet<crate::domain::DetailRecordId>,
 }
 
 #[async_trait]
 impl RecordPages for Pages {
     async fn next_page(&mut self) -> PortResult<Option<RecordPage>> {
-        if self.done {
-            return Ok(None);
-        }
-        let number = self.next;
-        let call = format!("detail_records {} page {number}", self.query.record_type);
-        authorize(&self.data, &self.key, call)?;
-        let rows = {
-            let mut d = lock(&self.data);
-            for (account, record) in d.arriving.remove(&number).unwrap_or_default() {
-                d.records.entry(account).or_default().push(record);
+        let mut repeated = 0;
+        loop {
+            if self.done {
+                return Ok(None);
             }
-            InMemoryTelnyx::rows(&d, &self.account, &self.query)
-        };
-        let start = (number as usize - 1) * self.page_size;
-        let records: Vec<DetailRecord> = rows
-            .iter()
-            .skip(start)
-            .take(self.page_size)
-            .cloned()
-            .collect();
-        self.next += 1;
-        self.done = start + self.page_size >= rows.len();
-        if records.is_empty() {
-            self.done = true;
-            return Ok(None);
+            let number = self.next;
+            let call = format!("detail_records {} page {number}", self.query.record_type);
+            authorize(&self.data, &self.key, call)?;
+            let rows = {
+                let mut d = lock(&self.data);
+                for (account, record) in d.arriving.remove(&number).unwrap_or_default() {
+                    d.records.entry(account).or_default().push(record);
+                }
+                InMemoryTelnyx::rows(&d, &self.account, &self.query)
+            };
+            let start = (number as usize - 1) * self.page_size;
+            let cut: Vec<&DetailRecord> = rows.iter().skip(start).take(self.page_size).collect();
+            self.next += 1;
+            self.done = start + self.page_size >= rows.len();
+            if cut.is_empty() {
+                self.done = true;
+                return Ok(None);
+            }
+            let records: Vec<DetailRecord> = cut
+                .iter()
+                .filter(|r| self.returned.insert(r.id.clone()))
+                .map(|r| (*r).clone())
+                .collect();
+            repeated += (cut.len() - records.len()) as u64;
+            if records.is_empty() {
+                // A page holding only rows already returned: walk on, as the client does.
+                continue;
+            }
+            return Ok(Some(RecordPage {
+                repeated,
+                records,
+                number,
+                total_results: Some(rows.len() as u64),
+            }));
         }
-        Ok(Some(RecordPage {
-            records,
-            number,
-            total_results: Some(rows.len() as u64),
-        }))
     }
 }
 
@@ -350,6 +362,7 @@ impl TelnyxApi for InMemoryTelnyx {
             next: query.first_page.max(1),
             page_size: self.page_size,
             done: false,
+            returned: std::collections::HashSet::new(),
         }))
     }
 

@@ -33,7 +33,6 @@ mod tally;
 mod time_fields;
 mod usage;
 
-use pages::PageWriter;
 use streams::Streams;
 pub(crate) use tally::WalkTally;
 use usage::UsageGate;
@@ -50,14 +49,13 @@ enum Step {
 }
 
 /// One run's walk over its record types: the run's context, its lease, the state of
-/// its streams, what the usage report says of each type, the page writer, and what it
+/// its streams, what the usage report says of each type, and what it
 /// did.
 pub(super) struct Walker<'r> {
     run: Run<'r>,
     lease: &'r mut LeaseKeeper,
     streams: Streams,
     usage: UsageGate,
-    writer: PageWriter,
     pub tally: WalkTally,
 }
 
@@ -68,7 +66,6 @@ impl<'r> Walker<'r> {
             lease,
             streams: Streams::default(),
             usage: UsageGate::default(),
-            writer: PageWriter::default(),
             tally: WalkTally::default(),
         }
     }

@@ -49,7 +49,7 @@ impl Walker<'_> {
                 Ok(Some(page)) => {
                     read += page.records.len() as u64;
                     self.tally.pages += 1;
-                    self.page(structure, (t, window), &page, true).await?;
+                    self.page(structure, (t, window), page, true).await?;
                 }
                 Ok(None) => break,
                 Err(e) if e.is_past_deadline() => return Ok(None),

@@ -14,21 +14,21 @@ use std::collections::{BTreeMap, HashSet};
 
 impl Walker<'_> {
     /// Records without a connection that name a session or leg id some call record of
-    /// the account carries get that call's connection (returned: their ids).
+    /// the account carries get that call's connection, in place (returned: their ids).
     pub(super) async fn link_sessions(
         &self,
         structure: &Structure<'_>,
-        records: &[DetailRecord],
-    ) -> Result<Option<(Vec<DetailRecord>, HashSet<DetailRecordId>)>, SyncError> {
+        records: &mut [DetailRecord],
+    ) -> Result<HashSet<DetailRecordId>, SyncError> {
         let wanted: Vec<String> = records
             .iter()
             .filter(|r| !r.sessions.is_empty() && r.connection_id.is_none())
             .filter(|r| !structure.attribution().matches(r))
             .flat_map(|r| r.sessions.iter().cloned())
             .collect();
+        let mut linked = HashSet::new();
         if wanted.is_empty() {
-            // Nothing to link: the page is used as it is (no copy).
-            return Ok(None);
+            return Ok(linked);
         }
         let links = self
             .run
@@ -42,21 +42,15 @@ impl Walker<'_> {
             ))?;
         let by_session: BTreeMap<&str, &SessionLink> =
             links.iter().map(|l| (l.session.as_str(), l)).collect();
-        let mut linked = HashSet::new();
-        let records = records
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                if r.connection_id.is_none() && !structure.attribution().matches(&r) {
-                    if let Some(link) = r.sessions.iter().find_map(|s| by_session.get(s.as_str())) {
-                        r.connection_id = Some(link.connection.clone());
-                        linked.insert(r.id.clone());
-                    }
+        for r in records.iter_mut() {
+            if r.connection_id.is_none() && !structure.attribution().matches(r) {
+                if let Some(link) = r.sessions.iter().find_map(|s| by_session.get(s.as_str())) {
+                    r.connection_id = Some(link.connection.clone());
+                    linked.insert(r.id.clone());
                 }
-                r
-            })
-            .collect();
-        Ok(Some((records, linked)))
+            }
+        }
+        Ok(linked)
     }
 
     /// What a stored page leaves for later pages and runs: its call records' sessions

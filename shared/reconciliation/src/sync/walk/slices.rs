@@ -65,9 +65,10 @@ impl Walker<'_> {
                 .streams
                 .below_fence(cursor.record_type, cursor.done_until);
             let of = (cursor.record_type, cursor.window);
+            let number = page.number;
             if run.time_left() {
                 let (stored, saved, next) = futures::join!(
-                    self.page(structure, of, &page, check),
+                    self.page(structure, of, page, check),
                     saved,
                     pages.next_page()
                 );
@@ -75,11 +76,11 @@ impl Walker<'_> {
                 saved?;
                 ahead = Some(next);
             } else {
-                let (stored, saved) = futures::join!(self.page(structure, of, &page, check), saved);
+                let (stored, saved) = futures::join!(self.page(structure, of, page, check), saved);
                 stored?;
                 saved?;
             }
-            cursor.next_page = page.number + 1;
+            cursor.next_page = number + 1;
             unsaved = Some(cursor.clone());
         }
     }
