@@ -6,15 +6,18 @@
 //!   outbound voice profiles, phone numbers, detail records), free of wire quirks.
 //! - [`onboarding`]: how an account is billed (wholesale or direct) and mapped.
 //! - [`entities`]: what we store: departments, customers, service types, services, CDR.
+//! - [`month`]: the billing month (`2026-11`), the period an invoice covers and the operator closes.
 
 pub mod entities;
 pub mod ids;
+pub mod month;
 pub mod onboarding;
 pub mod record_type;
 pub mod telnyx;
 
 pub use entities::*;
 pub use ids::*;
+pub use month::{BillingMonth, NotAMonth};
 pub use onboarding::*;
 pub use record_type::*;
 pub use telnyx::*;

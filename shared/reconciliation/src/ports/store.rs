@@ -10,6 +10,7 @@
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
 //! | [`super::billing::BillingStore`] | partitions read by time, session links, audit verdicts |
+//! | [`super::months::MonthStore`] | billing months: change counters, closes, frozen invoice lines, reopens |
 //! | [`super::usage::UsageStore`] | the usage report's options, confirmed count metrics, reports an account distrusts |
 
 use super::PortResult;
@@ -400,6 +401,7 @@ pub trait Store:
     + RunLogStore
     + super::billing::BillingStore
     + super::usage::UsageStore
+    + super::months::MonthStore
 {
 }
 
@@ -412,5 +414,6 @@ impl<T> Store for T where
         + RunLogStore
         + super::billing::BillingStore
         + super::usage::UsageStore
+        + super::months::MonthStore
 {
 }
