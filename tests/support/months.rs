@@ -157,7 +157,8 @@ impl World {
         let days = m.days().count() as u32;
         (0..n)
             .map(|i| {
-                let t = at(m, 1 + (i as u32 % days), (i % 23) as u32) + Duration::seconds(i as i64);
+                let t = at(m, 1 + (i as u32 % days), (i % 23) as u32)
+                    + Duration::seconds((i % 3600) as i64);
                 self.record(&format!("{m}-{i:05}"), t, i % 5 != 0)
             })
             .collect()
