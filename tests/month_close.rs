@@ -68,7 +68,7 @@ async fn september(
 
 #[tokio::test]
 async fn a_close_is_refused_while_a_day_is_not_settled_naming_it_and_writes_nothing() {
-    let (h, w, sep) = september(40, &[(29, AuditVerdict::Clean, false)]).await;
+    let (h, w, _) = september(40, &[(29, AuditVerdict::Clean, false)]).await;
     let account = w.account.to_string();
     let ran = admin(
         &h,
@@ -453,7 +453,7 @@ async fn export(
 #[tokio::test]
 async fn two_exports_of_a_closed_month_are_byte_identical_and_the_records_add_up_to_both_invoices()
 {
-    let (h, w, sep) = september(700, &[]).await;
+    let (h, w, _) = september(700, &[]).await;
     let account = w.account.to_string();
     assert!(
         admin(

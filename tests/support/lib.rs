@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod e2e;
 pub mod months;
+pub mod source;
 pub mod stack;
 pub mod template;
 pub mod tree;

@@ -107,7 +107,7 @@ async fn onboarded_accounts_are_dispatched_and_unknown_ones_alerted_once() {
     let sent = w.mailer.sent();
     assert_eq!(sent.len(), 1);
     match &sent[0] {
-        Notification::UnknownManagedAccounts { to, accounts, .. } => {
+        Notification::UnknownAccounts { to, accounts, .. } => {
             assert_eq!(to, &vec!["ops@operator.example".to_owned()]);
             assert_eq!(accounts.len(), 1);
             assert_eq!(accounts[0].account.as_str(), "acc-new");
@@ -123,7 +123,7 @@ fn digests(w: &World) -> Vec<Vec<String>> {
         .sent()
         .into_iter()
         .filter_map(|n| match n {
-            Notification::UnknownManagedAccounts { accounts, .. } => Some(
+            Notification::UnknownAccounts { accounts, .. } => Some(
                 accounts
                     .into_iter()
                     .map(|a| a.account.into_inner())

@@ -6,7 +6,7 @@ use aws_adapters::AwsError;
 use aws_adapters::store::DynamoStore;
 use chrono::{DateTime, Utc};
 use reconciliation::domain::{BillingMode, ManagedAccountId, Onboarding};
-use reconciliation::ports::{AlertKind, Ports, RunLog, RunOutcome};
+use reconciliation::ports::{EmailKind, Ports, RunLog, RunOutcome};
 use std::collections::BTreeMap;
 
 /// One account's line.
@@ -112,7 +112,7 @@ async fn row(
         .into_iter()
         .next();
     let mut last_alerted = None;
-    for kind in [AlertKind::UnknownAccount, AlertKind::KeyProblem] {
+    for kind in [EmailKind::UnknownAccounts, EmailKind::KeyProblem] {
         let at = store.last_alerted(kind, id).await.map_err(|e| e.chain())?;
         last_alerted = last_alerted.max(at);
     }

@@ -1,4 +1,5 @@
-//! The five emails, rendered from minijinja templates (`shared/aws/templates/`) and
+//! The emails, one per [`EmailKind`], rendered from minijinja templates
+//! (`shared/aws/templates/<kind>.subject.txt`, `.html`, `.txt`) and
 //! sent through SES v2 ([`SesMailer`], the `Mailer` port).
 //!
 //! - new customer created → the department's billing address;
@@ -19,72 +20,38 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use minijinja::{AutoEscape, Environment, Value};
-use reconciliation::plan::{Notification, RepeatEvery};
+use reconciliation::plan::{EmailKind, Notification, RepeatEvery};
 use reconciliation::ports::{Mailer, PortResult};
 
-/// Template files, embedded at compile time: (name, source).
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "new_customer.subject.txt",
-        include_str!("../templates/new_customer.subject.txt"),
-    ),
-    (
-        "new_customer.html",
-        include_str!("../templates/new_customer.html"),
-    ),
-    (
-        "new_customer.txt",
-        include_str!("../templates/new_customer.txt"),
-    ),
-    (
-        "unknown_account.subject.txt",
-        include_str!("../templates/unknown_account.subject.txt"),
-    ),
-    (
-        "unknown_account.html",
-        include_str!("../templates/unknown_account.html"),
-    ),
-    (
-        "unknown_account.txt",
-        include_str!("../templates/unknown_account.txt"),
-    ),
-    (
-        "key_problem.subject.txt",
-        include_str!("../templates/key_problem.subject.txt"),
-    ),
-    (
-        "key_problem.html",
-        include_str!("../templates/key_problem.html"),
-    ),
-    (
-        "key_problem.txt",
-        include_str!("../templates/key_problem.txt"),
-    ),
-    (
-        "manager_key_problem.subject.txt",
-        include_str!("../templates/manager_key_problem.subject.txt"),
-    ),
-    (
-        "manager_key_problem.html",
-        include_str!("../templates/manager_key_problem.html"),
-    ),
-    (
-        "manager_key_problem.txt",
-        include_str!("../templates/manager_key_problem.txt"),
-    ),
-    (
-        "audit_mismatch.subject.txt",
-        include_str!("../templates/audit_mismatch.subject.txt"),
-    ),
-    (
-        "audit_mismatch.html",
-        include_str!("../templates/audit_mismatch.html"),
-    ),
-    (
-        "audit_mismatch.txt",
-        include_str!("../templates/audit_mismatch.txt"),
-    ),
-];
+/// A kind's three templates, embedded at compile time from
+/// `shared/aws/templates/<kind>.subject.txt`, `.html` and `.txt`.
+struct Templates {
+    subject: &'static str,
+    html: &'static str,
+    text: &'static str,
+}
+
+macro_rules! templates {
+    ($name:literal) => {
+        Templates {
+            subject: include_str!(concat!("../templates/", $name, ".subject.txt")),
+            html: include_str!(concat!("../templates/", $name, ".html")),
+            text: include_str!(concat!("../templates/", $name, ".txt")),
+        }
+    };
+}
+
+/// Every kind's templates: the match is exhaustive, so a new kind does not build
+/// without its three files (a test checks each is named after its kind).
+fn templates(kind: EmailKind) -> Templates {
+    match kind {
+        EmailKind::NewCustomer => templates!("new-customer"),
+        EmailKind::UnknownAccounts => templates!("unknown-accounts"),
+        EmailKind::KeyProblem => templates!("key-problem"),
+        EmailKind::ManagerKeyProblem => templates!("manager-key-problem"),
+        EmailKind::AuditMismatch => templates!("audit-mismatch"),
+    }
+}
 
 /// The message id recorded for an email SES accepted without returning an id (never
 /// seen in practice; an empty id would look like a bug).
@@ -123,25 +90,27 @@ impl EmailRenderer {
                 AutoEscape::None
             }
         });
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .map_err(|e| AwsError::Template {
-                    template: (*name).to_owned(),
-                    source: e,
-                })?;
+        for &kind in EmailKind::ALL {
+            let t = templates(kind);
+            for (suffix, source) in [
+                ("subject.txt", t.subject),
+                ("html", t.html),
+                ("txt", t.text),
+            ] {
+                let name = format!("{}.{suffix}", kind.as_str());
+                env.add_template_owned(name.clone(), source)
+                    .map_err(|e| AwsError::Template {
+                        template: name,
+                        source: e,
+                    })?;
+            }
         }
         Ok(Self { env })
     }
 
     /// The subject, HTML and text of `notification`.
     pub fn render(&self, notification: &Notification) -> Result<RenderedEmail, AwsError> {
-        let stem = match notification {
-            Notification::NewCustomer { .. } => "new_customer",
-            Notification::UnknownManagedAccounts { .. } => "unknown_account",
-            Notification::KeyProblem { .. } => "key_problem",
-            Notification::ManagerKeyProblem { .. } => "manager_key_problem",
-            Notification::AuditMismatch { .. } => "audit_mismatch",
-        };
+        let stem = notification.kind().as_str();
         let context = Value::from(minijinja::value::Serde(notification));
         let render = |suffix: &str| {
             let name = format!("{stem}.{suffix}");
@@ -310,6 +279,75 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_renders_all_three_parts_from_templates_named_after_it() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        for &kind in EmailKind::ALL {
+            let sample = reconciliation::fixtures::notification_of(kind);
+            assert_eq!(sample.kind(), kind);
+            let stored = serde_json::to_value(&sample).unwrap_or_default();
+            assert_eq!(
+                stored["kind"],
+                kind.as_str(),
+                "the stored kind is the kind's name"
+            );
+            assert!(
+                sample
+                    .dedupe_key()
+                    .starts_with(&format!("{}#", kind.as_str()))
+            );
+            let email = match renderer.render(&sample) {
+                Ok(e) => e,
+                Err(e) => panic!("{kind:?} does not render: {e}"),
+            };
+            assert!(!email.subject.trim().is_empty(), "{kind:?} subject");
+            assert!(
+                !email.subject.contains('\n'),
+                "{kind:?} subject on one line"
+            );
+            assert!(email.text.len() > 40, "{kind:?} text: {}", email.text);
+            assert!(
+                email.html.contains("&lt;"),
+                "{kind:?} HTML escapes: {}",
+                email.html
+            );
+            assert!(!email.html.contains("<Retail>") && !email.html.contains("<missing>"));
+            let t = templates(kind);
+            for (suffix, source) in [
+                ("subject.txt", t.subject),
+                ("html", t.html),
+                ("txt", t.text),
+            ] {
+                let file = format!(
+                    "{}/templates/{}.{suffix}",
+                    env!("CARGO_MANIFEST_DIR"),
+                    kind.as_str()
+                );
+                let on_disk = std::fs::read_to_string(&file).unwrap_or_default();
+                assert_eq!(on_disk, source, "{kind:?}'s {suffix} comes from {file}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_outbox_entry_queued_before_the_kinds_had_one_name_still_reads() {
+        for (old, kind) in [
+            ("new_customer", EmailKind::NewCustomer),
+            ("unknown_managed_accounts", EmailKind::UnknownAccounts),
+            ("key_problem", EmailKind::KeyProblem),
+            ("manager_key_problem", EmailKind::ManagerKeyProblem),
+            ("audit_mismatch", EmailKind::AuditMismatch),
+        ] {
+            let mut stored = serde_json::to_value(reconciliation::fixtures::notification_of(kind))
+                .unwrap_or_default();
+            stored["kind"] = serde_json::Value::from(old);
+            let read: Result<Notification, _> = serde_json::from_value(stored);
+            assert_eq!(read.map(|n| n.kind()).ok(), Some(kind), "{old}");
+        }
+    }
+
+    #[test]
     fn new_customer_text_part_lists_everything_staff_needs() {
         let Ok(renderer) = EmailRenderer::new() else {
             panic!("templates load")
@@ -364,7 +402,7 @@ https://billing.example.com/customers/cust-1";
                 created_at: created.and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
             }
         };
-        let digest = |accounts: Vec<UnknownAccount>| Notification::UnknownManagedAccounts {
+        let digest = |accounts: Vec<UnknownAccount>| Notification::UnknownAccounts {
             to: vec!["ops@operator.example".into()],
             accounts,
             raised_at: chrono::DateTime::UNIX_EPOCH,

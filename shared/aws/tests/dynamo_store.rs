@@ -20,7 +20,7 @@ use common::*;
 use reconciliation::domain::*;
 use reconciliation::plan::{Action, LogEntry, Notification};
 use reconciliation::ports::{
-    AlertKind, OnboardingStore, OutboxStore, RecordStore, RunLog, RunLogStore, RunOutcome,
+    EmailKind, OnboardingStore, OutboxStore, RecordStore, RunLog, RunLogStore, RunOutcome,
     StateStore,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -721,14 +721,14 @@ async fn two_concurrent_admits_on_day_zero_admit_one_and_queue_one_email() {
 
     let (a, b) = tokio::join!(
         one.admit_and_queue_alert(
-            AlertKind::KeyProblem,
+            EmailKind::KeyProblem,
             &acc,
             &alert,
             day0(),
             Duration::days(3)
         ),
         two.admit_and_queue_alert(
-            AlertKind::KeyProblem,
+            EmailKind::KeyProblem,
             &acc,
             &alert,
             day0(),
@@ -750,7 +750,7 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     assert!(
         store
             .admit_and_queue_alert(
-                AlertKind::KeyProblem,
+                EmailKind::KeyProblem,
                 &acc,
                 &first,
                 day0(),
@@ -765,7 +765,7 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     // the whole transaction, so the throttle must not move to day 4 on its own.
     let replayed = store
         .admit_and_queue_alert(
-            AlertKind::KeyProblem,
+            EmailKind::KeyProblem,
             &acc,
             &first,
             four_days_later,
@@ -781,7 +781,7 @@ async fn a_cancelled_admission_moves_no_throttle_and_queues_no_email() {
     assert!(
         store
             .admit_and_queue_alert(
-                AlertKind::KeyProblem,
+                EmailKind::KeyProblem,
                 &acc,
                 &fresh,
                 four_days_later,
@@ -807,7 +807,7 @@ async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
 
     let err = failing
         .admit_and_queue_alert(
-            AlertKind::KeyProblem,
+            EmailKind::KeyProblem,
             &acc,
             &alert,
             day0(),
@@ -827,7 +827,7 @@ async fn a_failed_admission_moves_no_throttle_and_queues_no_email() {
     assert!(
         healthy
             .admit_and_queue_alert(
-                AlertKind::KeyProblem,
+                EmailKind::KeyProblem,
                 &acc,
                 &alert,
                 day0(),

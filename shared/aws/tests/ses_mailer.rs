@@ -90,7 +90,7 @@ async fn the_unknown_accounts_digest_arrives_with_its_exact_subject_and_body() {
         email: Some("owner@nine.example".into()),
         created_at: Some(day0()),
     };
-    let notification = Notification::UnknownManagedAccounts {
+    let notification = Notification::UnknownAccounts {
         to: vec![to.clone()],
         accounts: vec![account("acc-9", "Nine & Sons"), account("acc-10", "Ten")],
         raised_at: day0(),

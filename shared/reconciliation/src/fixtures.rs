@@ -598,3 +598,59 @@ impl PlanExt for Plan {
         self.log.iter().filter(|e| e.code == code).collect()
     }
 }
+
+/// One notification of `kind`, every field filled (with text that must be escaped in
+/// HTML): the every-kind render test's sample. Exhaustive, so a new kind needs one.
+pub fn notification_of(kind: EmailKind) -> Notification {
+    let to = vec!["ops@operator.example".to_owned()];
+    let account = ManagedAccountId::new(ACCOUNT);
+    let raised_at = Utc
+        .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+        .single()
+        .unwrap_or_default();
+    let repeat_every = RepeatEvery::DEFAULT;
+    match kind {
+        EmailKind::NewCustomer => Notification::NewCustomer {
+            to,
+            account,
+            customer_id: CustomerId::new("cus-a"),
+            customer_name: "Acme <Retail> & Co".to_owned(),
+            department_id: DepartmentId::new(CHILD_DEPT),
+            department_name: "Acme customers".to_owned(),
+            billing_group_id: Some(BillingGroupId::new("bg-a")),
+            connections: vec!["Main trunk (conn-1)".to_owned()],
+            link: "https://billing.example.com/customers/cus-a".to_owned(),
+        },
+        EmailKind::UnknownAccounts => Notification::UnknownAccounts {
+            to,
+            accounts: vec![UnknownAccount {
+                account,
+                organization_name: Some("Gamma <Telecom>".to_owned()),
+                email: Some("owner@gamma.example".to_owned()),
+                created_at: Some(raised_at),
+            }],
+            raised_at,
+            repeat_every,
+        },
+        EmailKind::KeyProblem => Notification::KeyProblem {
+            to,
+            account,
+            problem: "unauthorized (401): key <missing> or revoked".to_owned(),
+            raised_at,
+            repeat_every,
+        },
+        EmailKind::ManagerKeyProblem => Notification::ManagerKeyProblem {
+            to,
+            problem: "reading the master key failed: secret <x> not found".to_owned(),
+            raised_at,
+            repeat_every,
+        },
+        EmailKind::AuditMismatch => Notification::AuditMismatch {
+            to,
+            account,
+            findings: vec!["sip-trunking on 2026-11-02: Telnyx <3 records>, stored 2".to_owned()],
+            raised_at,
+            repeat_every,
+        },
+    }
+}

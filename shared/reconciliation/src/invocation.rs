@@ -13,8 +13,7 @@
 //! Adding a field: declare it here with `#[serde(default)]` (and check it in
 //! [`SyncRequest::validate`] if it can be wrong), then use it in the sync job.
 
-use crate::domain::{ManagedAccountId, RecordType};
-use crate::ports::TimeWindow;
+use crate::domain::{ManagedAccountId, RecordType, TimeWindow};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, Visitor};

@@ -20,7 +20,6 @@ use crate::usage::{
     USAGE_REPORT_OPTIONS, USAGE_REPORTS, UsageProductOptions, UsageReportQuery, UsageReportRow,
     parse_usage_options, parse_usage_page,
 };
-use crate::walk::DetailRecordPages;
 use crate::wire::{
     IntoDomain, ListPage, WireBillingGroup, WireConnection, WireManagedAccount,
     WireOutboundVoiceProfile, WirePhoneNumber,
@@ -30,7 +29,7 @@ use reconciliation::domain::{
     BillingGroup, Connection, ManagedAccount, OutboundVoiceProfile, PhoneNumber, RawRecord,
     RecordType, TelnyxSnapshot,
 };
-use reconciliation::ports::{ApiKey, TimeWindow};
+use reconciliation::ports::ApiKey;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -192,18 +191,6 @@ impl TelnyxClient {
             outbound_voice_profiles,
             phone_numbers,
         })
-    }
-
-    /// A lazy walk over the detail records of `record_type` whose time field
-    /// ([`RecordType::time_field`]) lies in `window` (`[gte from, lt to)`). Nothing is
-    /// requested until [`DetailRecordPages::next_page`] is called.
-    pub fn detail_record_pages(
-        &self,
-        key: &ApiKey,
-        record_type: RecordType,
-        window: TimeWindow,
-    ) -> DetailRecordPages {
-        DetailRecordPages::new(self.clone(), key.clone(), record_type, window)
     }
 
     /// The newest page of `record_type`'s rows with no time filter, unparsed: which

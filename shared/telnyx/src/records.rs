@@ -31,7 +31,7 @@
 use crate::error::TelnyxError;
 use crate::flex;
 use reconciliation::domain::{
-    ConnectionId, DetailRecord, DetailRecordId, Direction, RawRecord, RecordType,
+    ConnectionId, CostField, DetailRecord, DetailRecordId, Direction, RawRecord, RecordType,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -306,13 +306,12 @@ fn build_record(
         ])?,
         direction,
         cost: {
-            let field = record_type.cost_field();
-            let raw = match field {
-                "data_cost" => fields.data_cost,
-                "verify_usage_fee" => fields.verify_usage_fee,
-                _ => fields.cost,
+            let raw = match record_type.cost() {
+                CostField::DataCost => fields.data_cost,
+                CostField::VerifyUsageFee => fields.verify_usage_fee,
+                CostField::Cost => fields.cost,
             };
-            r.decimal(field, raw)?
+            r.decimal(record_type.cost_field(), raw)?
         },
         rate: r.first_decimal(&[("rate", fields.rate), ("data_rate", fields.data_rate)])?,
         currency: r.text("currency", fields.currency)?,

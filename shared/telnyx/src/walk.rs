@@ -55,13 +55,22 @@ impl fmt::Debug for DetailRecordPages {
     }
 }
 
-impl DetailRecordPages {
-    pub(crate) fn new(
-        client: TelnyxClient,
-        key: ApiKey,
+impl TelnyxClient {
+    /// A lazy walk over the detail records of `record_type` whose time field
+    /// ([`RecordType::time_field`]) lies in `window` (`[gte from, lt to)`). Nothing is
+    /// requested until [`DetailRecordPages::next_page`] is called.
+    pub fn detail_record_pages(
+        &self,
+        key: &ApiKey,
         record_type: RecordType,
         window: TimeWindow,
-    ) -> Self {
+    ) -> DetailRecordPages {
+        DetailRecordPages::new(self.clone(), key.clone(), record_type, window)
+    }
+}
+
+impl DetailRecordPages {
+    fn new(client: TelnyxClient, key: ApiKey, record_type: RecordType, window: TimeWindow) -> Self {
         Self {
             client,
             key,

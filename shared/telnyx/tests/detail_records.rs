@@ -6,8 +6,9 @@
 
 mod support;
 
+use reconciliation::domain::sums;
 use reconciliation::domain::{Direction, RecordType};
-use reconciliation::usage::{compare, evidence, shape};
+use reconciliation::usage::{evidence, shape};
 use rust_decimal::Decimal;
 use serde_json::json;
 use std::collections::HashSet;
@@ -548,7 +549,7 @@ async fn a_walk_on_a_found_time_field_reads_it_and_the_port_reports_totals_and_n
     let rows: Vec<_> = rows.iter().collect();
     assert_eq!(evidence::sum(&rows, "count"), Decimal::from(2));
     assert_eq!(evidence::sum(&rows, "duration_sec"), Decimal::from(100));
-    assert!(compare::sums_agree(
+    assert!(sums::sums_agree(
         evidence::sum(&rows, "cost"),
         Decimal::from_str("0.0417").unwrap(),
         2
@@ -614,7 +615,7 @@ async fn for_every_auditable_type_the_reports_totals_equal_the_sums_of_the_walke
         if !shape.quantity.is_empty() {
             let reported: Decimal = shape.quantity.iter().map(|m| evidence::sum(&rows, m)).sum();
             assert!(
-                compare::sums_agree(reported, quantity, 12),
+                sums::sums_agree(reported, quantity, 12),
                 "{t}: {reported} vs {quantity}"
             );
         }
@@ -622,7 +623,7 @@ async fn for_every_auditable_type_the_reports_totals_equal_the_sums_of_the_walke
             let cost: Decimal = records.iter().filter_map(|r| r.cost).sum();
             let reported = evidence::sum(&rows, metric);
             assert!(
-                compare::sums_agree(reported, cost, 12),
+                sums::sums_agree(reported, cost, 12),
                 "{t} `{metric}`: {reported} vs {cost}"
             );
         }

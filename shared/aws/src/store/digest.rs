@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt};
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::plan::Notification;
-use reconciliation::ports::{AlertKind, DigestFn};
+use reconciliation::ports::{DigestFn, EmailKind};
 
 /// Keys per BatchGetItem.
 const BATCH_GET: usize = 100;
@@ -34,7 +34,7 @@ impl DynamoStore {
     /// Steps 1 to 4 of the module doc.
     pub(super) async fn digest(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         digest: &DigestFn<'_>,
         now: DateTime<Utc>,
@@ -83,7 +83,7 @@ impl DynamoStore {
     /// The accounts of `accounts` whose slot of `kind` is free at `now`.
     async fn free_slots(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         now: DateTime<Utc>,
         interval: Duration,

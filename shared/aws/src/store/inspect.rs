@@ -9,7 +9,7 @@ use reconciliation::domain::{
     Customer, CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, Service,
     ServiceId, StoredDetailRecord,
 };
-use reconciliation::ports::{AlertKind, OutboxEntry, PortResult};
+use reconciliation::ports::{EmailKind, OutboxEntry, PortResult};
 
 impl DynamoStore {
     /// Every stored detail record of one account and type (Query on its partition).
@@ -67,7 +67,7 @@ impl DynamoStore {
     /// or so long ago that the slot expired).
     pub async fn last_alerted(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
     ) -> PortResult<Option<DateTime<Utc>>> {
         let item = self

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use reconciliation::domain::ManagedAccountId;
 use reconciliation::plan::Notification;
-use reconciliation::ports::{AlertKind, DigestFn, OutboxEntry, OutboxStore, PortResult};
+use reconciliation::ports::{DigestFn, EmailKind, OutboxEntry, OutboxStore, PortResult};
 
 impl DynamoStore {
     pub(super) fn outbox_item(
@@ -38,7 +38,7 @@ impl DynamoStore {
     /// stored `last_sent_at`, never on TTL deletion (expired items still read back);
     /// `expires_at` only cleans up long after the interval.
     pub(super) fn alert_throttle(
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
         now: DateTime<Utc>,
         interval: Duration,
@@ -72,7 +72,7 @@ impl OutboxStore for DynamoStore {
     ))]
     async fn admit_and_queue_alert(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
         alert: &Notification,
         now: DateTime<Utc>,
@@ -114,7 +114,7 @@ impl OutboxStore for DynamoStore {
     #[tracing::instrument(skip_all, fields(kind = kind.as_str(), accounts = accounts.len()))]
     async fn admit_and_queue_digest(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         digest: &DigestFn<'_>,
         now: DateTime<Utc>,

@@ -14,7 +14,7 @@ use crate::domain::{
     Service, ServiceSource, ServiceStatus, ServiceType, ServiceTypeName, StoredDetailRecord,
 };
 use crate::plan::{Action, LogCode, LogEntry, Notification, RepeatEvery, identity};
-use crate::ports::{AlertKind, Cursor, Lease, LeaseGrant, RunLog, RunOutcome, Store, TimeWindow};
+use crate::ports::{Cursor, EmailKind, Lease, LeaseGrant, RunLog, RunOutcome, Store, TimeWindow};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -633,7 +633,7 @@ fn key_problem(account: &ManagedAccountId, raised_at: DateTime<Utc>) -> Notifica
 async fn alert_throttle(store: &dyn Store, ns: &Ns) -> Check {
     let account = ns.account(1);
     let interval = Duration::hours(72);
-    let admit = |kind: AlertKind, h: i64| {
+    let admit = |kind: EmailKind, h: i64| {
         let alert = key_problem(&account, at(h));
         let account = account.clone();
         async move {
@@ -646,19 +646,19 @@ async fn alert_throttle(store: &dyn Store, ns: &Ns) -> Check {
         }
     };
     ensure!(
-        admit(AlertKind::KeyProblem, 0).await?,
+        admit(EmailKind::KeyProblem, 0).await?,
         "the first alert was not admitted"
     );
     ensure!(
-        !admit(AlertKind::KeyProblem, 71).await?,
+        !admit(EmailKind::KeyProblem, 71).await?,
         "a second alert within the interval was admitted"
     );
     ensure!(
-        admit(AlertKind::UnknownAccount, 1).await?,
+        admit(EmailKind::UnknownAccounts, 1).await?,
         "another kind's alert was throttled"
     );
     ensure!(
-        admit(AlertKind::KeyProblem, 72).await?,
+        admit(EmailKind::KeyProblem, 72).await?,
         "an alert a whole interval later was not admitted"
     );
     // The very same alert (same dedupe key) is never queued twice, interval or not.
@@ -666,7 +666,7 @@ async fn alert_throttle(store: &dyn Store, ns: &Ns) -> Check {
     let requeued = port(
         "admit_and_queue_alert",
         store
-            .admit_and_queue_alert(AlertKind::KeyProblem, &account, &again, at(200), interval)
+            .admit_and_queue_alert(EmailKind::KeyProblem, &account, &again, at(200), interval)
             .await,
     )?;
     ensure!(!requeued, "an alert already queued was queued again");
@@ -690,7 +690,7 @@ async fn claims(store: &dyn Store, ns: &Ns) -> Check {
         "admit_and_queue_alert",
         store
             .admit_and_queue_alert(
-                AlertKind::KeyProblem,
+                EmailKind::KeyProblem,
                 &account,
                 &n,
                 at(0),
@@ -912,7 +912,7 @@ async fn offboarding(store: &dyn Store, ns: &Ns) -> Check {
 }
 
 fn unknown_digest(accounts: &[ManagedAccountId], raised_at: DateTime<Utc>) -> Notification {
-    Notification::UnknownManagedAccounts {
+    Notification::UnknownAccounts {
         to: vec!["ops@operator.example".into()],
         accounts: accounts
             .iter()
@@ -937,7 +937,7 @@ async fn digest(store: &dyn Store, ns: &Ns) -> Check {
         "admit_and_queue_alert",
         store
             .admit_and_queue_alert(
-                AlertKind::UnknownAccount,
+                EmailKind::UnknownAccounts,
                 &accounts[4],
                 &alone,
                 at(0),
@@ -950,7 +950,7 @@ async fn digest(store: &dyn Store, ns: &Ns) -> Check {
         port(
             "admit_and_queue_digest",
             store
-                .admit_and_queue_digest(AlertKind::UnknownAccount, &list, &build, at(h), interval)
+                .admit_and_queue_digest(EmailKind::UnknownAccounts, &list, &build, at(h), interval)
                 .await,
         )
     };
@@ -975,7 +975,7 @@ async fn digest(store: &dyn Store, ns: &Ns) -> Check {
     let ours: Vec<Vec<ManagedAccountId>> = pending
         .iter()
         .filter_map(|e| match &e.notification {
-            Notification::UnknownManagedAccounts {
+            Notification::UnknownAccounts {
                 accounts: named, ..
             } if named.iter().any(|n| accounts.contains(&n.account)) => {
                 Some(named.iter().map(|n| n.account.clone()).collect())

@@ -7,9 +7,10 @@
 //! for it, the manager key, and a key it refuses.
 
 use super::{ContractReport, ensure, port};
+use crate::domain::sums;
 use crate::domain::{ManagedAccountId, RecordType};
 use crate::ports::{ApiKey, RecordQuery, TelnyxApi, TimeWindow, UsageRequest, UsageRow};
-use crate::usage::{compare, evidence, shape};
+use crate::usage::{evidence, shape};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -271,14 +272,14 @@ async fn report_sums(api: &dyn TelnyxApi, world: &ContractWorld) -> Check {
         let quantity: Decimal = held.iter().map(|r| r.quantity).sum();
         let reported: Decimal = shape.quantity.iter().map(|m| evidence::sum(&rows, m)).sum();
         ensure!(
-            shape.quantity.is_empty() || compare::sums_agree(reported, quantity, n),
+            shape.quantity.is_empty() || sums::sums_agree(reported, quantity, n),
             "{t}: usage {reported}, records {quantity}"
         );
         let cost: Decimal = held.iter().map(|r| r.cost).sum();
         if let Some(metric) = &shape.cost {
             let reported = evidence::sum(&rows, metric);
             ensure!(
-                compare::sums_agree(reported, cost, n),
+                sums::sums_agree(reported, cost, n),
                 "{t}: `{metric}` {reported}, records {cost}"
             );
         }

@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::fakes::InMemoryStore;
 use crate::plan::{Action, Notification};
 use crate::ports::{
-    AlertKind, ApplyReport, Cursor, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
+    ApplyReport, Cursor, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore, OutboxEntry,
     OutboxStore, PortResult, RecordStore, RecordWriteReport, RunLog, RunLogStore, StateStore,
 };
 use async_trait::async_trait;
@@ -235,7 +235,7 @@ impl LeaseStore for Defective {
 impl OutboxStore for Defective {
     async fn admit_and_queue_alert(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
         alert: &Notification,
         now: DateTime<Utc>,
@@ -251,7 +251,7 @@ impl OutboxStore for Defective {
     }
     async fn admit_and_queue_digest(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         digest: &crate::ports::DigestFn<'_>,
         now: DateTime<Utc>,

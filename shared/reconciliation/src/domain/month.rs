@@ -134,6 +134,30 @@ impl From<BillingMonth> for String {
     }
 }
 
+/// Which invoice.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Level {
+    /// What the operator bills the reseller (billing customer, twin services).
+    Reseller,
+    /// What the reseller bills its end customers.
+    Customer,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,6 @@
 //! does not have with 200 and zero rows, so a wrong entry silently imports nothing.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// A detail-record type as `filter[record_type]` spells it.
 #[derive(
@@ -23,8 +21,11 @@ use std::str::FromStr;
     Deserialize,
     strum::VariantArray,
     strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
 )]
 #[serde(into = "&'static str", try_from = "String")]
+#[strum(parse_err_ty = UnknownRecordType, parse_err_fn = UnknownRecordType::from)]
 pub enum RecordType {
     #[strum(serialize = "sip-trunking")]
     SipTrunking,
@@ -114,26 +115,35 @@ impl RecordType {
     /// session or leg id, no connection): AI, media and conference-participant records.
     /// While none of them shows usage, a run writes no call-session links.
     pub fn names_its_call(self) -> bool {
-        matches!(
-            self,
+        match self {
             RecordType::ConferenceParticipant
-                | RecordType::AiVoiceAssistant
-                | RecordType::Recording
-                | RecordType::MediaStreaming
-                | RecordType::Embedding
-                | RecordType::Inference
-                | RecordType::InferenceSpeechToText
-                | RecordType::NoiseSuppression
-                | RecordType::Stt
-                | RecordType::Tts
-        )
+            | RecordType::AiVoiceAssistant
+            | RecordType::Recording
+            | RecordType::MediaStreaming
+            | RecordType::Embedding
+            | RecordType::Inference
+            | RecordType::InferenceSpeechToText
+            | RecordType::NoiseSuppression
+            | RecordType::Stt
+            | RecordType::Tts => true,
+            RecordType::SipTrunking
+            | RecordType::CallControl
+            | RecordType::Conference
+            | RecordType::Fax
+            | RecordType::Webrtc
+            | RecordType::SiprecClient
+            | RecordType::Messaging
+            | RecordType::Wireless
+            | RecordType::MediaStorage
+            | RecordType::Amd
+            | RecordType::Verify => false,
+        }
     }
 
-    /// The record fields whose sum is this type's billed quantity
-    /// ([`crate::domain::DetailRecord::billed_quantity`]), and the usage-report metrics of
-    /// the same names the audit compares with it; empty for a type billed per record.
-    /// One row per type, tested against the client's quantity rules.
-    pub fn quantity_fields(self) -> &'static [&'static str] {
+    /// How this type's billed quantity is measured
+    /// ([`crate::domain::DetailRecord::billed_quantity`]): which fields sum to it, and
+    /// its unit. One row per type, tested against the client's quantity rules.
+    pub fn quantity(self) -> Quantity {
         match self {
             RecordType::SipTrunking
             | RecordType::CallControl
@@ -144,29 +154,40 @@ impl RecordType {
             | RecordType::MediaStreaming
             | RecordType::AiVoiceAssistant
             | RecordType::InferenceSpeechToText
-            | RecordType::NoiseSuppression => &["billed_sec"],
-            RecordType::Conference => &["call_sec"],
-            RecordType::Messaging => &["parts"],
-            RecordType::Tts | RecordType::Embedding | RecordType::Inference => {
-                &["number_of_characters"]
-            }
-            RecordType::Stt => &["duration_sec"],
-            RecordType::Wireless => &["uplink_data", "downlink_data"],
+            | RecordType::NoiseSuppression => Quantity::BilledSeconds,
+            RecordType::Conference => Quantity::CallSeconds,
+            RecordType::Messaging => Quantity::Parts,
+            RecordType::Tts | RecordType::Embedding | RecordType::Inference => Quantity::Characters,
+            RecordType::Stt => Quantity::DurationSeconds,
+            RecordType::Wireless => Quantity::Bytes,
             RecordType::Recording
             | RecordType::MediaStorage
             | RecordType::Amd
-            | RecordType::Verify => &[],
+            | RecordType::Verify => Quantity::PerRecord,
         }
+    }
+
+    /// The record fields whose sum is this type's billed quantity, and the usage-report
+    /// metrics of the same names the audit compares with it; empty for a type billed
+    /// per record.
+    pub fn quantity_fields(self) -> &'static [&'static str] {
+        self.quantity().fields()
+    }
+
+    /// What one unit of [`RecordType::quantity_fields`] (and of a record's billed
+    /// quantity) is, for invoices.
+    pub fn quantity_unit(self) -> &'static str {
+        self.quantity().unit()
     }
 
     /// The one field a record of this type carries its cost in: `data_cost` for
     /// wireless, `verify_usage_fee` for verify, `cost` for the rest. The record parser
     /// reads a record's cost from it and the audit asks the usage report for the metric
     /// of the same name: one type, one reading.
-    pub fn cost_field(self) -> &'static str {
+    pub fn cost(self) -> CostField {
         match self {
-            RecordType::Wireless => "data_cost",
-            RecordType::Verify => "verify_usage_fee",
+            RecordType::Wireless => CostField::DataCost,
+            RecordType::Verify => CostField::VerifyUsageFee,
             RecordType::SipTrunking
             | RecordType::CallControl
             | RecordType::Conference
@@ -185,21 +206,13 @@ impl RecordType {
             | RecordType::InferenceSpeechToText
             | RecordType::NoiseSuppression
             | RecordType::Stt
-            | RecordType::Tts => "cost",
+            | RecordType::Tts => CostField::Cost,
         }
     }
 
-    /// What one unit of [`RecordType::quantity_fields`] (and of a record's billed
-    /// quantity) is, for invoices: `seconds`, `parts`, `characters`, `bytes`, or
-    /// `records` for a type billed per record.
-    pub fn quantity_unit(self) -> &'static str {
-        match self.quantity_fields() {
-            ["parts"] => "parts",
-            ["number_of_characters"] => "characters",
-            ["uplink_data", "downlink_data"] => "bytes",
-            [] => "records",
-            _ => "seconds",
-        }
+    /// The name of [`RecordType::cost`]'s field (and usage-report metric).
+    pub fn cost_field(self) -> &'static str {
+        self.cost().into()
     }
 
     /// The service type usage of this record type bills as.
@@ -231,6 +244,64 @@ impl RecordType {
     }
 }
 
+/// How a record type's billed quantity is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// Call legs and per-second AI usage: `billed_sec`.
+    BilledSeconds,
+    /// Conferences: `call_sec`.
+    CallSeconds,
+    /// Messages: `parts`.
+    Parts,
+    /// Text-to-speech, embedding, inference: `number_of_characters`.
+    Characters,
+    /// Speech-to-text: `duration_sec`.
+    DurationSeconds,
+    /// Wireless: `uplink_data` + `downlink_data`.
+    Bytes,
+    /// Billed per record: no quantity field.
+    PerRecord,
+}
+
+impl Quantity {
+    /// The record fields (and usage-report metrics) whose sum is the quantity.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            Quantity::BilledSeconds => &["billed_sec"],
+            Quantity::CallSeconds => &["call_sec"],
+            Quantity::Parts => &["parts"],
+            Quantity::Characters => &["number_of_characters"],
+            Quantity::DurationSeconds => &["duration_sec"],
+            Quantity::Bytes => &["uplink_data", "downlink_data"],
+            Quantity::PerRecord => &[],
+        }
+    }
+
+    /// What one unit is, for invoices: `seconds`, `parts`, `characters`, `bytes`, or
+    /// `records`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Quantity::BilledSeconds | Quantity::CallSeconds | Quantity::DurationSeconds => {
+                "seconds"
+            }
+            Quantity::Parts => "parts",
+            Quantity::Characters => "characters",
+            Quantity::Bytes => "bytes",
+            Quantity::PerRecord => "records",
+        }
+    }
+}
+
+/// The field a record carries its cost in, named as Telnyx names it (and as the usage
+/// report names the metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum CostField {
+    Cost,
+    DataCost,
+    VerifyUsageFee,
+}
+
 /// Time fields a detail record may carry, most likely first: where a run looks when a
 /// type's own field ([`RecordType::time_field`]) returns nothing while Telnyx reports
 /// usage.
@@ -251,25 +322,14 @@ pub const TIME_FIELD_CANDIDATES: &[&str] = &[
     "updated_at",
 ];
 
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.filter_name())
-    }
-}
-
 /// An unknown `filter[record_type]` value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown detail record type {0:?}")]
 pub struct UnknownRecordType(pub String);
 
-impl FromStr for RecordType {
-    type Err = UnknownRecordType;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RecordType::ALL
-            .iter()
-            .copied()
-            .find(|t| t.filter_name() == s)
-            .ok_or_else(|| UnknownRecordType(s.to_owned()))
+impl From<&str> for UnknownRecordType {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
     }
 }
 
@@ -280,29 +340,38 @@ impl TryFrom<String> for RecordType {
     }
 }
 
-/// The billing category of a service type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The billing category of a service type, named as the service-type table spells it
+/// (`Voice`, `SMS`, `Media`, `AI`, `Security`); also its stored (serde) form.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 pub enum Category {
     Voice,
     #[serde(rename = "SMS")]
+    #[strum(serialize = "SMS")]
     Sms,
     Media,
     #[serde(rename = "AI")]
+    #[strum(serialize = "AI")]
     Ai,
     Security,
 }
 
 impl Category {
-    /// The category's name as the service-type table spells it (`Voice`, `SMS`,
-    /// `Media`, `AI`, `Security`); also its stored (serde) form.
+    /// The category's name (`Voice`, `SMS`, `Media`, `AI`, `Security`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Voice => "Voice",
-            Category::Sms => "SMS",
-            Category::Media => "Media",
-            Category::Ai => "AI",
-            Category::Security => "Security",
-        }
+        self.into()
     }
 }
 
@@ -323,8 +392,11 @@ impl Category {
     Deserialize,
     strum::VariantArray,
     strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
 )]
 #[serde(into = "&'static str", try_from = "String")]
+#[strum(parse_err_ty = UnknownServiceType, parse_err_fn = UnknownServiceType::from)]
 pub enum ServiceTypeName {
     #[strum(serialize = "SIP Trunking")]
     SipTrunking,
@@ -414,25 +486,14 @@ impl ServiceTypeName {
     }
 }
 
-impl fmt::Display for ServiceTypeName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// An unknown service type display name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown service type {0:?}")]
 pub struct UnknownServiceType(pub String);
 
-impl FromStr for ServiceTypeName {
-    type Err = UnknownServiceType;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ServiceTypeName::ALL
-            .iter()
-            .copied()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownServiceType(s.to_owned()))
+impl From<&str> for UnknownServiceType {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
     }
 }
 
@@ -453,6 +514,63 @@ mod tests {
             assert_eq!(t.filter_name().parse::<RecordType>(), Ok(t));
         }
         assert!("sip_trunking".parse::<RecordType>().is_err());
+    }
+
+    #[test]
+    fn names_read_write_and_refuse_as_the_tables_spell_them() {
+        for &t in RecordType::ALL {
+            assert_eq!(t.to_string(), t.filter_name());
+            let json = serde_json::to_string(&t).unwrap_or_default();
+            assert_eq!(json, format!("{:?}", t.filter_name()));
+        }
+        for &s in ServiceTypeName::ALL {
+            assert_eq!(s.to_string().parse::<ServiceTypeName>(), Ok(s));
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(
+            ServiceTypeName::Amd.to_string(),
+            "AMD (Answering Machine Detection)"
+        );
+        assert_eq!(
+            "sip_trunking"
+                .parse::<RecordType>()
+                .err()
+                .map(|e| e.to_string()),
+            Some("unknown detail record type \"sip_trunking\"".to_owned())
+        );
+        assert_eq!(
+            "Voip"
+                .parse::<ServiceTypeName>()
+                .err()
+                .map(|e| e.to_string()),
+            Some("unknown service type \"Voip\"".to_owned())
+        );
+        for (c, name) in [
+            (Category::Sms, "SMS"),
+            (Category::Ai, "AI"),
+            (Category::Voice, "Voice"),
+        ] {
+            assert_eq!(c.to_string(), name);
+            assert_eq!(
+                serde_json::to_string(&c).unwrap_or_default(),
+                format!("{name:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn every_quantity_has_its_unit_and_every_cost_field_its_telnyx_name() {
+        assert_eq!(
+            RecordType::Wireless.quantity_fields(),
+            ["uplink_data", "downlink_data"]
+        );
+        assert_eq!(RecordType::Wireless.quantity_unit(), "bytes");
+        assert_eq!(RecordType::Conference.quantity_unit(), "seconds");
+        assert_eq!(RecordType::Verify.quantity_unit(), "records");
+        assert_eq!(RecordType::Tts.quantity_unit(), "characters");
+        assert_eq!(RecordType::Wireless.cost_field(), "data_cost");
+        assert_eq!(RecordType::Verify.cost_field(), "verify_usage_fee");
+        assert_eq!(RecordType::Messaging.cost_field(), "cost");
     }
 
     #[test]

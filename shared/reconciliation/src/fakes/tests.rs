@@ -8,7 +8,7 @@ use crate::fixtures::*;
 use crate::invocation::SyncRequest;
 use crate::plan::Notification;
 use crate::ports::{
-    AlertKind, ApiKey, Clock, Dispatcher, Mailer, OutboxStore, RecordQuery, RecordStore, Secrets,
+    ApiKey, Clock, Dispatcher, EmailKind, Mailer, OutboxStore, RecordQuery, RecordStore, Secrets,
     TelnyxApi, TimeWindow,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -35,7 +35,7 @@ async fn a_failed_admission_moves_no_throttle_and_queues_nothing() {
     store.fail("admit_and_queue_alert");
     assert!(
         store
-            .admit_and_queue_alert(AlertKind::KeyProblem, &acc, &alert, t(0), Duration::days(3))
+            .admit_and_queue_alert(EmailKind::KeyProblem, &acc, &alert, t(0), Duration::days(3))
             .await
             .is_err()
     );
@@ -44,7 +44,7 @@ async fn a_failed_admission_moves_no_throttle_and_queues_nothing() {
     store.heal("admit_and_queue_alert");
     assert!(
         store
-            .admit_and_queue_alert(AlertKind::KeyProblem, &acc, &alert, t(0), Duration::days(3))
+            .admit_and_queue_alert(EmailKind::KeyProblem, &acc, &alert, t(0), Duration::days(3))
             .await
             .unwrap()
     );

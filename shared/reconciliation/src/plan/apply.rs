@@ -1,9 +1,8 @@
 //! The meaning of applying actions, as a pure function over [`StoredState`]: the
 //! reference semantics every `Store` adapter must match (and the in-memory store uses).
 
-use super::model::Action;
+use super::model::{Action, ApplyReport};
 use crate::domain::{ServiceStatus, StoredState};
-use crate::ports::ApplyReport;
 
 /// Applies `actions` in order to `state`, each idempotently: a create whose id exists, a
 /// cease of a ceased service, a reactivation of an active one, or a link already in

@@ -2,7 +2,7 @@
 //! docs/mapping-rules.md) and each phone number (rules 3, 6, 7, 10) belongs to.
 
 use super::context::Context;
-use super::customers::Customers;
+use super::context::Customers;
 use super::messages;
 use super::model::LogEntry;
 use crate::domain::{

@@ -9,9 +9,9 @@
 //! [`Attribution`] is computed once per plan and owns what it needs, so a streaming run
 //! can attribute page after page with it without holding the plan's input.
 
+use super::context::Customers;
+use super::context::Desired;
 use super::context::{Context, ServiceKey};
-use super::customers::Customers;
-use super::services::Desired;
 use crate::domain::{
     BillingGroupId, ConnectionId, CustomerId, DepartmentId, DetailRecord, Direction,
     ManagedAccountId, MatchedBy, PhoneNumberId, Service, ServiceId, ServiceSource, ServiceStatus,

@@ -3,8 +3,19 @@
 //! one severity; the messages that go with them live in [`super::messages`], and the
 //! README's troubleshooting table explains every one (tested below).
 
-use super::model::Severity;
 use serde::{Deserialize, Serialize};
+
+/// How serious an import-log entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Something changed or is worth knowing; nothing is wrong.
+    Info,
+    /// Something is not billed as it should be until someone acts.
+    Warning,
+    /// The account's setup is broken: customers or emails cannot be made.
+    Error,
+}
 
 /// One import-log code. Serialized (and displayed) as its `SCREAMING_SNAKE_CASE` name.
 #[derive(

@@ -1,10 +1,12 @@
 //! The read-only context every planning stage works over: the input, the account's
 //! departments and billing mode, and indexes of the snapshot and of this account's
 //! stored customers and services (other accounts' records are filtered out here,
-//! before any stage sees them).
+//! before any stage sees them); and the values one stage hands the next (the customers
+//! resolved, the services that should exist), so stages never import each other's
+//! results from each other.
 
 use super::identity;
-use super::planner::PlanInput;
+use super::input::PlanInput;
 use crate::domain::{
     BillingGroup, BillingGroupId, BillingMode, Connection, ConnectionId, Customer, CustomerId,
     Department, DepartmentId, ManagedAccountId, MappingPreference, OutboundVoiceProfile,
@@ -16,6 +18,34 @@ use std::collections::BTreeMap;
 
 /// A child service's identity: (customer, connection or number, service type).
 pub(super) type ServiceKey = (CustomerId, ServiceSource, ServiceTypeName);
+
+/// A customer this plan creates.
+#[derive(Debug, Clone)]
+pub(super) struct NewCustomer {
+    pub name: String,
+    pub billing_group: Option<BillingGroupId>,
+}
+
+/// What the customer stage decided.
+#[derive(Debug, Default)]
+pub(super) struct Customers {
+    /// Billing group → its customer (existing or created by this plan).
+    pub by_group: BTreeMap<BillingGroupId, CustomerId>,
+    /// Customers this plan creates.
+    pub new: BTreeMap<CustomerId, NewCustomer>,
+    /// The customer every connection and number falls back to: the one customer
+    /// (rule 7) or the single billing group's (rule 3).
+    pub single: Option<CustomerId>,
+    /// Billing groups not deleted in Telnyx.
+    pub active_groups: usize,
+}
+
+/// A service that should exist.
+#[derive(Debug, Clone)]
+pub(super) struct Desired {
+    pub id: ServiceId,
+    pub label: String,
+}
 
 /// What every stage reads. Built once per plan; never changed.
 pub(super) struct Context<'a> {

@@ -2,35 +2,15 @@
 //! each billing group has a customer (rules 1, 5, 7, 12, 13 of docs/mapping-rules.md),
 //! and the customers this plan creates, each with its new-customer email.
 
-use super::context::Context;
+use super::context::{Context, Customers, NewCustomer};
 use super::identity;
 use super::messages;
-use super::model::{Action, LogEntry, Notification};
+use super::model::{Action, LogEntry};
+use super::notification::Notification;
 use crate::domain::{
-    BillingGroup, BillingGroupId, ConnectionId, Customer, CustomerId, Department, MappingPreference,
+    BillingGroup, ConnectionId, Customer, CustomerId, Department, MappingPreference,
 };
 use std::collections::BTreeMap;
-
-/// A customer this plan creates.
-#[derive(Debug, Clone)]
-pub(super) struct NewCustomer {
-    pub name: String,
-    pub billing_group: Option<BillingGroupId>,
-}
-
-/// What the customer stage decided.
-#[derive(Debug, Default)]
-pub(super) struct Customers {
-    /// Billing group → its customer (existing or created by this plan).
-    pub by_group: BTreeMap<BillingGroupId, CustomerId>,
-    /// Customers this plan creates.
-    pub new: BTreeMap<CustomerId, NewCustomer>,
-    /// The customer every connection and number falls back to: the one customer
-    /// (rule 7) or the single billing group's (rule 3).
-    pub single: Option<CustomerId>,
-    /// Billing groups not deleted in Telnyx.
-    pub active_groups: usize,
-}
 
 /// The departments and the reseller customer the onboarding names must exist.
 pub(super) fn check_onboarding(ctx: &Context<'_>) -> Vec<LogEntry> {

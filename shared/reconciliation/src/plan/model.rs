@@ -6,12 +6,12 @@
 //! Telnyx ids it comes from and every creation is conditional.
 
 use super::attribution::Attribution;
-use super::codes::LogCode;
+use super::codes::{LogCode, Severity};
+use super::notification::Notification;
 use crate::domain::{
-    BillingGroupId, Customer, CustomerId, DepartmentId, ManagedAccountId, MatchedBy, Service,
-    ServiceId, ServiceType, ServiceTypeId, StoredDetailRecord,
+    Customer, MatchedBy, Service, ServiceId, ServiceType, ServiceTypeId, StoredDetailRecord,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -53,200 +53,6 @@ pub enum Action {
         /// The child service or twin to reactivate.
         service: ServiceId,
     },
-}
-
-/// An email to send, as data; adapters render it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Notification {
-    /// A customer was auto-created; goes to its department's billing email.
-    NewCustomer {
-        /// The department's billing email.
-        to: Vec<String>,
-        /// The managed account the customer was created for.
-        account: ManagedAccountId,
-        /// The created customer.
-        customer_id: CustomerId,
-        /// Its company name (the billing group's or organization's name).
-        customer_name: String,
-        /// The department it was created in.
-        department_id: DepartmentId,
-        /// That department's name.
-        department_name: String,
-        /// The billing group it stands for (`None` for the one-customer mapping).
-        billing_group_id: Option<BillingGroupId>,
-        /// Connection names (with their ids) that belong to the customer.
-        connections: Vec<String>,
-        /// Direct link to the customer record (from the portal URL template).
-        link: String,
-    },
-    /// Managed accounts nobody has onboarded, newly seen (or due again) at one tick:
-    /// one digest to the operator's alert address, however many there are.
-    UnknownManagedAccounts {
-        /// The operator's alert address(es).
-        to: Vec<String>,
-        /// The accounts, as Telnyx lists them (at least one).
-        accounts: Vec<UnknownAccount>,
-        /// When the digest was queued (part of its outbox key).
-        raised_at: DateTime<Utc>,
-        /// The throttle's interval (the email says how often an account can repeat).
-        #[serde(default)]
-        repeat_every: RepeatEvery,
-    },
-    /// An account's key is revoked or lacks a permission; goes to the operator.
-    KeyProblem {
-        /// The operator's alert address(es).
-        to: Vec<String>,
-        /// The account whose key Telnyx refused.
-        account: ManagedAccountId,
-        /// e.g. "unauthorized (401): key missing or revoked", "forbidden (403) on /phone_numbers"
-        problem: String,
-        /// When the alert was admitted by the throttle (part of its outbox key).
-        raised_at: DateTime<Utc>,
-        /// The throttle's interval (the email says how often it can repeat).
-        #[serde(default)]
-        repeat_every: RepeatEvery,
-    },
-    /// The manager key is missing, unreadable or refused: no account is listed or
-    /// queued until it is fixed; goes to the operator.
-    ManagerKeyProblem {
-        /// The operator's alert address(es).
-        to: Vec<String>,
-        /// What failed, e.g. "reading the master key failed: secret … not found".
-        problem: String,
-        /// When the alert was admitted by the throttle (part of its outbox key).
-        raised_at: DateTime<Utc>,
-        /// The throttle's interval (the email says how often it can repeat).
-        #[serde(default)]
-        repeat_every: RepeatEvery,
-    },
-    /// The completeness audit found settled days where the stored records and
-    /// Telnyx's usage report differ; goes to the operator.
-    AuditMismatch {
-        /// The operator's alert address(es).
-        to: Vec<String>,
-        account: ManagedAccountId,
-        /// One line per day and type: product, day, Telnyx's figures and ours.
-        findings: Vec<String>,
-        /// When the alert was admitted by the throttle (part of its outbox key).
-        raised_at: DateTime<Utc>,
-        /// The throttle's interval (the email says how often it can repeat).
-        #[serde(default)]
-        repeat_every: RepeatEvery,
-    },
-}
-
-impl Notification {
-    /// A stable id: the outbox entry's key, so a notification is queued at most once.
-    pub fn dedupe_key(&self) -> String {
-        match self {
-            Notification::NewCustomer { customer_id, .. } => format!("new-customer#{customer_id}"),
-            // An alert's key carries the instant the throttle admitted it, so the
-            // next period's alert is a new outbox entry rather than a duplicate.
-            Notification::UnknownManagedAccounts {
-                accounts,
-                raised_at,
-                ..
-            } => format!(
-                "unknown-accounts#{}#{}+{}",
-                raised_at.timestamp_millis(),
-                accounts
-                    .first()
-                    .map(|a| a.account.as_str())
-                    .unwrap_or_default(),
-                accounts.len()
-            ),
-            Notification::KeyProblem {
-                account, raised_at, ..
-            } => format!("key-problem#{account}#{}", raised_at.timestamp()),
-            Notification::ManagerKeyProblem { raised_at, .. } => {
-                format!("manager-key-problem#{}", raised_at.timestamp())
-            }
-            Notification::AuditMismatch {
-                account, raised_at, ..
-            } => format!("audit-mismatch#{account}#{}", raised_at.timestamp()),
-        }
-    }
-
-    /// The addresses the email goes to (never empty for a queued notification).
-    pub fn recipients(&self) -> &[String] {
-        match self {
-            Notification::NewCustomer { to, .. }
-            | Notification::UnknownManagedAccounts { to, .. }
-            | Notification::KeyProblem { to, .. }
-            | Notification::ManagerKeyProblem { to, .. }
-            | Notification::AuditMismatch { to, .. } => to,
-        }
-    }
-}
-
-/// One managed account nobody has onboarded, as Telnyx lists it (a line of the
-/// unknown-accounts digest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnknownAccount {
-    /// The account nobody has onboarded.
-    pub account: ManagedAccountId,
-    /// Its organization, as Telnyx lists it.
-    pub organization_name: Option<String>,
-    /// Its owner's email, as Telnyx lists it.
-    pub email: Option<String>,
-    /// When Telnyx says it was created.
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-/// How often an alert of one kind may repeat for one account (the throttle's interval),
-/// in whole hours; carried by the alert so its email can say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RepeatEvery {
-    hours: i64,
-}
-
-impl RepeatEvery {
-    /// Three days, the operator's setup guide's interval.
-    pub const DEFAULT: RepeatEvery = RepeatEvery { hours: 72 };
-
-    /// The interval, rounded down to whole hours (at least one).
-    pub fn of(interval: chrono::Duration) -> Self {
-        Self {
-            hours: interval.num_hours().max(1),
-        }
-    }
-
-    /// The interval as a duration.
-    pub fn duration(self) -> chrono::Duration {
-        chrono::Duration::hours(self.hours)
-    }
-}
-
-impl Default for RepeatEvery {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-/// `3 days`, `1 day`, `36 hours`, `1 hour`.
-impl std::fmt::Display for RepeatEvery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (n, unit) = if self.hours % 24 == 0 {
-            (self.hours / 24, "day")
-        } else {
-            (self.hours, "hour")
-        };
-        write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
-    }
-}
-
-/// How serious an import-log entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Something changed or is worth knowing; nothing is wrong.
-    Info,
-    /// Something is not billed as it should be until someone acts.
-    Warning,
-    /// The account's setup is broken: customers or emails cannot be made.
-    Error,
 }
 
 /// One import-log entry: a stable code, a severity, and a message that says what the
@@ -393,4 +199,20 @@ impl Plan {
             _ => None,
         })
     }
+}
+
+/// What applying actions did. "Already exists" is a normal outcome, counted, not an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub created: u64,
+    pub already_existed: u64,
+    pub updated: u64,
+    /// Notifications queued in the outbox by this apply (only by the writer that created).
+    pub notifications_queued: u64,
+    /// Of `created`, customers (the `CustomersCreated` metric).
+    pub customers_created: u64,
+    /// Of `created`, services in a customer's department (`ServicesCreated`).
+    pub services_created: u64,
+    /// Of `created`, wholesale twins under the reseller (`TwinsCreated`).
+    pub twins_created: u64,
 }

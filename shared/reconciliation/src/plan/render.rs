@@ -5,7 +5,8 @@
 //! only ids: a cease, reactivation or link takes those from the plan's
 //! [`PlanContext`] and the plan's own creations.
 
-use super::model::{Action, LogEntry, Plan, Severity};
+use super::codes::Severity;
+use super::model::{Action, LogEntry, Plan};
 use crate::domain::{MatchedBy, Service, ServiceId, ServiceSource, ServiceType, ServiceTypeId};
 use std::collections::BTreeMap;
 use std::fmt;

@@ -2,11 +2,11 @@
 //! stored ∪ usage, else its kind's default), a number's type (rule 10), and the service
 //! types both departments need, created on first use and wholesale-linked (rule 9).
 
+use super::context::Desired;
 use super::context::{Context, ServiceKey};
+use super::input::Usage;
 use super::messages;
 use super::model::{Action, LogEntry};
-use super::planner::Usage;
-use super::services::Desired;
 use crate::domain::{
     Connection, ConnectionId, ConnectionKind, DepartmentId, PhoneNumber, ServiceSource,
     ServiceStatus, ServiceType, ServiceTypeId, ServiceTypeName,

@@ -2,22 +2,15 @@
 //! docs/mapping-rules.md: one per connection and type, one per number), and the create
 //! actions for the missing ones and for the wholesale twins of active child services.
 
-use super::context::{Context, ServiceKey};
+use super::context::{Context, Desired, ServiceKey};
 use super::messages;
 use super::model::{Action, LogEntry};
 use super::service_types::{StoredTypes, TypeIds, number_types};
 use crate::domain::{
-    ConnectionId, CustomerId, PhoneNumber, PhoneNumberId, Service, ServiceId, ServiceSource,
-    ServiceStatus, ServiceTypeName,
+    ConnectionId, CustomerId, PhoneNumber, PhoneNumberId, Service, ServiceSource, ServiceStatus,
+    ServiceTypeName,
 };
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A service that should exist.
-#[derive(Debug, Clone)]
-pub(super) struct Desired {
-    pub id: ServiceId,
-    pub label: String,
-}
 
 /// What the services stage is computed from.
 pub(super) struct Assigned<'m> {

@@ -3,10 +3,10 @@
 //! retyped; reactivate the ones that came back; twins follow their child whatever
 //! happened to either by hand.
 
+use super::context::Desired;
 use super::context::{Context, ServiceKey};
 use super::messages;
 use super::model::{Action, LogEntry};
-use super::services::Desired;
 use crate::domain::{Service, ServiceId, ServiceSource, ServiceStatus};
 use std::collections::BTreeMap;
 

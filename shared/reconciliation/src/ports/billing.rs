@@ -112,7 +112,7 @@ impl AuditDay {
         let above = |t: Option<Decimal>, s: Option<Decimal>| match (t, s) {
             (Some(t), s) => {
                 let s = s.unwrap_or_default();
-                t > s && !crate::usage::compare::sums_agree(t, s, self.stored.count)
+                t > s && !crate::domain::sums::sums_agree(t, s, self.stored.count)
             }
             (None, _) => false,
         };

@@ -39,7 +39,7 @@ pub use months::{
 };
 pub use outside::{Clock, Dispatcher, KeyStore, Mailer, Secrets, SystemClock};
 pub use store::{
-    AlertKind, ApplyReport, Cursor, DigestFn, Lease, LeaseGrant, LeaseStore, OnboardingStore,
+    ApplyReport, Cursor, DigestFn, EmailKind, Lease, LeaseGrant, LeaseStore, OnboardingStore,
     OutboxEntry, OutboxStore, RecordStore, RecordWriteReport, RunLog, RunLogStore, RunOutcome,
     StateStore, Store,
 };

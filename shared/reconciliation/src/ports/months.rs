@@ -5,9 +5,8 @@
 //! adjustments, immutable), and the log of closes and reopens.
 
 use super::PortResult;
-use crate::billing::rollup::{Level, Sums};
 use crate::domain::{
-    BillingMonth, CustomerId, DepartmentId, ManagedAccountId, RecordType, ServiceId,
+    BillingMonth, CustomerId, DepartmentId, Level, ManagedAccountId, RecordType, ServiceId,
     ServiceTypeName,
 };
 use async_trait::async_trait;
@@ -52,7 +51,7 @@ impl LineSums {
     }
 
     /// Drops the zero entries (so equal sums compare equal however they were reached).
-    fn tidy(&mut self) {
+    pub fn tidy(&mut self) {
         self.records_by_type.retain(|_, n| *n != 0);
         self.quantity.retain(|_, v| !v.is_zero());
         self.cost.retain(|_, v| !v.is_zero());
@@ -68,24 +67,6 @@ impl LineSums {
             && self.records_by_type.is_empty()
             && self.quantity.values().all(Decimal::is_zero)
             && self.cost.values().all(Decimal::is_zero)
-    }
-}
-
-impl From<&Sums> for LineSums {
-    fn from(s: &Sums) -> Self {
-        let mut out = LineSums {
-            records: s.records as i64,
-            quantity: s.quantity.clone(),
-            cost: s.cost.clone(),
-            hidden_pricing: s.hidden_pricing as i64,
-            records_by_type: s
-                .records_by_type
-                .iter()
-                .map(|(t, n)| (*t, *n as i64))
-                .collect(),
-        };
-        out.tidy();
-        out
     }
 }
 

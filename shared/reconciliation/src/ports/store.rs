@@ -20,26 +20,11 @@ use crate::domain::{
     StoredState,
 };
 use crate::plan::{Action, LogEntry, Notification};
+pub use crate::plan::{ApplyReport, EmailKind};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// What applying actions did. "Already exists" is a normal outcome, counted, not an error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApplyReport {
-    pub created: u64,
-    pub already_existed: u64,
-    pub updated: u64,
-    /// Notifications queued in the outbox by this apply (only by the writer that created).
-    pub notifications_queued: u64,
-    /// Of `created`, customers (the `CustomersCreated` metric).
-    pub customers_created: u64,
-    /// Of `created`, services in a customer's department (`ServicesCreated`).
-    pub services_created: u64,
-    /// Of `created`, wholesale twins under the reseller (`TwinsCreated`).
-    pub twins_created: u64,
-}
 
 /// What writing detail records did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,43 +144,6 @@ pub struct OutboxEntry {
 /// Builds an alert digest from the accounts it names
 /// ([`OutboxStore::admit_and_queue_digest`]).
 pub type DigestFn<'f> = dyn Fn(&[ManagedAccountId]) -> Notification + Sync + 'f;
-
-/// What an alert is throttled as: one of a kind per account per alert interval.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "kebab-case")]
-#[strum(serialize_all = "kebab-case")]
-pub enum AlertKind {
-    /// A managed account nobody has onboarded (the scheduler).
-    UnknownAccount,
-    /// Telnyx refused an account's key (account-sync).
-    KeyProblem,
-    /// The manager key is missing or refused (the scheduler; its slot is kept under
-    /// [`crate::schedule::scheduler_account`]).
-    ManagerKey,
-    /// The completeness audit found a settled day where Telnyx's totals and the stored
-    /// records differ (account-sync).
-    AuditMismatch,
-}
-
-impl AlertKind {
-    /// The kind as stored (`unknown-account`, `key-problem`).
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
 
 /// Onboardings and departments: written by the operator, read by the jobs.
 #[async_trait]
@@ -343,7 +291,7 @@ pub trait OutboxStore: Send + Sync {
     /// very alert (same dedupe key) is already queued.
     async fn admit_and_queue_alert(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
         alert: &Notification,
         now: DateTime<Utc>,
@@ -362,7 +310,7 @@ pub trait OutboxStore: Send + Sync {
     /// accounts are named again next time), never use up the interval without an email.
     async fn admit_and_queue_digest(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         digest: &DigestFn<'_>,
         now: DateTime<Utc>,

@@ -1,6 +1,9 @@
 //! The Telnyx API, as the product reads it.
 
 use super::PortResult;
+/// The window every Telnyx read and every walk is given (defined with the domain's
+/// values; named here where the ports use it).
+pub use crate::domain::TimeWindow;
 use crate::domain::{
     DetailRecord, ManagedAccount, ManagedAccountId, RawRecord, RecordType, TelnyxSnapshot,
 };
@@ -36,20 +39,6 @@ impl fmt::Debug for ApiKey {
 impl fmt::Display for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[REDACTED]")
-    }
-}
-
-/// A half-open time window `[from, to)` over a record type's time field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimeWindow {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-}
-
-impl TimeWindow {
-    /// True when the window holds no instant.
-    pub fn is_empty(&self) -> bool {
-        self.from >= self.to
     }
 }
 

@@ -28,7 +28,7 @@ use crate::invocation::{SyncRequest, UsageHint};
 use crate::outbox::{FlushReport, flush_outbox};
 use crate::plan::{LogCode, LogEntry, UnknownAccount};
 use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, ApiKey, Ports, TimeWindow};
+use crate::ports::{ApiKey, EmailKind, Ports, TimeWindow};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -254,7 +254,7 @@ async fn alert_unknown(
     }
     let now = ports.clock.now();
     let ids: Vec<ManagedAccountId> = unknown.iter().map(|a| a.id.clone()).collect();
-    let digest = |admitted: &[ManagedAccountId]| Notification::UnknownManagedAccounts {
+    let digest = |admitted: &[ManagedAccountId]| Notification::UnknownAccounts {
         to: settings.alert_to.clone(),
         accounts: unknown
             .iter()
@@ -272,7 +272,7 @@ async fn alert_unknown(
     let admitted = ports
         .store
         .admit_and_queue_digest(
-            AlertKind::UnknownAccount,
+            EmailKind::UnknownAccounts,
             &ids,
             &digest,
             now,

@@ -11,7 +11,7 @@ use crate::domain::{ManagedAccountId, RunId};
 use crate::error::error_chain;
 use crate::outbox::flush_outbox;
 use crate::plan::{Notification, RepeatEvery};
-use crate::ports::{AlertKind, Ports, RunLog, RunOutcome};
+use crate::ports::{EmailKind, Ports, RunLog, RunOutcome};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -112,7 +112,7 @@ async fn alert_manager_key(
     let admitted = ports
         .store
         .admit_and_queue_alert(
-            AlertKind::ManagerKey,
+            EmailKind::ManagerKeyProblem,
             &scheduler_account(),
             &alert,
             now,

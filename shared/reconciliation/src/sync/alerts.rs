@@ -10,7 +10,7 @@ use crate::billing::audit::AuditReport;
 use crate::error::PortError;
 use crate::outbox::{FlushReport, flush_outbox};
 use crate::plan::{Notification, RepeatEvery};
-use crate::ports::AlertKind;
+use crate::ports::EmailKind;
 
 /// Sends what the outbox holds; a failed send stays queued for the next run.
 pub(super) async fn flush(job: &Job<'_>) -> FlushReport {
@@ -26,7 +26,7 @@ pub(super) async fn flush(job: &Job<'_>) -> FlushReport {
 
 /// Admits and queues one throttled alert in one atomic write (the interval's slot is
 /// taken only together with its email), and sends it when admitted.
-async fn admit(job: &Job<'_>, kind: AlertKind, alert: &Notification) {
+async fn admit(job: &Job<'_>, kind: EmailKind, alert: &Notification) {
     let admitted = job
         .ports
         .store
@@ -73,7 +73,7 @@ async fn key_problem(job: &Job<'_>, source: &PortError) {
         raised_at: job.started,
         repeat_every: RepeatEvery::of(job.settings.alert_interval),
     };
-    admit(job, AlertKind::KeyProblem, &alert).await;
+    admit(job, EmailKind::KeyProblem, &alert).await;
 }
 
 /// The audit's findings that became final in this run are reported to the operator.
@@ -87,10 +87,10 @@ pub(super) async fn audit_findings(job: &Job<'_>, report: &AuditReport) {
         findings: report
             .newly_final
             .iter()
-            .map(|d| crate::plan::messages::audit_mismatch(d).message)
+            .map(|d| super::messages::audit_mismatch(d).message)
             .collect(),
         raised_at: job.started,
         repeat_every: RepeatEvery::of(job.settings.alert_interval),
     };
-    admit(job, AlertKind::AuditMismatch, &alert).await;
+    admit(job, EmailKind::AuditMismatch, &alert).await;
 }

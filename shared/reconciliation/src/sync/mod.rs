@@ -43,6 +43,7 @@ mod audit;
 mod error;
 mod finish;
 mod lease;
+mod messages;
 mod relink;
 mod run;
 mod structure;

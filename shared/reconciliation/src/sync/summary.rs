@@ -2,13 +2,14 @@
 //! [`SummaryJson`] as one JSON object), its one summary log line and the counts of its
 //! run log ([`RunCounts`]).
 
+use super::messages;
 use super::run::Job;
 use super::structure::Structure;
 use super::walk::WalkTally;
 use crate::billing::audit::{AuditReport, AuditTotals};
 use crate::domain::{ManagedAccountId, RecordType, RunId};
 use crate::outbox::FlushReport;
-use crate::plan::{LogEntry, RecordTally, messages};
+use crate::plan::{LogEntry, RecordTally};
 use crate::ports::{ApplyReport, RecordWriteReport, RunOutcome};
 use crate::usage::NotAuditable;
 use serde::Serialize;

@@ -10,11 +10,12 @@
 //!   walked records confirmed; a type without product or count is *not auditable*, with
 //!   its reason;
 //! - [`evidence`]: what a report says of a type in a window; only a confirmed count of
-//!   zero is evidence of no records;
-//! - [`compare`]: counts exactly, sums within the binary-double noise Telnyx's sums carry.
+//!   zero is evidence of no records.
+//!
+//! Telnyx's sums are compared with ours by [`crate::domain::sums`]: counts exactly, sums
+//! within the binary-double noise Telnyx's sums carry.
 
 pub mod catalog;
-pub mod compare;
 pub mod evidence;
 pub mod shape;
 

@@ -1,12 +1,12 @@
 //! The two sides of one day's audit — our stored records' figures and Telnyx's report's,
 //! read through the type's learned [`UsageShape`] — and the accountant's comparison:
 //! counts exactly, usage and cost within the noise of Telnyx's binary-double sums
-//! ([`crate::usage::compare`]).
+//! ([`crate::domain::sums`]).
 
 use crate::domain::StoredDetailRecord;
+use crate::domain::sums::sums_agree;
 use crate::ports::{AuditFigures, AuditVerdict, UsageRow};
 use crate::usage::UsageShape;
-use crate::usage::compare::sums_agree;
 use crate::usage::evidence::{records, sum};
 
 /// Adds one stored record to our side's figures.

@@ -151,3 +151,21 @@ pub async fn current_lines(
         .map(|(key, s)| directory.line(key, LineKind::Usage, LineSums::from(&s)))
         .collect())
 }
+
+impl From<&Sums> for LineSums {
+    fn from(s: &Sums) -> Self {
+        let mut out = LineSums {
+            records: s.records as i64,
+            quantity: s.quantity.clone(),
+            cost: s.cost.clone(),
+            hidden_pricing: s.hidden_pricing as i64,
+            records_by_type: s
+                .records_by_type
+                .iter()
+                .map(|(t, n)| (*t, *n as i64))
+                .collect(),
+        };
+        out.tidy();
+        out
+    }
+}

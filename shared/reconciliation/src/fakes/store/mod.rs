@@ -19,7 +19,7 @@ use crate::domain::{
     StoredDetailRecord, StoredState,
 };
 use crate::ports::{
-    AlertKind, AuditDay, Cursor, InvoiceLine, Lease, MonthEvent, MonthState, OutboxEntry,
+    AuditDay, Cursor, EmailKind, InvoiceLine, Lease, MonthEvent, MonthState, OutboxEntry,
     PortResult, RunLog,
 };
 use chrono::NaiveDate;
@@ -44,7 +44,7 @@ pub struct StoreData {
     pub leases: BTreeMap<ManagedAccountId, Lease>,
     pub run_logs: Vec<RunLog>,
     /// Last admitted alert per (kind, account).
-    pub alerts: BTreeMap<(AlertKind, ManagedAccountId), DateTime<Utc>>,
+    pub alerts: BTreeMap<(EmailKind, ManagedAccountId), DateTime<Utc>>,
     pub outbox: BTreeMap<String, OutboxEntry>,
     /// Claim expiry per outbox key.
     pub claims: BTreeMap<String, DateTime<Utc>>,

@@ -4,7 +4,7 @@ use super::InMemoryStore;
 use crate::domain::ManagedAccountId;
 use crate::fakes::{lock, yield_now};
 use crate::plan::Notification;
-use crate::ports::{AlertKind, DigestFn, OutboxEntry, OutboxStore, PortResult};
+use crate::ports::{DigestFn, EmailKind, OutboxEntry, OutboxStore, PortResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 impl OutboxStore for InMemoryStore {
     async fn admit_and_queue_alert(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         account: &ManagedAccountId,
         alert: &Notification,
         now: DateTime<Utc>,
@@ -46,7 +46,7 @@ impl OutboxStore for InMemoryStore {
 
     async fn admit_and_queue_digest(
         &self,
-        kind: AlertKind,
+        kind: EmailKind,
         accounts: &[ManagedAccountId],
         digest: &DigestFn<'_>,
         now: DateTime<Utc>,

@@ -51,7 +51,7 @@ impl Walker<'_> {
                 self.streams.found_time_field(&run, t, field).await?;
                 self.tally
                     .entries
-                    .push(crate::plan::messages::time_field_discovered(
+                    .push(crate::sync::messages::time_field_discovered(
                         t, current, field, &evidence,
                     ));
             }
@@ -59,7 +59,7 @@ impl Walker<'_> {
                 tracing::warn!(account_id = %self.run.account(), record_type = %t, field = current, evidence = %evidence, "record type silent");
                 self.tally
                     .entries
-                    .push(crate::plan::messages::record_type_silent(
+                    .push(crate::sync::messages::record_type_silent(
                         t, current, &evidence,
                     ));
             }

@@ -230,7 +230,7 @@ impl Walker<'_> {
             }
             self.tally
                 .entries
-                .push(crate::plan::messages::usage_report_disagrees(&distrust));
+                .push(crate::sync::messages::usage_report_disagrees(&distrust));
             self.usage.distrusted.insert(t, distrust.clone());
             self.tally.disagreements.push(distrust);
         }

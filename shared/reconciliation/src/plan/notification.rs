@@ -1,0 +1,256 @@
+//! The emails the product sends, as data: every kind ([`EmailKind`]) and what each one
+//! carries ([`Notification`]). A kind has one name (`new-customer`): the notification's
+//! stored `kind`, its outbox key's prefix, the alert throttle's slot and its templates'
+//! file names (`new-customer.subject.txt`, `.html`, `.txt`) all use it. The adapter
+//! renders each kind from its three templates and cannot be built without them
+//! (`shared/aws/src/email.rs`).
+//!
+//! A new email: its kind and its variant here (the matches below are exhaustive), its
+//! three templates and one line naming them in `shared/aws/src/email.rs`, and a sample
+//! in `fixtures::notification_of` so the every-kind render test covers it.
+
+use crate::domain::{BillingGroupId, CustomerId, DepartmentId, ManagedAccountId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Every kind of email, in one place.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum EmailKind {
+    /// A customer was auto-created (account-sync → the department's billing address).
+    NewCustomer,
+    /// Managed accounts nobody has onboarded (the scheduler's digest → the operator).
+    UnknownAccounts,
+    /// Telnyx refused an account's key (account-sync → the operator).
+    KeyProblem,
+    /// The manager key is missing or refused (the scheduler → the operator; its throttle
+    /// slot is kept under [`crate::schedule::scheduler_account`]).
+    ManagerKeyProblem,
+    /// The completeness audit found a settled day where Telnyx's totals and the stored
+    /// records differ (account-sync → the operator).
+    AuditMismatch,
+}
+
+impl EmailKind {
+    /// Every kind (kept complete by the compiler).
+    pub const ALL: &'static [EmailKind] = <EmailKind as strum::VariantArray>::VARIANTS;
+
+    /// The kind's one name: `new-customer`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// An email to send, as data; adapters render it. Stored (in the outbox) with its
+/// kind's name as `kind`; the snake_case aliases read entries queued by versions before
+/// the kinds had one name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Notification {
+    /// A customer was auto-created; goes to its department's billing email.
+    #[serde(alias = "new_customer")]
+    NewCustomer {
+        /// The department's billing email.
+        to: Vec<String>,
+        /// The managed account the customer was created for.
+        account: ManagedAccountId,
+        /// The created customer.
+        customer_id: CustomerId,
+        /// Its company name (the billing group's or organization's name).
+        customer_name: String,
+        /// The department it was created in.
+        department_id: DepartmentId,
+        /// That department's name.
+        department_name: String,
+        /// The billing group it stands for (`None` for the one-customer mapping).
+        billing_group_id: Option<BillingGroupId>,
+        /// Connection names (with their ids) that belong to the customer.
+        connections: Vec<String>,
+        /// Direct link to the customer record (from the portal URL template).
+        link: String,
+    },
+    /// Managed accounts nobody has onboarded, newly seen (or due again) at one tick:
+    /// one digest to the operator's alert address, however many there are.
+    #[serde(alias = "unknown_managed_accounts")]
+    UnknownAccounts {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        /// The accounts, as Telnyx lists them (at least one).
+        accounts: Vec<UnknownAccount>,
+        /// When the digest was queued (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often an account can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
+    /// An account's key is revoked or lacks a permission; goes to the operator.
+    #[serde(alias = "key_problem")]
+    KeyProblem {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        /// The account whose key Telnyx refused.
+        account: ManagedAccountId,
+        /// e.g. "unauthorized (401): key missing or revoked", "forbidden (403) on /phone_numbers"
+        problem: String,
+        /// When the alert was admitted by the throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
+    /// The manager key is missing, unreadable or refused: no account is listed or
+    /// queued until it is fixed; goes to the operator.
+    #[serde(alias = "manager_key_problem")]
+    ManagerKeyProblem {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        /// What failed, e.g. "reading the master key failed: secret … not found".
+        problem: String,
+        /// When the alert was admitted by the throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
+    /// The completeness audit found settled days where the stored records and
+    /// Telnyx's usage report differ; goes to the operator.
+    #[serde(alias = "audit_mismatch")]
+    AuditMismatch {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        account: ManagedAccountId,
+        /// One line per day and type: product, day, Telnyx's figures and ours.
+        findings: Vec<String>,
+        /// When the alert was admitted by the throttle (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// The throttle's interval (the email says how often it can repeat).
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
+}
+
+impl Notification {
+    /// Which kind of email this is.
+    pub fn kind(&self) -> EmailKind {
+        match self {
+            Notification::NewCustomer { .. } => EmailKind::NewCustomer,
+            Notification::UnknownAccounts { .. } => EmailKind::UnknownAccounts,
+            Notification::KeyProblem { .. } => EmailKind::KeyProblem,
+            Notification::ManagerKeyProblem { .. } => EmailKind::ManagerKeyProblem,
+            Notification::AuditMismatch { .. } => EmailKind::AuditMismatch,
+        }
+    }
+
+    /// A stable id: the outbox entry's key, so a notification is queued at most once.
+    /// It starts with the kind's key (`new-customer#…`); an alert's carries the instant
+    /// the throttle admitted it, so the next period's alert is a new outbox entry rather
+    /// than a duplicate.
+    pub fn dedupe_key(&self) -> String {
+        let what = match self {
+            Notification::NewCustomer { customer_id, .. } => customer_id.to_string(),
+            Notification::UnknownAccounts {
+                accounts,
+                raised_at,
+                ..
+            } => format!(
+                "{}#{}+{}",
+                raised_at.timestamp_millis(),
+                accounts
+                    .first()
+                    .map(|a| a.account.as_str())
+                    .unwrap_or_default(),
+                accounts.len()
+            ),
+            Notification::KeyProblem {
+                account, raised_at, ..
+            }
+            | Notification::AuditMismatch {
+                account, raised_at, ..
+            } => format!("{account}#{}", raised_at.timestamp()),
+            Notification::ManagerKeyProblem { raised_at, .. } => raised_at.timestamp().to_string(),
+        };
+        format!("{}#{what}", self.kind().as_str())
+    }
+
+    /// The addresses the email goes to (never empty for a queued notification).
+    pub fn recipients(&self) -> &[String] {
+        match self {
+            Notification::NewCustomer { to, .. }
+            | Notification::UnknownAccounts { to, .. }
+            | Notification::KeyProblem { to, .. }
+            | Notification::ManagerKeyProblem { to, .. }
+            | Notification::AuditMismatch { to, .. } => to,
+        }
+    }
+}
+
+/// One managed account nobody has onboarded, as Telnyx lists it (a line of the
+/// unknown-accounts digest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownAccount {
+    /// The account nobody has onboarded.
+    pub account: ManagedAccountId,
+    /// Its organization, as Telnyx lists it.
+    pub organization_name: Option<String>,
+    /// Its owner's email, as Telnyx lists it.
+    pub email: Option<String>,
+    /// When Telnyx says it was created.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// How often an alert of one kind may repeat for one account (the throttle's interval),
+/// in whole hours; carried by the alert so its email can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RepeatEvery {
+    hours: i64,
+}
+
+impl RepeatEvery {
+    /// Three days, the operator's setup guide's interval.
+    pub const DEFAULT: RepeatEvery = RepeatEvery { hours: 72 };
+
+    /// The interval, rounded down to whole hours (at least one).
+    pub fn of(interval: chrono::Duration) -> Self {
+        Self {
+            hours: interval.num_hours().max(1),
+        }
+    }
+
+    /// The interval as a duration.
+    pub fn duration(self) -> chrono::Duration {
+        chrono::Duration::hours(self.hours)
+    }
+}
+
+impl Default for RepeatEvery {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// `3 days`, `1 day`, `36 hours`, `1 hour`.
+impl std::fmt::Display for RepeatEvery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (n, unit) = if self.hours % 24 == 0 {
+            (self.hours / 24, "day")
+        } else {
+            (self.hours, "hour")
+        };
+        write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
+    }
+}
