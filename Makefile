@@ -44,7 +44,7 @@ build: ## Build everything (debug)
 
 bench: ## Benchmarks that print their `name: value` figures (release builds, local stack; about 25 minutes)
 	cargo bench -p telnyx-client --bench parse
-	cargo build --release -p account-sync -p scheduler
+	cargo build --release -p account-sync -p scheduler -p billing-admin
 	cargo build --release -p integration-tests --bin bench
 	$(WITH_STACK) target/release/bench $(PARTS)
 

@@ -150,6 +150,28 @@ fn secretsmanager_actions_the_key_store_calls() -> BTreeSet<String> {
         .collect()
 }
 
+/// The S3 actions the export's calls need (a multipart upload's create, part and
+/// complete calls are all `s3:PutObject`).
+fn s3_actions_the_export_calls() -> BTreeSet<String> {
+    let code = std::fs::read_to_string(root().join("shared/aws/src/export.rs")).unwrap();
+    let calls = [
+        (".put_object()", "PutObject"),
+        (".create_multipart_upload()", "PutObject"),
+        (".upload_part()", "PutObject"),
+        (".complete_multipart_upload()", "PutObject"),
+        (".abort_multipart_upload()", "AbortMultipartUpload"),
+        (".get_object()", "GetObject"),
+        (".list_objects_v2()", "ListBucket"),
+    ];
+    let found: BTreeSet<String> = calls
+        .iter()
+        .filter(|(call, _)| code.contains(call))
+        .map(|(_, action)| format!("s3:{action}"))
+        .collect();
+    assert!(found.contains("s3:PutObject"), "the export writes to S3");
+    found
+}
+
 #[test]
 fn the_operator_cli_policy_holds_exactly_what_billing_admin_calls() {
     let tpl = template::load();
@@ -184,8 +206,29 @@ fn the_operator_cli_policy_holds_exactly_what_billing_admin_calls() {
         kms,
         BTreeSet::from(["kms:Decrypt".to_owned(), "kms:GenerateDataKey".to_owned()])
     );
+    assert_eq!(
+        granted_with_prefix(&cli, "s3:"),
+        s3_actions_the_export_calls()
+    );
+    for st in cli
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("s3:")))
+    {
+        assert_eq!(
+            resources(st),
+            vec!["arn:${AWS::Partition}:s3:::${ExportBucketName}/*".to_owned()],
+            "the export bucket's objects only"
+        );
+    }
     let all: BTreeSet<String> = cli.iter().flat_map(|s| actions(s)).collect();
-    let known = ["dynamodb:", "secretsmanager:", "sqs:", "ses:", "kms:"];
+    let known = [
+        "dynamodb:",
+        "secretsmanager:",
+        "sqs:",
+        "ses:",
+        "kms:",
+        "s3:",
+    ];
     assert!(
         all.iter().all(|a| known.iter().any(|p| a.starts_with(p))),
         "{all:?}"

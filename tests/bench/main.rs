@@ -1,8 +1,9 @@
 //! `make bench`: the product's figures, measured in one run on this machine with the
 //! release build, printed as `name: value` lines. `bench [part ...]` runs some parts
-//! only (`import`, `rate`, `rss`, `fanout`, `sweep`, `init`).
+//! only (`import`, `rate`, `rss`, `fanout`, `sweep`, `init`, `export`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod export;
 mod fanout;
 mod import;
 mod init;
@@ -78,6 +79,9 @@ async fn main() {
     }
     if wants("rate") {
         print(rate::run(8_000, Duration::from_secs(120)).await);
+    }
+    if wants("export") {
+        print(export::run(env_number("BENCH_EXPORT_RECORDS").unwrap_or(1_000_000)).await);
     }
     if wants("rss") {
         print(rss::run(env_number("BENCH_RSS_RECORDS").unwrap_or(1_000_000) as u64).await);

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod e2e;
+pub mod months;
 pub mod source;
 pub mod stack;
 pub mod template;

@@ -47,6 +47,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             format,
         } => usage_cmd(&store, &account, &month, level, format).await?,
         Command::Audit { account, month } => audit_cmd(&store, &account, &month).await?,
+        month @ (Command::Close { .. } | Command::Reopen { .. } | Command::Export { .. }) => {
+            crate::month_cmds::run(&sdk, &store, month).await?
+        }
         Command::Runs { account, last } => {
             let account = ManagedAccountId::new(account);
             let logs = runs::runs(&store, &account, last).await?;
@@ -172,9 +175,17 @@ async fn usage_cmd(
         FormatArg::Csv => usage::Format::Csv,
         FormatArg::Json => usage::Format::Json,
     };
-    let invoice = usage::invoice(store, &account, month, level).await?;
+    let view = crate::month_cmds::view(store, &account, month).await?;
+    let invoice = billing_admin::month::invoice_of(&view, level);
+    if format == usage::Format::Table {
+        println!(
+            "{}",
+            billing_admin::month::status_line(view.month, view.state.as_ref())
+        );
+    }
     print!("{}", usage::render(&invoice, format)?);
     if format == usage::Format::Table {
+        print!("{}", billing_admin::month::adjustments_text(&view));
         let days = usage::audit_days(store, &account, month).await?;
         let catalog = reconciliation::usage::catalog::cached(store)
             .await

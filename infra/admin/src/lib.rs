@@ -11,6 +11,7 @@
 //! - [`accounts`]: every managed account with onboarding, key, last run, last alert.
 //! - [`runs`]: an account's recent run logs.
 //! - [`sync_now`]: one account synced now through account-sync's core, with progress.
+//! - [`month`]: closing and reopening a month, its state and adjustments, export sinks.
 //! - [`usage`]: the two invoices of a month and the audit's verdicts for it.
 //! - [`table`]: plain-text tables.
 
@@ -18,6 +19,7 @@ pub mod accounts;
 pub mod bulk;
 pub mod key_check;
 pub mod keys;
+pub mod month;
 pub mod offboard;
 pub mod onboard;
 pub mod runs;

@@ -4,6 +4,7 @@
 //! from the standard AWS variables (`.local/stack.env` locally).
 
 mod commands;
+mod month_cmds;
 
 use aws_adapters::secrets;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -177,6 +178,55 @@ enum Command {
         #[arg(long)]
         month: String,
     },
+    /// Close a billing month: both invoice levels frozen, later changes billed as
+    /// adjustments in the next open month. Refused while a day of the month is not
+    /// settled and clean (each named), unless --accept-findings.
+    Close {
+        #[command(flatten)]
+        scope: MonthScope,
+        /// Close although days are not settled and clean; what was accepted is recorded.
+        #[arg(long)]
+        accept_findings: bool,
+        /// Why (kept in the month's log).
+        #[arg(long)]
+        note: Option<String>,
+        /// Who closes (kept in the month's log; default $USER).
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+    /// Reopen a closed month (logged): its invoices are read from the records again
+    /// until it is closed anew.
+    Reopen {
+        #[arg(long)]
+        account: String,
+        /// The billing month, YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+        /// Why (kept in the month's log).
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, env = "USER", default_value = "operator")]
+        by: String,
+    },
+    /// Export a month's detail records or invoice lines (CSV or JSON Lines) to a file,
+    /// S3 or standard output, streamed.
+    Export {
+        #[command(flatten)]
+        scope: MonthScope,
+        #[arg(long, value_parser = ["records", "invoices"])]
+        what: String,
+        #[arg(long, value_parser = ["csv", "jsonl"], default_value = "csv")]
+        format: String,
+        /// A file to write (default: standard output).
+        #[arg(long, conflicts_with = "to")]
+        out: Option<std::path::PathBuf>,
+        /// s3://bucket/prefix: the object is <prefix>/<month>-<what>-<account or all>.<format>.
+        #[arg(long)]
+        to: Option<String>,
+        /// Address S3 by path (local stand-ins such as moto).
+        #[arg(long, env = "S3_FORCE_PATH_STYLE", default_value_t = false)]
+        s3_path_style: bool,
+    },
     /// An account's recent run logs, newest first (`--account scheduler`: the ticks).
     Runs {
         #[arg(long)]
@@ -184,6 +234,20 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         last: usize,
     },
+}
+
+/// Which month of which accounts.
+#[derive(clap::Args, Clone)]
+struct MonthScope {
+    /// The billing month, YYYY-MM (UTC).
+    #[arg(long)]
+    month: String,
+    /// One managed account.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    account: Option<String>,
+    /// Every onboarded account.
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -117,6 +117,39 @@ pub fn id(place: &str, value: &str) -> Result<String, Invalid> {
     Ok(value.to_owned())
 }
 
+/// `s3://bucket/prefix` (the prefix may be empty): a bucket name S3 accepts (3–63
+/// lowercase letters, digits, `.` and `-`) and a prefix without a leading or trailing
+/// `/`. Returns the bucket and the prefix.
+pub fn s3_location(place: &str, value: &str) -> Result<(String, String), Invalid> {
+    let refuse = |why: &str| {
+        invalid(
+            place,
+            format!(
+                "{} is not an S3 location: {why} (write s3://bucket/prefix)",
+                shown(value)
+            ),
+        )
+    };
+    let rest = value
+        .trim()
+        .strip_prefix("s3://")
+        .ok_or_else(|| refuse("it does not start with s3://"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    if !bucket_ok {
+        return Err(refuse(
+            "the bucket name is 3 to 63 lowercase letters, digits, . and -",
+        ));
+    }
+    if prefix.chars().any(char::is_control) {
+        return Err(refuse("the prefix contains a control character"));
+    }
+    Ok((bucket.to_owned(), prefix.trim_matches('/').to_owned()))
+}
+
 /// A value as quoted in an error: control characters escaped, long values cut.
 fn shown(value: &str) -> String {
     let escaped: String = value
@@ -162,6 +195,27 @@ mod tests {
         ] {
             let err = email("--billing-email", bad).unwrap_err();
             assert!(err.to_string().starts_with("--billing-email: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_s3_location_names_a_bucket_and_a_prefix() {
+        assert_eq!(
+            s3_location("--to", "s3://billing-exports/2026/"),
+            Ok(("billing-exports".into(), "2026".into()))
+        );
+        assert_eq!(
+            s3_location("--to", "s3://billing-exports"),
+            Ok(("billing-exports".into(), String::new()))
+        );
+        for bad in [
+            "billing-exports/x",
+            "s3://",
+            "s3://Bad_Bucket/x",
+            "https://b/x",
+        ] {
+            let err = s3_location("--to", bad).unwrap_err();
+            assert_eq!(err.place, "--to", "{bad}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`secrets`]: [`secrets::SecretsManagerKeys`], Telnyx keys from Secrets Manager, cached.
 //! - [`email`]: [`email::SesMailer`], the five emails rendered from minijinja templates, sent by
 //!   SES v2 (through the core's outbox, `reconciliation::outbox::flush_outbox`).
+//! - [`export`]: [`export::S3Sink`], an export written to S3 part by part (multipart upload).
 //! - [`queue`]: [`queue::SqsDispatcher`], one SQS message per account to sync.
 //! - [`error`]: [`AwsError`], classified transient or permanent, converted to `PortError` at the ports.
 //! - `test_util` (feature `test-util`): a fresh table shaped exactly like `template.yaml`'s;
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod export;
 pub mod queue;
 pub mod secrets;
 pub mod store;

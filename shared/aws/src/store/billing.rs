@@ -281,6 +281,7 @@ impl BillingStore for DynamoStore {
 
     async fn reattribute(&self, record: &StoredDetailRecord) -> PortResult<bool> {
         let run = async {
+            self.bump_changes(std::slice::from_ref(record)).await?;
             let changed = reattribution(record)?
                 .send(&self.client, &self.table)
                 .await?;

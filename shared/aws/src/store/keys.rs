@@ -8,8 +8,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reconciliation::domain::{
-    CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, RunId, ServiceId,
-    ServiceTypeId,
+    BillingMonth, CustomerId, DepartmentId, DetailRecordId, ManagedAccountId, RecordType, RunId,
+    ServiceId, ServiceTypeId,
 };
 
 /// The primary key of one item.
@@ -304,6 +304,72 @@ pub fn audit_day(account: &ManagedAccountId, day: chrono::NaiveDate, t: RecordTy
     key(
         account_partition(account),
         &format!("{AUDIT_PREFIX}{day}#{}", t.filter_name()),
+    )
+}
+
+// ---- billing months ----------------------------------------------------------------
+
+/// Prefix of month change counters in an account partition.
+pub const CHANGES_PREFIX: &str = "CHANGES#";
+
+/// A month's change counter: `ACCOUNT#{a}` / `CHANGES#{yyyy-mm}`.
+pub fn month_changes(account: &ManagedAccountId, month: BillingMonth) -> Key {
+    key(
+        account_partition(account),
+        &format!("{CHANGES_PREFIX}{month}"),
+    )
+}
+
+/// Prefix of month states in an account partition.
+pub const MONTH_PREFIX: &str = "MONTH#";
+
+/// A month's state (closed or reopened): `ACCOUNT#{a}` / `MONTH#{yyyy-mm}`.
+pub fn month_state(account: &ManagedAccountId, month: BillingMonth) -> Key {
+    key(
+        account_partition(account),
+        &format!("{MONTH_PREFIX}{month}"),
+    )
+}
+
+/// The prefix of one level's lines of one version of a month's invoice.
+pub fn invoice_lines_prefix(month: BillingMonth, version: u32, level: &str) -> String {
+    format!("INVOICE#{month}#v{version:04}#{level}#")
+}
+
+/// A frozen invoice line: `ACCOUNT#{a}` / `INVOICE#{yyyy-mm}#v{version}#{level}#{n}`.
+pub fn invoice_line(
+    account: &ManagedAccountId,
+    month: BillingMonth,
+    version: u32,
+    level: &str,
+    n: u32,
+) -> Key {
+    key(
+        account_partition(account),
+        &format!("{}{n:06}", invoice_lines_prefix(month, version, level)),
+    )
+}
+
+/// The prefix of a month's closes and reopens.
+pub fn month_events_prefix(month: BillingMonth) -> String {
+    format!("MONTHLOG#{month}#")
+}
+
+/// A close or reopen: `ACCOUNT#{a}` / `MONTHLOG#{yyyy-mm}#{at}#{version}#{action}`.
+pub fn month_event(
+    account: &ManagedAccountId,
+    month: BillingMonth,
+    at: DateTime<Utc>,
+    version: u32,
+    action: &str,
+) -> Key {
+    key(
+        account_partition(account),
+        &format!(
+            "{}{}#v{version:04}#{action}",
+            month_events_prefix(month),
+            sortable_time(at)
+        ),
     )
 }
 

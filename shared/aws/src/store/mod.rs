@@ -27,6 +27,7 @@
 //! | [`run_logs`] | run logs |
 //! | [`billing`] | billing partitions by time, session links, orphans, audit verdicts, time fields |
 //! | [`usage`] | the usage report's cached options, confirmed count metrics, distrusted reports |
+//! | [`months`] | billing months: change counters, closes and reopens, frozen invoice lines |
 //! | [`inspect`] | reads beyond the port, for operations and tests |
 //!
 //! and the building blocks: [`keys`] (every key string), [`items`] (serde ↔ items),
@@ -39,6 +40,7 @@ pub mod inspect;
 pub mod items;
 pub mod keys;
 pub mod leases;
+pub mod months;
 pub mod onboardings;
 pub mod outbox;
 pub mod record_item;

@@ -294,6 +294,9 @@ impl DynamoStore {
             .first()
             .map_or_else(String::new, |r| r.account.to_string());
         let context = || format!("writing detail records of account {account}");
+        self.bump_changes(records)
+            .await
+            .map_err(|e| e.into_port(context()))?;
         let (batches, in_call_duplicates) =
             dedupe_into_batches(records).map_err(|e| e.into_port(context()))?;
         let writer = self.writer.as_ref();

@@ -223,6 +223,7 @@ pub fn service(
         label: format!("Trunk {id}"),
         status: ServiceStatus::Active,
         twin_of: twin_of.map(ServiceId::new),
+        started_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 3),
     }
 }
 

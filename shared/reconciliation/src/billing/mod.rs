@@ -7,8 +7,13 @@
 //!   operator bills the reseller) and per end customer (what the reseller bills its
 //!   customers), computed from the stored records at read time, so a record counts
 //!   exactly when it is stored, once, whatever retries, kills or concurrent workers did.
+//! - [`close`]: a month's lifecycle per account — open, then closed with both invoices
+//!   frozen; later changes billed as adjustments in the next open month.
+//! - [`export`]: records and invoices of a month as CSV or JSON Lines, streamed.
 
 pub mod audit;
+pub mod close;
+pub mod export;
 pub mod rollup;
 
 use crate::domain::{Onboarding, StoredDetailRecord, StoredState};

@@ -24,16 +24,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Which invoice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::EnumString, strum::Display)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Level {
-    /// What the operator bills the reseller (billing customer, twin services).
-    Reseller,
-    /// What the reseller bills its end customers.
-    Customer,
-}
+pub use crate::domain::Level;
 
 /// What one line sums.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -10,6 +10,7 @@
 //! - [`secrets`]: the `KeyStore` contract (keys stored, replaced, deleted, raced).
 
 mod billing;
+mod months;
 pub mod secrets;
 pub mod store;
 mod streams;

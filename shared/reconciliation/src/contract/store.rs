@@ -40,6 +40,8 @@ pub const CHECKS: &[&str] = &[
     DISTRUSTS,
     OFFBOARDING,
     DIGEST,
+    MONTH_CHANGES,
+    MONTH_CLOSES,
 ];
 
 pub const ONBOARDINGS: &str = "an onboarding is read back and listed among all onboardings";
@@ -69,6 +71,8 @@ pub const DISTRUSTS: &str =
     "distrusted usage reports read back per account, replaced per type, lifted per type";
 
 pub const OFFBOARDING: &str = "an offboarded account is neither read nor listed as onboarded, is listed as offboarded with its onboarding, and onboarding it again undoes it; offboarding an account not onboarded writes nothing";
+pub const MONTH_CHANGES: &str = "a month's change counter is bumped by every record write and re-attribution touching it, once per call, duplicates included";
+pub const MONTH_CLOSES: &str = "a month closes once per version with its log entry, its frozen lines read back in order and are never rewritten, and a reopen is conditional and logged";
 pub const DIGEST: &str = "a digest admits each account once per interval, shares the slot with single alerts, and queues one email naming only the accounts admitted";
 
 /// Runs every check against `store`.
@@ -114,6 +118,14 @@ pub async fn check_store(store: &dyn Store) -> ContractReport {
     );
     report.record(OFFBOARDING, offboarding(store, &Ns::new()).await);
     report.record(DIGEST, digest(store, &Ns::new()).await);
+    report.record(
+        MONTH_CHANGES,
+        super::months::change_counters(store, &Ns::new().account(1)).await,
+    );
+    report.record(
+        MONTH_CLOSES,
+        super::months::closes(store, &Ns::new().account(1)).await,
+    );
     report
 }
 
@@ -191,6 +203,7 @@ fn service(account: &ManagedAccountId, c: &Customer, t: &ServiceType) -> Service
         label: "Trunk".into(),
         status: ServiceStatus::Active,
         twin_of: None,
+        started_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 3),
     }
 }
 

@@ -55,6 +55,8 @@ enum Defect {
     StreamsOfEveryAccount,
     ReachNotKept,
     LastConfirmationKept,
+    DuplicatesNotCounted,
+    CommittedLinesRewritten,
 }
 
 struct Defective {
@@ -276,6 +278,8 @@ async fn each_deliberately_wrong_store_fails_the_check_that_guards_it() {
         (Defect::LeaseIgnoresItsHolder, store::LEASES),
         (Defect::StreamsOfEveryAccount, store::STREAMS),
         (Defect::LastConfirmationKept, store::COUNT_CONFIRMATIONS),
+        (Defect::DuplicatesNotCounted, store::MONTH_CHANGES),
+        (Defect::CommittedLinesRewritten, store::MONTH_CLOSES),
     ];
     for (defect, check) in cases {
         let broken = Defective {
@@ -392,6 +396,74 @@ impl crate::ports::UsageStore for Defective {
         record_type: RecordType,
     ) -> PortResult<()> {
         self.inner.trust_again(account, record_type).await
+    }
+}
+
+#[async_trait]
+impl crate::ports::MonthStore for Defective {
+    async fn month_changes(
+        &self,
+        account: &ManagedAccountId,
+        month: crate::domain::BillingMonth,
+    ) -> PortResult<u64> {
+        let n = self.inner.month_changes(account, month).await?;
+        // Counts only the first write of each month: a re-import is not a change.
+        Ok(if self.defect == Defect::DuplicatesNotCounted {
+            n.min(1)
+        } else {
+            n
+        })
+    }
+    async fn month_states(
+        &self,
+        account: &ManagedAccountId,
+    ) -> PortResult<Vec<crate::ports::MonthState>> {
+        self.inner.month_states(account).await
+    }
+    async fn put_invoice_lines(
+        &self,
+        account: &ManagedAccountId,
+        month: crate::domain::BillingMonth,
+        version: u32,
+        lines: &[crate::ports::InvoiceLine],
+    ) -> PortResult<()> {
+        if self.defect == Defect::CommittedLinesRewritten {
+            self.inner
+                .put_invoice_lines_unguarded(account, month, version, lines);
+            return Ok(());
+        }
+        self.inner
+            .put_invoice_lines(account, month, version, lines)
+            .await
+    }
+    async fn invoice_lines(
+        &self,
+        account: &ManagedAccountId,
+        month: crate::domain::BillingMonth,
+        version: u32,
+        level: crate::billing::rollup::Level,
+        count: u32,
+    ) -> PortResult<Vec<crate::ports::InvoiceLine>> {
+        self.inner
+            .invoice_lines(account, month, version, level, count)
+            .await
+    }
+    async fn commit_close(
+        &self,
+        state: &crate::ports::MonthState,
+        event: &crate::ports::MonthEvent,
+    ) -> PortResult<bool> {
+        self.inner.commit_close(state, event).await
+    }
+    async fn reopen(&self, event: &crate::ports::MonthEvent) -> PortResult<bool> {
+        self.inner.reopen(event).await
+    }
+    async fn month_events(
+        &self,
+        account: &ManagedAccountId,
+        month: crate::domain::BillingMonth,
+    ) -> PortResult<Vec<crate::ports::MonthEvent>> {
+        self.inner.month_events(account, month).await
     }
 }
 

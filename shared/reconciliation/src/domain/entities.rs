@@ -103,6 +103,21 @@ pub struct Service {
     pub status: ServiceStatus,
     /// For a wholesale twin, the child service it mirrors; `None` for a child service.
     pub twin_of: Option<ServiceId>,
+    /// The day the service started: the UTC date of the run that created it (with its
+    /// status's ceased date, what lets a billing system prorate a line). `None` for a
+    /// service stored before start dates were kept.
+    #[serde(default)]
+    pub started_on: Option<NaiveDate>,
+}
+
+impl Service {
+    /// The day it ceased, while it is ceased.
+    pub fn ceased_on(&self) -> Option<NaiveDate> {
+        match self.status {
+            ServiceStatus::Active => None,
+            ServiceStatus::Ceased { on } => Some(on),
+        }
+    }
 }
 
 /// The stored state the planner compares the snapshot against, for one account.

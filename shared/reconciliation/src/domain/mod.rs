@@ -6,11 +6,13 @@
 //!   outbound voice profiles, phone numbers, detail records), free of wire quirks.
 //! - [`onboarding`]: how an account is billed (wholesale or direct) and mapped.
 //! - [`entities`]: what we store: departments, customers, service types, services, CDR.
+//! - [`month`]: the billing month (`2026-11`), the period an invoice covers and the operator closes.
 //! - [`window`]: a half-open stretch of time (a walk's, a report's, a backfill's).
 //! - [`sums`]: Telnyx's double sums against our exact decimal ones.
 
 pub mod entities;
 pub mod ids;
+pub mod month;
 pub mod onboarding;
 pub mod record_type;
 pub mod sums;
@@ -19,6 +21,7 @@ pub mod window;
 
 pub use entities::*;
 pub use ids::*;
+pub use month::{BillingMonth, Level, NotAMonth};
 pub use onboarding::*;
 pub use record_type::*;
 pub use telnyx::*;

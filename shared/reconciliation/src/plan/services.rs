@@ -137,6 +137,7 @@ pub(super) fn create(
                 label: d.label.clone(),
                 status: ServiceStatus::Active,
                 twin_of: None,
+                started_on: Some(ctx.today()),
             }));
         }
         let (Some((parent_dept, reseller)), Some(parent_type)) = (ctx.wholesale, &types.twin)
@@ -157,6 +158,7 @@ pub(super) fn create(
             label: d.label.clone(),
             status: ServiceStatus::Active,
             twin_of: Some(d.id.clone()),
+            started_on: Some(ctx.today()),
         }));
     }
     services.extend(twins);

@@ -12,6 +12,8 @@
 //!   `Store`.
 //! - [`billing`]: `BillingStore`, the billing truth beside the records (partitions read
 //!   by time, session links, audit verdicts, found time fields); part of `Store`.
+//! - [`months`]: `MonthStore`, a billing month's lifecycle (change counter, state, frozen
+//!   invoice lines, the log of closes and reopens); part of `Store`.
 //! - [`usage`]: `UsageStore`, what was learned of Telnyx's usage report (cached options,
 //!   confirmed count metrics, reports an account distrusts); part of `Store`.
 //! - [`outside`]: `Secrets` (and `KeyStore`, its writing side), `Mailer`, `Dispatcher`
@@ -21,6 +23,7 @@
 //! it to the core's jobs.
 
 pub mod billing;
+pub mod months;
 pub mod outside;
 pub mod store;
 pub mod streams;
@@ -30,6 +33,10 @@ pub mod usage;
 pub use billing::{
     AuditDay, AuditFigures, AuditVerdict, BilledPage, BillingPartition, BillingStore, Rewalk,
     SessionLink,
+};
+pub use months::{
+    Blocker, BlockerKind, InvoiceLine, LineKind, LineSums, MonthEvent, MonthState, MonthStatus,
+    MonthStore, Unproven,
 };
 pub use outside::{Clock, Dispatcher, KeyStore, Mailer, Secrets, SystemClock};
 pub use store::{

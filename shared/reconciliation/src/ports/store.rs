@@ -11,6 +11,7 @@
 //! | [`OutboxStore`] | queued emails and the alert throttle |
 //! | [`RunLogStore`] | every run's log |
 //! | [`super::billing::BillingStore`] | partitions read by time, session links, audit verdicts |
+//! | [`super::months::MonthStore`] | billing months: change counters, closes, frozen invoice lines, reopens |
 //! | [`super::usage::UsageStore`] | the usage report's options, confirmed count metrics, reports an account distrusts |
 
 use super::PortResult;
@@ -263,6 +264,7 @@ pub trait Store:
     + RunLogStore
     + super::billing::BillingStore
     + super::usage::UsageStore
+    + super::months::MonthStore
 {
 }
 
@@ -276,5 +278,6 @@ impl<T> Store for T where
         + RunLogStore
         + super::billing::BillingStore
         + super::usage::UsageStore
+        + super::months::MonthStore
 {
 }

@@ -479,7 +479,9 @@ async fn a_record_arriving_mid_walk_repeats_a_row_on_the_next_page_and_counts_on
         .find(|e| e.code == crate::plan::LogCode::DuplicateDetailRecords)
         .map(|e| e.message.clone());
     assert!(
-        repeated.as_deref().is_some_and(|m| m.starts_with("1 detail record(s)")),
+        repeated
+            .as_deref()
+            .is_some_and(|m| m.starts_with("1 detail record(s)")),
         "{repeated:?}"
     );
     assert_eq!(

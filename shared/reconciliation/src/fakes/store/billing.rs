@@ -121,6 +121,7 @@ impl BillingStore for InMemoryStore {
 
     async fn reattribute(&self, record: &StoredDetailRecord) -> PortResult<bool> {
         self.check("reattribute")?;
+        self.bump_changes(std::slice::from_ref(record));
         let mut d = lock(&self.data);
         let key = key_of(record);
         d.orphans.remove(&key);

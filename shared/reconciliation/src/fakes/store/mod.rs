@@ -1,8 +1,9 @@
 //! [`InMemoryStore`]: the in-memory `Store`, one file per concern (onboardings, state,
-//! records, outbox, run logs, billing, usage), like the DynamoDB store's modules.
+//! records, outbox, run logs, billing, usage, months), like the DynamoDB store's modules.
 
 mod billing;
 mod leases;
+mod months;
 mod onboardings;
 mod outbox;
 mod records;
@@ -12,12 +13,15 @@ mod streams;
 mod usage;
 
 use super::{injected, lock};
+use crate::billing::rollup::Level;
+use crate::domain::BillingMonth;
 use crate::domain::{
     ConnectionId, DetailRecordId, ManagedAccountId, Offboarding, Onboarding, RecordType,
     StoredDetailRecord, StoredState,
 };
 use crate::ports::{
-    AuditDay, Cursor, EmailKind, Lease, OutboxEntry, PortResult, RunLog, StreamState,
+    AuditDay, Cursor, EmailKind, InvoiceLine, Lease, MonthEvent, MonthState, OutboxEntry,
+    PortResult, RunLog, StreamState,
 };
 use chrono::NaiveDate;
 use chrono::{DateTime, Duration, Utc};
@@ -53,6 +57,14 @@ pub struct StoreData {
     pub confirmed_counts: BTreeMap<(String, String), crate::ports::ConfirmedCount>,
     /// Usage reports an account distrusts, by type.
     pub distrusts: BTreeMap<(ManagedAccountId, RecordType), crate::ports::Distrust>,
+    /// Each month's change counter.
+    pub month_changes: BTreeMap<(ManagedAccountId, BillingMonth), u64>,
+    /// Months closed at least once.
+    pub months: BTreeMap<(ManagedAccountId, BillingMonth), MonthState>,
+    /// Frozen invoice lines by (account, month, version, level, number).
+    pub invoice_lines: BTreeMap<(ManagedAccountId, BillingMonth, u32, Level, u32), InvoiceLine>,
+    /// Closes and reopens, in order.
+    pub month_events: Vec<MonthEvent>,
 }
 
 impl StoreData {

@@ -1,13 +1,26 @@
 //! Detail records of the in-memory store.
 
 use super::InMemoryStore;
-use crate::domain::StoredDetailRecord;
+use crate::domain::{BillingMonth, StoredDetailRecord};
 use crate::fakes::lock;
 use crate::ports::{PortResult, RecordStore, RecordWriteReport};
 use async_trait::async_trait;
 use std::collections::btree_map::Entry;
 
 impl InMemoryStore {
+    /// Bumps the change counter of every (account, month) the records lie in, once per
+    /// call, before anything is written (the port's contract).
+    pub(super) fn bump_changes(&self, records: &[StoredDetailRecord]) {
+        let months: std::collections::BTreeSet<_> = records
+            .iter()
+            .map(|r| (r.account.clone(), BillingMonth::of(r.record.occurred_at)))
+            .collect();
+        let mut d = lock(&self.data);
+        for key in months {
+            *d.month_changes.entry(key).or_default() += 1;
+        }
+    }
+
     /// Writes every record (a stored one is replaced by its identical item), each
     /// counted as written but for copies within the call.
     fn overwrite_records(&self, records: &[StoredDetailRecord]) -> RecordWriteReport {
@@ -51,6 +64,7 @@ impl RecordStore for InMemoryStore {
         records: &[StoredDetailRecord],
     ) -> PortResult<RecordWriteReport> {
         self.check("put_detail_records")?;
+        self.bump_changes(records);
         if self.hangs_now() {
             let half = &records[..records.len() / 2];
             self.store_records(half);
@@ -64,6 +78,7 @@ impl RecordStore for InMemoryStore {
         records: &[StoredDetailRecord],
     ) -> PortResult<RecordWriteReport> {
         self.check("put_detail_records")?;
+        self.bump_changes(records);
         if self.hangs_now() {
             self.overwrite_records(&records[..records.len() / 2]);
             return std::future::pending().await;
