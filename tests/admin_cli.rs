@@ -327,7 +327,12 @@ async fn usage_prints_both_invoices_whose_totals_match_the_records_and_the_audit
     let reseller = admin(&h, &["usage", "--account", ACME, "--month", month], "").await;
     assert!(reseller.ok, "{}", reseller.stderr);
     let out = &reseller.stdout;
-    assert!(out.starts_with("reseller invoice, 2026-11"), "{out}");
+    assert!(
+        out.starts_with(
+            "2026-11: open (computed from the stored records)\nreseller invoice, 2026-11\n"
+        ),
+        "the month's state, then the reseller invoice: {out}"
+    );
     let total = out
         .lines()
         .find(|l| l.starts_with("TOTAL"))

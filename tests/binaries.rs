@@ -176,8 +176,9 @@ fn acme_generating(per_type: u64, seed: u64) -> telnyx_sim::Scenario {
     scenario
 }
 
-/// The SQS hop and continuations on the real binary: a busy account (Acme with a
-/// thousand more records, Telnyx's rate limit at 30 detail-record requests a minute)
+/// The SQS hop and continuations on the real binary: a busy account (Acme with 2,310
+/// more records: at least 63 pages of 50, Telnyx's rate limit at 30 detail-record
+/// requests a UTC minute, so at most 60 in an invocation that spans a minute's end)
 /// cannot finish in one 15-second invocation; each invocation stops at its deadline,
 /// queues its continuation, and the event source delivers it, deletes what was
 /// acknowledged, until the account is done: every record stored once.
@@ -185,7 +186,7 @@ fn acme_generating(per_type: u64, seed: u64) -> telnyx_sim::Scenario {
 async fn a_busy_account_continues_through_the_queue_until_every_record_is_stored_once() {
     use lambda_local::SqsEventSource;
     use reconciliation::ports::{RunLogStore, RunOutcome};
-    let per_type = 50;
+    let per_type = 110;
     let scenario = acme_generating(per_type, 5);
     let h = Harness::start_with(
         Names::isolated(),

@@ -4,7 +4,10 @@
   BillingTable resource (template.yaml is the one source of truth; tests/ checks the
   live table against it);
 - the SQS queue and its dead-letter queue;
-- the SES sender identity (moto rejects unverified senders, as SES does).
+- the SES sender identity (moto rejects unverified senders, as SES does);
+- moto's S3 objects kept out of Glacier restores: by default moto moves every object's
+  restore state on each read, and an object with no bucket (a multipart upload's part)
+  then makes `/moto-api/data.json` (where the tests read the emails sent) fail with 500.
 
 Endpoints come from the standard AWS_ENDPOINT_URL_* variables (see stack.env).
 """
@@ -12,6 +15,7 @@ import argparse
 import json
 import os
 import sys
+import urllib.request
 
 import boto3
 import yaml
@@ -121,6 +125,18 @@ def verify_sender(sender):
     print(f"bootstrap: SES identity {sender} verified")
 
 
+def freeze_s3_restores():
+    url = os.environ["MOTO_URL"].rstrip("/") + "/moto-api/state-manager/set-transition"
+    body = json.dumps(
+        {"model_name": "s3::keyrestore", "transition": {"progression": "manual", "times": 1_000_000_000}}
+    ).encode()
+    request = urllib.request.Request(url, data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if not 200 <= response.status < 300:
+            sys.exit(f"bootstrap: moto refused the S3 restore setting: {response.status}")
+    print("bootstrap: moto S3 restores frozen (emails stay readable after multipart uploads)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--template", required=True)
@@ -128,6 +144,7 @@ def main():
     create_table(table_properties(args.template), os.environ["TABLE_NAME"])
     create_queues(os.environ["QUEUE_NAME"])
     verify_sender(os.environ["SES_SENDER"])
+    freeze_s3_restores()
 
 
 if __name__ == "__main__":

@@ -205,7 +205,8 @@ pub(super) async fn closes(store: &dyn Store, account: &ManagedAccountId) -> Che
     ensure!(first == v1[..1], "the first line only: {first:?}");
     let mut reopen = event.clone();
     reopen.action = MonthStatus::Open;
-    reopen.at = day(12, 20);
+    // Between the two closes (v1 at 03:00, v2 at 04:00): the log reads in time order.
+    reopen.at = event.at + chrono::Duration::minutes(30);
     reopen.version = 2;
     ensure!(
         !port("reopen", store.reopen(&reopen).await)?,

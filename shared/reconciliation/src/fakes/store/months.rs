@@ -134,10 +134,14 @@ impl MonthStore for InMemoryStore {
     ) -> PortResult<Vec<MonthEvent>> {
         self.check("month_events")?;
         let d = lock(&self.data);
-        Ok(d.month_events
+        let mut events: Vec<MonthEvent> = d
+            .month_events
             .iter()
             .filter(|e| &e.account == account && e.month == month)
             .cloned()
-            .collect())
+            .collect();
+        // In time order, as DynamoDB reads them back (the sort key starts with the time).
+        events.sort_by_key(|e| (e.at, e.version));
+        Ok(events)
     }
 }
