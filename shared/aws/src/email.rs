@@ -1,6 +1,6 @@
-//! The emails, one per [`EmailKind`], rendered from minijinja templates
-//! (`shared/aws/templates/<kind>.subject.txt`, `.html`, `.txt`) and
-//! sent through SES v2 ([`SesMailer`], the `Mailer` port).
+//! The emails, one per [`EmailKind`], rendered from minijinja templates (one file per
+//! kind, `shared/aws/templates/<kind>.email`, holding its subject, text and HTML
+//! parts) and sent through SES v2 ([`SesMailer`], the `Mailer` port).
 //!
 //! - new customer created → the department's billing address;
 //! - unknown managed account → the operator's alert address;
@@ -23,34 +23,50 @@ use minijinja::{AutoEscape, Environment, Value};
 use reconciliation::plan::{EmailKind, Notification, RepeatEvery};
 use reconciliation::ports::{Mailer, PortResult};
 
-/// A kind's three templates, embedded at compile time from
-/// `shared/aws/templates/<kind>.subject.txt`, `.html` and `.txt`.
-struct Templates {
-    subject: &'static str,
-    html: &'static str,
-    text: &'static str,
-}
-
-macro_rules! templates {
+/// A kind's template file, embedded at compile time from
+/// `shared/aws/templates/<kind>.email`: three parts, each opened by its marker line
+/// ([`PARTS`]), in that order.
+macro_rules! template {
     ($name:literal) => {
-        Templates {
-            subject: include_str!(concat!("../templates/", $name, ".subject.txt")),
-            html: include_str!(concat!("../templates/", $name, ".html")),
-            text: include_str!(concat!("../templates/", $name, ".txt")),
-        }
+        include_str!(concat!("../templates/", $name, ".email"))
     };
 }
 
-/// Every kind's templates: the match is exhaustive, so a new kind does not build
-/// without its three files (a test checks each is named after its kind).
-fn templates(kind: EmailKind) -> Templates {
+/// Every kind's template file: the match is exhaustive, so a new kind does not build
+/// without its file (a test checks it is named after its kind).
+fn template_file(kind: EmailKind) -> &'static str {
     match kind {
-        EmailKind::NewCustomer => templates!("new-customer"),
-        EmailKind::UnknownAccounts => templates!("unknown-accounts"),
-        EmailKind::KeyProblem => templates!("key-problem"),
-        EmailKind::ManagerKeyProblem => templates!("manager-key-problem"),
-        EmailKind::AuditMismatch => templates!("audit-mismatch"),
+        EmailKind::NewCustomer => template!("new-customer"),
+        EmailKind::UnknownAccounts => template!("unknown-accounts"),
+        EmailKind::KeyProblem => template!("key-problem"),
+        EmailKind::ManagerKeyProblem => template!("manager-key-problem"),
+        EmailKind::AuditMismatch => template!("audit-mismatch"),
     }
+}
+
+/// A template file's parts: its marker line and the template name's suffix (`.html`
+/// auto-escapes).
+const PARTS: [(&str, &str); 3] = [
+    ("=== subject\n", "subject.txt"),
+    ("=== text\n", "txt"),
+    ("=== html\n", "html"),
+];
+
+/// Splits a kind's file into its parts, in [`PARTS`] order; the error is the first
+/// marker that is missing or out of order.
+fn parts(file: &str) -> Result<[&str; 3], &'static str> {
+    let mut found = [""; 3];
+    let mut rest = file;
+    for (i, (marker, _)) in PARTS.iter().enumerate() {
+        rest = rest.strip_prefix(marker).ok_or(*marker)?;
+        let end = PARTS
+            .get(i + 1)
+            .and_then(|(next, _)| rest.find(&format!("\n{next}")).map(|at| at + 1))
+            .unwrap_or(rest.len());
+        found[i] = &rest[..end];
+        rest = &rest[end..];
+    }
+    Ok(found)
 }
 
 /// The message id recorded for an email SES accepted without returning an id (never
@@ -91,12 +107,18 @@ impl EmailRenderer {
             }
         });
         for &kind in EmailKind::ALL {
-            let t = templates(kind);
-            for (suffix, source) in [
-                ("subject.txt", t.subject),
-                ("html", t.html),
-                ("txt", t.text),
-            ] {
+            let file = format!("{}.email", kind.as_str());
+            let found = parts(template_file(kind)).map_err(|marker| AwsError::Template {
+                template: file.clone(),
+                source: minijinja::Error::new(
+                    minijinja::ErrorKind::SyntaxError,
+                    format!(
+                        "the part opened by {:?} is missing or out of order",
+                        marker.trim()
+                    ),
+                ),
+            })?;
+            for ((_, suffix), source) in PARTS.iter().zip(found) {
                 let name = format!("{}.{suffix}", kind.as_str());
                 env.add_template_owned(name.clone(), source)
                     .map_err(|e| AwsError::Template {
@@ -284,7 +306,7 @@ mod tests {
             panic!("templates load")
         };
         for &kind in EmailKind::ALL {
-            let sample = reconciliation::fixtures::notification_of(kind);
+            let sample = Notification::sample(kind);
             assert_eq!(sample.kind(), kind);
             let stored = serde_json::to_value(&sample).unwrap_or_default();
             assert_eq!(
@@ -313,21 +335,33 @@ mod tests {
                 email.html
             );
             assert!(!email.html.contains("<Retail>") && !email.html.contains("<missing>"));
-            let t = templates(kind);
-            for (suffix, source) in [
-                ("subject.txt", t.subject),
-                ("html", t.html),
-                ("txt", t.text),
-            ] {
-                let file = format!(
-                    "{}/templates/{}.{suffix}",
-                    env!("CARGO_MANIFEST_DIR"),
-                    kind.as_str()
-                );
-                let on_disk = std::fs::read_to_string(&file).unwrap_or_default();
-                assert_eq!(on_disk, source, "{kind:?}'s {suffix} comes from {file}");
-            }
+            let file = format!(
+                "{}/templates/{}.email",
+                env!("CARGO_MANIFEST_DIR"),
+                kind.as_str()
+            );
+            let on_disk = std::fs::read_to_string(&file).unwrap_or_default();
+            assert_eq!(on_disk, template_file(kind), "{kind:?} comes from {file}");
         }
+    }
+
+    #[test]
+    fn a_template_file_splits_into_its_three_parts_and_a_missing_part_is_named() {
+        let file = "=== subject\nHi {{ a }}\n=== text\nline 1\n\nline 2\n=== html\n<p>x</p>\n";
+        assert_eq!(
+            parts(file),
+            Ok(["Hi {{ a }}\n", "line 1\n\nline 2\n", "<p>x</p>\n"])
+        );
+        assert_eq!(
+            parts("=== subject\nHi\n=== html\n<p>x</p>\n"),
+            Err("=== text\n"),
+            "a missing part is named"
+        );
+        assert_eq!(
+            parts("=== text\nx\n=== subject\nHi\n=== html\ny\n"),
+            Err("=== subject\n"),
+            "parts out of order are refused"
+        );
     }
 
     #[test]
@@ -339,8 +373,7 @@ mod tests {
             ("manager_key_problem", EmailKind::ManagerKeyProblem),
             ("audit_mismatch", EmailKind::AuditMismatch),
         ] {
-            let mut stored = serde_json::to_value(reconciliation::fixtures::notification_of(kind))
-                .unwrap_or_default();
+            let mut stored = serde_json::to_value(Notification::sample(kind)).unwrap_or_default();
             stored["kind"] = serde_json::Value::from(old);
             let read: Result<Notification, _> = serde_json::from_value(stored);
             assert_eq!(read.map(|n| n.kind()).ok(), Some(kind), "{old}");

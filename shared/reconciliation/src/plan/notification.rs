@@ -1,13 +1,14 @@
 //! The emails the product sends, as data: every kind ([`EmailKind`]) and what each one
 //! carries ([`Notification`]). A kind has one name (`new-customer`): the notification's
-//! stored `kind`, its outbox key's prefix, the alert throttle's slot and its templates'
-//! file names (`new-customer.subject.txt`, `.html`, `.txt`) all use it. The adapter
-//! renders each kind from its three templates and cannot be built without them
+//! stored `kind`, its outbox key's prefix, the alert throttle's slot and its template
+//! file's name (`shared/aws/templates/new-customer.email`: subject, text and HTML) all
+//! use it. The adapter renders each kind from its file and cannot be built without it
 //! (`shared/aws/src/email.rs`).
 //!
-//! A new email: its kind and its variant here (the matches below are exhaustive), its
-//! three templates and one line naming them in `shared/aws/src/email.rs`, and a sample
-//! in `fixtures::notification_of` so the every-kind render test covers it.
+//! A new email touches three files: its kind, its variant and its sample
+//! (`Notification::sample`, for the every-kind render test) here — the matches below
+//! are exhaustive, so the compiler lists what to decide —, its template file, and one
+//! line naming that file in `shared/aws/src/email.rs`.
 
 use crate::domain::{BillingGroupId, CustomerId, DepartmentId, ManagedAccountId};
 use chrono::{DateTime, Utc};
@@ -252,5 +253,67 @@ impl std::fmt::Display for RepeatEvery {
             (self.hours, "hour")
         };
         write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
+    }
+}
+
+#[cfg(any(test, feature = "test-util"))]
+impl Notification {
+    /// One notification of `kind`, every field filled (with text that must be escaped in
+    /// HTML): the every-kind render test's sample. Exhaustive, so a new kind needs one.
+    pub fn sample(kind: EmailKind) -> Notification {
+        use chrono::TimeZone;
+        let to = vec!["ops@operator.example".to_owned()];
+        let account = ManagedAccountId::new("acc-sample");
+        let raised_at = Utc
+            .with_ymd_and_hms(2026, 11, 2, 9, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let repeat_every = RepeatEvery::DEFAULT;
+        match kind {
+            EmailKind::NewCustomer => Notification::NewCustomer {
+                to,
+                account,
+                customer_id: CustomerId::new("cus-a"),
+                customer_name: "Acme <Retail> & Co".to_owned(),
+                department_id: DepartmentId::new("dept-child"),
+                department_name: "Acme customers".to_owned(),
+                billing_group_id: Some(BillingGroupId::new("bg-a")),
+                connections: vec!["Main trunk (conn-1)".to_owned()],
+                link: "https://billing.example.com/customers/cus-a".to_owned(),
+            },
+            EmailKind::UnknownAccounts => Notification::UnknownAccounts {
+                to,
+                accounts: vec![UnknownAccount {
+                    account,
+                    organization_name: Some("Gamma <Telecom>".to_owned()),
+                    email: Some("owner@gamma.example".to_owned()),
+                    created_at: Some(raised_at),
+                }],
+                raised_at,
+                repeat_every,
+            },
+            EmailKind::KeyProblem => Notification::KeyProblem {
+                to,
+                account,
+                problem: "unauthorized (401): key <missing> or revoked".to_owned(),
+                raised_at,
+                repeat_every,
+            },
+            EmailKind::ManagerKeyProblem => Notification::ManagerKeyProblem {
+                to,
+                problem: "reading the master key failed: secret <x> not found".to_owned(),
+                raised_at,
+                repeat_every,
+            },
+            EmailKind::AuditMismatch => Notification::AuditMismatch {
+                to,
+                account,
+                findings: vec![
+                    "sip-trunking on 2026-11-02: Telnyx <3 records>, stored 2".to_owned(),
+                ],
+                raised_at,
+                repeat_every,
+            },
+        }
     }
 }
