@@ -41,6 +41,7 @@ fn template_file(kind: EmailKind) -> &'static str {
         EmailKind::KeyProblem => template!("key-problem"),
         EmailKind::ManagerKeyProblem => template!("manager-key-problem"),
         EmailKind::AuditMismatch => template!("audit-mismatch"),
+        EmailKind::MonthsClosed => template!("months-closed"),
     }
 }
 
@@ -361,6 +362,46 @@ mod tests {
             parts("=== text\nx\n=== subject\nHi\n=== html\ny\n"),
             Err("=== subject\n"),
             "parts out of order are refused"
+        );
+    }
+
+    #[test]
+    fn the_monthly_close_email_lists_what_closed_and_what_waits_with_why() {
+        let Ok(renderer) = EmailRenderer::new() else {
+            panic!("templates load")
+        };
+        let Ok(email) = renderer.render(&Notification::sample(EmailKind::MonthsClosed)) else {
+            panic!("renders")
+        };
+        assert_eq!(
+            email.subject,
+            "Telnyx billing: 1 account(s) closed for 2026-10, 1 waiting"
+        );
+        assert_eq!(
+            email.text,
+            "The monthly automatic close ran for 2026-10.
+
+Closed (1): both invoice levels are frozen; a record that arrives
+later is billed as an adjustment in the next open month.
+
+- Acme <Reseller> (acc-sample): version 1, 12 invoice line(s)
+
+Waiting (1): still open, tried again at every tick.
+
+- Beta (acc-waiting):
+    messaging: not settled on 2026-10-31
+
+`billing-admin close --month 2026-10 --account <id>` names what stands in the way;
+`--accept-findings --by <you> --note <why>` closes a month anyway, recording the decision.
+An email that only lists waiting accounts is repeated at most once every 3 days.
+"
+        );
+        assert!(
+            email.html.contains(
+                "<li>Beta (acc-waiting):<ul>\n<li>messaging: not settled on 2026-10-31</li>"
+            ),
+            "{}",
+            email.html
         );
     }
 

@@ -10,7 +10,7 @@
 //! are exhaustive, so the compiler lists what to decide —, its template file, and one
 //! line naming that file in `shared/aws/src/email.rs`.
 
-use crate::domain::{BillingGroupId, CustomerId, DepartmentId, ManagedAccountId};
+use crate::domain::{BillingGroupId, BillingMonth, CustomerId, DepartmentId, ManagedAccountId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,9 @@ pub enum EmailKind {
     /// The completeness audit found a settled day where Telnyx's totals and the stored
     /// records differ (account-sync → the operator).
     AuditMismatch,
+    /// The monthly automatic close: which accounts' month it closed and which wait,
+    /// with why (the scheduler → the operator).
+    MonthsClosed,
 }
 
 impl EmailKind {
@@ -142,6 +145,34 @@ pub enum Notification {
         #[serde(default)]
         repeat_every: RepeatEvery,
     },
+    /// What the monthly automatic close did to `month`: the accounts it closed and
+    /// the ones that wait; goes to the operator.
+    MonthsClosed {
+        /// The operator's alert address(es).
+        to: Vec<String>,
+        /// The month closed (`2026-11`).
+        month: BillingMonth,
+        /// Closed by this tick.
+        closed: Vec<MonthOfAccount>,
+        /// Still open, each with what stands in the way.
+        waiting: Vec<MonthOfAccount>,
+        /// When the email was queued (part of its outbox key).
+        raised_at: DateTime<Utc>,
+        /// How often an email that only lists waiting accounts can repeat.
+        #[serde(default)]
+        repeat_every: RepeatEvery,
+    },
+}
+
+/// One account's line in the monthly close email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthOfAccount {
+    pub account: ManagedAccountId,
+    /// Its organization, as onboarded.
+    pub organization_name: String,
+    /// A closed month: its invoice lines (both levels) and version; a waiting one:
+    /// what stands in the way, one line each.
+    pub details: Vec<String>,
 }
 
 impl Notification {
@@ -153,6 +184,7 @@ impl Notification {
             Notification::KeyProblem { .. } => EmailKind::KeyProblem,
             Notification::ManagerKeyProblem { .. } => EmailKind::ManagerKeyProblem,
             Notification::AuditMismatch { .. } => EmailKind::AuditMismatch,
+            Notification::MonthsClosed { .. } => EmailKind::MonthsClosed,
         }
     }
 
@@ -183,6 +215,9 @@ impl Notification {
                 account, raised_at, ..
             } => format!("{account}#{}", raised_at.timestamp()),
             Notification::ManagerKeyProblem { raised_at, .. } => raised_at.timestamp().to_string(),
+            Notification::MonthsClosed {
+                month, raised_at, ..
+            } => format!("{month}#{}", raised_at.timestamp_millis()),
         };
         format!("{}#{what}", self.kind().as_str())
     }
@@ -194,7 +229,8 @@ impl Notification {
             | Notification::UnknownAccounts { to, .. }
             | Notification::KeyProblem { to, .. }
             | Notification::ManagerKeyProblem { to, .. }
-            | Notification::AuditMismatch { to, .. } => to,
+            | Notification::AuditMismatch { to, .. }
+            | Notification::MonthsClosed { to, .. } => to,
         }
     }
 }
@@ -311,6 +347,22 @@ impl Notification {
                 findings: vec![
                     "sip-trunking on 2026-11-02: Telnyx <3 records>, stored 2".to_owned(),
                 ],
+                raised_at,
+                repeat_every,
+            },
+            EmailKind::MonthsClosed => Notification::MonthsClosed {
+                to,
+                month: BillingMonth::of(raised_at).prev(),
+                closed: vec![MonthOfAccount {
+                    account: account.clone(),
+                    organization_name: "Acme <Reseller>".to_owned(),
+                    details: vec!["version 1, 12 invoice line(s)".to_owned()],
+                }],
+                waiting: vec![MonthOfAccount {
+                    account: ManagedAccountId::new("acc-waiting"),
+                    organization_name: "Beta".to_owned(),
+                    details: vec!["messaging: not settled on 2026-10-31".to_owned()],
+                }],
                 raised_at,
                 repeat_every,
             },
