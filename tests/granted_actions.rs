@@ -6,7 +6,8 @@
 //!
 //! The scheduler's paths: a tick without the manager key (the throttled alert and its
 //! email), ticks with onboarded, unknown, offboarded and busy accounts (the digest, the
-//! leases, the fan-out). account-sync's: first and second syncs of the sample accounts
+//! leases, the fan-out), a tick of the monthly close (template parameter
+//! `AutoCloseMonths`; its statement is counted as granted). account-sync's: first and second syncs of the sample accounts
 //! through the queue (records, customers, emails, audit), a manual backfill (records
 //! already stored, looked up before writing), a revoked key (its alert).
 
@@ -19,7 +20,7 @@ use aws_adapters::secrets::SecretsManagerKeys;
 use aws_adapters::store::DynamoStore;
 use integration_tests::e2e::*;
 use integration_tests::template::{self, actions, statements};
-use reconciliation::ports::{OnboardingStore, Ports};
+use reconciliation::ports::{OnboardingStore, Ports, RecordStore};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -131,6 +132,19 @@ async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
     )
     .await
     .expect("backfill");
+
+    // The monthly close (AutoCloseMonths): a ready month closes in a tick, the others wait.
+    let w = integration_tests::months::World::onboard(&h).await;
+    let previous = reconciliation::domain::BillingMonth::of(chrono::Utc::now()).prev();
+    h.store
+        .put_detail_records(&w.records_of(previous, 10))
+        .await
+        .unwrap();
+    w.audited(&h.store, previous, &[]).await;
+    h.ports = recorded_ports(&h, &scheduler);
+    h.scheduler.auto_close = Some(chrono::Duration::seconds(30));
+    let closing = h.tick().await.expect("tick");
+    assert_eq!(closing.months_closed, vec![w.account.clone()]);
 
     let (scheduler_calls, scheduler_sqs) = compared(&scheduler);
     assert_eq!(

@@ -571,3 +571,104 @@ async fn an_s3_export_larger_than_a_part_goes_up_in_parts_and_reads_back_whole()
     assert_eq!(done.bytes, written.len() as u64);
     assert_eq!(object(&client, &bucket, "big.csv").await, written);
 }
+
+/// The emails of the monthly close the operator received so far.
+async fn close_emails(h: &Harness) -> Vec<serde_json::Value> {
+    h.emails_to(&h.names.alert_to)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains(" closed for "))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_monthly_close_closes_a_ready_month_names_what_waits_and_never_recloses_a_reopened_one()
+{
+    use integration_tests::e2e::{ACME, BETA};
+    use reconciliation::domain::{BillingMonth, ManagedAccountId};
+    use reconciliation::schedule::close::CLOSED_BY;
+    let mut h = Harness::start(Names::isolated(), Default::default()).await;
+    h.onboard_sample_reseller().await;
+    let w = World::onboard(&h).await;
+    let previous = BillingMonth::of(chrono::Utc::now()).prev();
+    h.store
+        .put_detail_records(&w.records_of(previous, 30))
+        .await
+        .unwrap();
+    w.audited(&h.store, previous, &[]).await;
+    let state_of = |states: Vec<MonthState>| states.into_iter().find(|s| s.month == previous);
+
+    // Off by default: the tick closes nothing.
+    let off = h.tick().await.expect("tick");
+    assert!(off.months_closed.is_empty() && off.months_waiting.is_empty());
+    assert_eq!(
+        state_of(h.store.month_states(&w.account).await.unwrap()),
+        None
+    );
+
+    h.scheduler.auto_close = Some(chrono::Duration::seconds(30));
+    let first = h.tick().await.expect("tick");
+    assert_eq!(first.months_closed, vec![w.account.clone()]);
+    let acme = ManagedAccountId::new(ACME);
+    let beta = ManagedAccountId::new(BETA);
+    assert!(
+        first.months_waiting.contains(&acme) && first.months_waiting.contains(&beta),
+        "never audited, so never closed: {:?}",
+        first.months_waiting
+    );
+    let closed = state_of(h.store.month_states(&w.account).await.unwrap()).expect("closed");
+    assert_eq!((closed.status, closed.version), (MonthStatus::Closed, 1));
+    assert!(closed.accepted.is_empty(), "nothing accepted automatically");
+    let log = h.store.month_events(&w.account, previous).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].by, CLOSED_BY);
+    for waiting in [&acme, &beta] {
+        assert_eq!(
+            state_of(h.store.month_states(waiting).await.unwrap()),
+            None,
+            "{waiting} stays open"
+        );
+    }
+    let emails = close_emails(&h).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(
+        emails[0]["subject"],
+        format!("Telnyx billing: 1 account(s) closed for {previous}, 2 waiting")
+    );
+    let body = emails[0]["body"].as_str().unwrap_or_default();
+    assert!(
+        body.contains(&format!("Months Reseller ({}): version 1", w.account)),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("Acme Reseller ({ACME}):")) && body.contains("not audited on"),
+        "what stands in the way is named: {body}"
+    );
+
+    // Nothing new: no close, no second email within the alert interval.
+    let second = h.tick().await.expect("tick");
+    assert!(second.months_closed.is_empty());
+    assert_eq!(second.months_waiting.len(), 2);
+    assert_eq!(close_emails(&h).await.len(), 1, "quiet when nothing closed");
+
+    // A month the operator reopened waits for the operator.
+    let reopened = close::reopen(
+        &h.store,
+        &w.account,
+        previous,
+        ("test", Some("a dispute".into())),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(reopened, close::ReopenOutcome::Reopened(_)));
+    let third = h.tick().await.expect("tick");
+    assert!(third.months_closed.is_empty());
+    assert!(third.months_waiting.contains(&w.account));
+    let state = state_of(h.store.month_states(&w.account).await.unwrap()).expect("state");
+    assert_eq!(state.status, MonthStatus::Open, "not closed again");
+}

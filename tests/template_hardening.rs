@@ -300,28 +300,35 @@ fn email_is_sent_only_as_the_sender_address_or_its_domain() {
     }
 }
 
+/// A function's `!If [condition, statement, …]` policy statements, as their branches.
+fn statements_if(function: &Value, condition: &str) -> Vec<Vec<Value>> {
+    function["Properties"]["Policies"]
+        .as_sequence()
+        .expect("Policies")
+        .iter()
+        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+        .flatten()
+        .filter(|s| template::tag(s).as_deref() == Some("If"))
+        .filter_map(|s| match s {
+            Value::Tagged(t) => t.value.as_sequence().cloned(),
+            _ => None,
+        })
+        .filter(|b| scalar(&b[0]).as_deref() == Some(condition))
+        .collect()
+}
+
 #[test]
 fn a_customer_managed_key_is_optional_and_decrypts_only_through_secrets_manager() {
     let tpl = template::load();
     for function in FUNCTIONS {
         let f = template::resource(&tpl, function);
-        let policies = f["Properties"]["Policies"].as_sequence().expect("Policies");
-        let conditional: Vec<&Value> = policies
-            .iter()
-            .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
-            .flatten()
-            .filter(|s| template::tag(s).as_deref() == Some("If"))
-            .collect();
+        let conditional = statements_if(f, "HasSecretsKmsKey");
         assert_eq!(
             conditional.len(),
             1,
-            "{function}: one conditional statement"
+            "{function}: one statement on the KMS key's condition"
         );
-        let branches = match conditional[0] {
-            Value::Tagged(t) => t.value.as_sequence().unwrap().clone(),
-            _ => unreachable!(),
-        };
-        assert_eq!(scalar(&branches[0]).as_deref(), Some("HasSecretsKmsKey"));
+        let branches = &conditional[0];
         let kms = &branches[1];
         assert_eq!(actions(kms), vec!["kms:Decrypt".to_owned()]);
         assert_eq!(resources(kms), vec!["SecretsKmsKeyArn".to_owned()]);
@@ -493,6 +500,45 @@ fn the_dashboard_shows_only_metrics_the_functions_emit() {
         assert!(
             shown.contains(wanted),
             "the dashboard lacks {wanted}: {shown:?}"
+        );
+    }
+}
+
+#[test]
+fn the_monthly_close_is_off_by_default_and_only_it_lets_the_scheduler_write_lines_and_free_a_lease()
+{
+    let tpl = template::load();
+    assert_eq!(
+        tagged_text(&tpl["Parameters"]["AutoCloseMonths"]["Default"]),
+        "false"
+    );
+    let scheduler = template::resource(&tpl, "SchedulerFunction");
+    assert_eq!(
+        tagged_text(&scheduler["Properties"]["Environment"]["Variables"]["AUTO_CLOSE_MONTHS"]),
+        "AutoCloseMonths"
+    );
+    let conditional = statements_if(scheduler, "AutoClose");
+    assert_eq!(conditional.len(), 1, "one statement on AutoClose");
+    assert_eq!(
+        actions(&conditional[0][1]),
+        vec![
+            "dynamodb:BatchWriteItem".to_owned(),
+            "dynamodb:DeleteItem".to_owned()
+        ]
+    );
+    let unconditional: Vec<String> = scheduler["Properties"]["Policies"]
+        .as_sequence()
+        .expect("Policies")
+        .iter()
+        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+        .flatten()
+        .filter(|s| !matches!(s, Value::Tagged(_)))
+        .flat_map(actions)
+        .collect();
+    for action in ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem"] {
+        assert!(
+            !unconditional.contains(&action.to_owned()),
+            "{action}: {unconditional:?}"
         );
     }
 }

@@ -12,7 +12,8 @@ pub struct Config {
     /// the account-sync queue.
     pub adapters: AdapterConfig,
     /// Where unknown-account alerts go (`ALERT_EMAIL`, comma-separated) and how often
-    /// (`ALERT_INTERVAL_HOURS`).
+    /// (`ALERT_INTERVAL_HOURS`); the monthly automatic close (`AUTO_CLOSE_MONTHS`, off
+    /// by default) and its time budget per tick (`AUTO_CLOSE_BUDGET_SECONDS`, 30).
     pub schedule: ScheduleSettings,
 }
 
@@ -38,12 +39,18 @@ impl Config {
                 "must not be negative (0 turns the hints off)",
             );
         }
+        let auto_close = env.parsed_or("AUTO_CLOSE_MONTHS", false);
+        let close_budget = env.parsed_or("AUTO_CLOSE_BUDGET_SECONDS", 30i64);
+        if close_budget <= 0 {
+            env.malformed("AUTO_CLOSE_BUDGET_SECONDS", "must be positive");
+        }
         let config = Config {
             adapters: AdapterConfig::read(&mut env),
             schedule: ScheduleSettings {
                 alert_to: env.emails("ALERT_EMAIL", "where unknown-account alerts go"),
                 alert_interval: Duration::hours(alert_hours),
                 usage_lookback: (usage_hours > 0).then(|| Duration::hours(usage_hours)),
+                auto_close: auto_close.then(|| Duration::seconds(close_budget)),
             },
         };
         env.finish()?;
@@ -79,6 +86,7 @@ mod tests {
             vec!["ops@operator.example", "noc@operator.example"]
         );
         assert_eq!(config.schedule.alert_interval, Duration::days(3));
+        assert_eq!(config.schedule.auto_close, None, "the monthly close is off");
         assert_eq!(
             config.adapters.secret_prefix,
             aws_adapters::secrets::DEFAULT_PREFIX
@@ -93,5 +101,34 @@ mod tests {
         for var in ["TABLE_NAME", "QUEUE_URL", "SES_SENDER", "ALERT_EMAIL"] {
             assert!(err.contains(var), "{var} missing from: {err}");
         }
+    }
+
+    #[test]
+    fn the_monthly_close_is_turned_on_with_its_budget_and_a_bad_value_is_named() {
+        let base = [
+            ("TABLE_NAME", "billing"),
+            ("QUEUE_URL", "http://127.0.0.1:5000/123/account-sync"),
+            ("SES_SENDER", "billing-sync@operator.example"),
+            ("ALERT_EMAIL", "ops@operator.example"),
+        ];
+        let on = Config::from_lookup(lookup(
+            &[&base[..], &[("AUTO_CLOSE_MONTHS", "true")]].concat(),
+        ))
+        .expect("valid config");
+        assert_eq!(on.schedule.auto_close, Some(Duration::seconds(30)));
+        let err = Config::from_lookup(lookup(
+            &[
+                &base[..],
+                &[
+                    ("AUTO_CLOSE_MONTHS", "yes"),
+                    ("AUTO_CLOSE_BUDGET_SECONDS", "0"),
+                ],
+            ]
+            .concat(),
+        ))
+        .expect_err("malformed")
+        .to_string();
+        assert!(err.contains("AUTO_CLOSE_MONTHS"), "{err}");
+        assert!(err.contains("AUTO_CLOSE_BUDGET_SECONDS"), "{err}");
     }
 }

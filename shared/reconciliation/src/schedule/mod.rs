@@ -12,10 +12,18 @@
 //! not request the record types that had no usage. A report that cannot be read only
 //! costs the syncs their own check.
 //!
+//! With the monthly automatic close on ([`close`]), a tick then closes each account's
+//! previous month that is settled and clean, and emails the operator what it closed and
+//! what waits.
+//!
 //! Safe to run twice or concurrently: the alert throttle and the alert's outbox entry
-//! are one conditional write, the outbox dedupes by key, and a duplicate sync request
-//! only causes a no-op sync.
+//! are one conditional write, the outbox dedupes by key, a duplicate sync request only
+//! causes a no-op sync, and a month closes once (a close holds the account's lease and
+//! commits conditionally).
 
+pub mod close;
+#[cfg(test)]
+mod close_tests;
 mod tick;
 #[cfg(test)]
 mod tick_tests;
@@ -43,6 +51,8 @@ pub struct ScheduleSettings {
     pub alert_interval: Duration,
     /// How far back the usage report is read for the syncs' hints (`None`: no hints).
     pub usage_lookback: Option<Duration>,
+    /// The monthly automatic close's time budget per tick (`None`: off, the default).
+    pub auto_close: Option<Duration>,
 }
 
 impl ScheduleSettings {
@@ -52,6 +62,7 @@ impl ScheduleSettings {
             alert_to,
             alert_interval: RepeatEvery::DEFAULT.duration(),
             usage_lookback: Some(Duration::days(1)),
+            auto_close: None,
         }
     }
 }
@@ -80,6 +91,12 @@ pub struct ScheduleReport {
     pub usage_checked: usize,
     /// Requests the queue refused (the run fails so the schedule retries).
     pub dispatch_failures: Vec<ManagedAccountId>,
+    /// Accounts whose previous month the automatic close closed in this tick.
+    #[serde(default)]
+    pub months_closed: Vec<ManagedAccountId>,
+    /// Accounts whose previous month stays open (the email says why).
+    #[serde(default)]
+    pub months_waiting: Vec<ManagedAccountId>,
     pub emails: FlushReport,
 }
 
@@ -133,6 +150,7 @@ pub async fn run_schedule(
     ports: &Ports,
     settings: &ScheduleSettings,
 ) -> Result<ScheduleReport, ScheduleError> {
+    let started = ports.clock.now();
     let master = ports
         .secrets
         .master_key()
@@ -187,6 +205,7 @@ pub async fn run_schedule(
     let hints = usage_hints(ports, settings, &master).await;
     report.usage_checked = hints.checked.len();
     dispatch(ports, &idle, &hints, &mut report).await?;
+    close::close_previous_month(ports, settings, (&onboardings, &busy), started, &mut report).await;
 
     // Alerts go out even when a dispatch failed; a flush error only delays them.
     match flush_outbox(&*ports.store, &*ports.mailer, &*ports.clock).await {

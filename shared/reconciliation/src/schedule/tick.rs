@@ -59,6 +59,8 @@ fn counts(report: &ScheduleReport) -> BTreeMap<String, u64> {
         ("offboarded".to_owned(), n(report.offboarded.len())),
         ("usage_reports_read".to_owned(), n(report.usage_checked)),
         ("emails_sent".to_owned(), report.emails.sent),
+        ("months_closed".to_owned(), n(report.months_closed.len())),
+        ("months_waiting".to_owned(), n(report.months_waiting.len())),
     ])
 }
 
