@@ -30,7 +30,7 @@ demo: ## Start the local stack and run the product's main job end to end on the 
 	@echo "The local stack is still running: 'make stack-down' stops it."
 
 test: lint sam-validate ## fmt, clippy, sam validate --lint and the whole test suite (starts and stops the local stack itself)
-	$(WITH_STACK) cargo test --workspace --all-features --no-fail-fast
+	$(WITH_STACK) sh -c 'cargo nextest run --workspace --all-features && cargo test --workspace --all-features --doc'
 
 lint: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
