@@ -2,7 +2,7 @@
 //! 1,000,000) written to DynamoDB Local, the month closed, then exported by the release
 //! `billing-admin` binary — records as CSV to a file, then to moto's S3 — each run's
 //! records per second and its peak resident memory (`VmHWM`, polled from `/proc` while
-//! it runs). Flat memory: the peak does not grow with the month (compare a run with a
+//! it runs), and how long the close took. Flat memory: the peak does not grow with the month (compare a run with a
 //! tenth of the records).
 
 use integration_tests::e2e::{Harness, Names};
@@ -75,9 +75,11 @@ pub async fn run(records: usize) -> Vec<(String, String)> {
         by: "bench".into(),
         now: chrono::Utc::now(),
     };
+    let closing = Instant::now();
     let closed = close::close(&h.store, &w.onboarding, &request)
         .await
         .expect("close");
+    let close_secs = closing.elapsed().as_secs_f64();
     assert!(matches!(closed, CloseOutcome::Closed { .. }), "{closed:?}");
 
     let account = w.account.to_string();
@@ -134,6 +136,10 @@ pub async fn run(records: usize) -> Vec<(String, String)> {
         ("export_records".into(), records.to_string()),
         ("export_bytes".into(), bytes.to_string()),
         ("export_setup_write_sec".into(), format!("{write_secs:.0}")),
+        // The close reads the month's records once (the monthly automatic close must
+        // fit the scheduler's timeout: README "Month end").
+        ("close_sec".into(), format!("{close_secs:.1}")),
+        ("close_records_per_sec".into(), rate(close_secs)),
         ("export_file_records_per_sec".into(), rate(file_secs)),
         ("export_file_peak_rss_mb".into(), format!("{file_rss:.1}")),
         ("export_s3_records_per_sec".into(), rate(s3_secs)),
