@@ -42,7 +42,7 @@ fmt: ## Format the code
 build: ## Build everything (debug)
 	cargo build --workspace --all-targets
 
-bench: ## Benchmarks that print their `name: value` figures (release builds, local stack; about 25 minutes)
+bench: ## Benchmarks that print their `name: value` figures (release builds, local stack; about 55 minutes)
 	cargo bench -p telnyx-client --bench parse
 	cargo build --release -p account-sync -p scheduler -p billing-admin
 	cargo build --release -p integration-tests --bin bench
