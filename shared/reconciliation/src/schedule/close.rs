@@ -30,6 +30,18 @@ const READS_AT_ONCE: usize = 16;
 /// Who the automatic close is, in the month's log.
 pub const CLOSED_BY: &str = "scheduler (automatic monthly close)";
 
+/// Why an account a sync holds waits.
+const HELD_BY_A_SYNC: &str = "a sync holds the account; tried again next tick";
+
+/// An account's line in the email.
+fn line(onboarding: &Onboarding, details: Vec<String>) -> MonthOfAccount {
+    MonthOfAccount {
+        account: onboarding.account.clone(),
+        organization_name: onboarding.organization_name.clone(),
+        details,
+    }
+}
+
 /// What the automatic close did in one tick.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -61,20 +73,14 @@ pub async fn close_previous_month(
     };
     let mut outcome = Outcome::default();
     for (onboarding, state) in open {
-        let waits = |why: String| MonthOfAccount {
-            account: onboarding.account.clone(),
-            organization_name: onboarding.organization_name.clone(),
-            details: vec![why],
-        };
+        let waits = |why: String| line(onboarding, vec![why]);
         if let Some(at) = state.and_then(|s| s.reopened_at) {
             outcome.waiting.push(waits(format!(
                 "reopened by the operator on {}: closed by hand only",
                 at.format("%Y-%m-%d %H:%M UTC")
             )));
         } else if busy.contains(&onboarding.account) {
-            outcome.waiting.push(waits(
-                "a sync holds the account; tried again next tick".into(),
-            ));
+            outcome.waiting.push(waits(HELD_BY_A_SYNC.into()));
         } else if ports.clock.now() - started >= budget {
             outcome.waiting.push(waits(
                 "not reached within this tick's time budget; tried again next tick".into(),
@@ -123,11 +129,7 @@ async fn close_one(
         by: CLOSED_BY.into(),
         now: ports.clock.now(),
     };
-    let line = |details: Vec<String>| MonthOfAccount {
-        account: onboarding.account.clone(),
-        organization_name: onboarding.organization_name.clone(),
-        details,
-    };
+    let line = |details: Vec<String>| line(onboarding, details);
     match close::close(&*ports.store, onboarding, &request).await {
         Ok(CloseOutcome::Closed { state, .. }) => {
             let lines: u32 = state.lines.values().sum();
@@ -142,9 +144,7 @@ async fn close_one(
                 .push(line(ready.blockers.iter().map(blocker_text).collect()));
         }
         Ok(CloseOutcome::AlreadyClosed(_)) => {}
-        Ok(CloseOutcome::Busy(_)) => outcome.waiting.push(line(vec![
-            "a sync holds the account; tried again next tick".into(),
-        ])),
+        Ok(CloseOutcome::Busy(_)) => outcome.waiting.push(line(vec![HELD_BY_A_SYNC.into()])),
         Err(e) => {
             tracing::warn!(account_id = %onboarding.account, %month, error = %e.chain(), "automatic close failed; tried again next tick");
             outcome.waiting.push(line(vec![format!(
